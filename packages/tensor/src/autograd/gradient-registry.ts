@@ -1,0 +1,32 @@
+import type { Tensor } from '../tensor.js';
+import { BUILTIN_GRADIENTS } from './gradients.js';
+
+export interface GradContext<A = unknown> {
+  inputs: readonly Tensor[];
+  output: Tensor;
+  attrs: A;
+}
+
+/**
+ * The gradient of one kernel, written once in terms of other ops so it runs on every backend
+ * (after TF.js `GradConfig`). Returns one gradient (or null: no gradient) per input.
+ */
+export interface GradConfig<A = unknown> {
+  kernelName: string;
+  gradFunc: (dy: Tensor, ctx: GradContext<A>) => (Tensor | null)[];
+}
+
+const gradients = new Map<string, GradConfig>();
+let builtinsLoaded = false;
+
+export function registerGradient<A>(config: GradConfig<A>): void {
+  gradients.set(config.kernelName, config as GradConfig);
+}
+
+export function getGradient(kernelName: string): GradConfig | undefined {
+  if (!builtinsLoaded) {
+    builtinsLoaded = true;
+    for (const g of BUILTIN_GRADIENTS) if (!gradients.has(g.kernelName)) gradients.set(g.kernelName, g);
+  }
+  return gradients.get(kernelName);
+}

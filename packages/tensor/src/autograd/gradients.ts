@@ -1,0 +1,228 @@
+/**
+ * The derivative table: one entry per differentiable kernel, written in terms of ops so that it
+ * runs on every backend. Composite ops (softmax, layerNorm, losses, attention) need no entry.
+ */
+import { ENGINE } from '../engine.js';
+import type { KernelAttrs } from '../kernel-names.js';
+import * as ops from '../ops/index.js';
+import { sizeOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import type { GradConfig, GradContext } from './gradient-registry.js';
+
+/** Sums `g` down to `shape`, undoing broadcasting (leading dims and size-1 dims). */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  const summed = axes.length > 0 ? ops.sum(g, axes, true) : g;
+  return ops.reshape(summed, shape);
+}
+
+type Ctx<N extends keyof KernelAttrs> = GradContext<KernelAttrs[N]>;
+const input = (c: GradContext, i = 0): Tensor => c.inputs[i]!;
+
+function grad<N extends keyof KernelAttrs>(
+  kernelName: N,
+  gradFunc: (dy: Tensor, ctx: Ctx<N>) => (Tensor | null)[],
+): GradConfig {
+  return { kernelName, gradFunc: gradFunc as GradConfig['gradFunc'] };
+}
+
+const noGradient = (name: keyof KernelAttrs) => grad(name, (_dy, c) => c.inputs.map(() => null));
+
+/** The gradient of a max/min reduction goes to the arg-extreme entries, split evenly on ties. */
+function extremeGrad(dy: Tensor, c: Ctx<'Max'>): Tensor[] {
+  const x = input(c);
+  const kept = x.shape.map((d, i) => (c.attrs.axes.includes(i) ? 1 : d));
+  const y = ops.reshape(c.output, kept);
+  const mask = ops.eq(x, y).float();
+  const count = ops.sum(mask, c.attrs.axes, true);
+  return [mask.div(count).mul(ops.reshape(dy, kept))];
+}
+
+function matmulGrad(dy: Tensor, c: Ctx<'BatchMatMul'>): Tensor[] {
+  const [a, b] = [input(c, 0), input(c, 1)];
+  const { transposeA: ta, transposeB: tb } = c.attrs;
+  const mm = (x: Tensor, y: Tensor, tx: boolean, tyy: boolean) =>
+    ENGINE.runKernel('BatchMatMul', [x, y], { transposeA: tx, transposeB: tyy });
+  let da: Tensor;
+  let db: Tensor;
+  if (!ta && !tb) {
+    da = mm(dy, b, false, true);
+    db = mm(a, dy, true, false);
+  } else if (!ta && tb) {
+    da = mm(dy, b, false, false);
+    db = mm(dy, a, true, false);
+  } else if (ta && !tb) {
+    da = mm(b, dy, false, true);
+    db = mm(a, dy, false, false);
+  } else {
+    da = mm(b, dy, true, true);
+    db = mm(dy, a, true, true);
+  }
+  // A batch of one was broadcast over the others: its gradient is the sum.
+  return [sumToShape(da, a.shape), sumToShape(db, b.shape)];
+}
+
+export const BUILTIN_GRADIENTS: GradConfig[] = [
+  grad('Neg', (dy) => [dy.neg()]),
+  grad('Exp', (dy, c) => [dy.mul(c.output)]),
+  grad('Log', (dy, c) => [dy.div(input(c))]),
+  grad('Sqrt', (dy, c) => [dy.div(c.output.mul(2))]),
+  grad('Rsqrt', (dy, c) => [dy.mul(c.output.pow(3)).mul(-0.5)]),
+  grad('Abs', (dy, c) => [dy.mul(input(c).sign())]),
+  grad('Tanh', (dy, c) => [dy.mul(c.output.square().neg().add(1))]),
+  grad('Sigmoid', (dy, c) => [dy.mul(c.output.mul(c.output.neg().add(1)))]),
+  grad('Relu', (dy, c) => [dy.mul(input(c).gt(0).float())]),
+  grad('Erf', (dy, c) => [
+    dy.mul(
+      input(c)
+        .square()
+        .neg()
+        .exp()
+        .mul(2 / Math.sqrt(Math.PI)),
+    ),
+  ]),
+  grad('Sin', (dy, c) => [dy.mul(ops.cos(input(c)))]),
+  grad('Cos', (dy, c) => [dy.mul(ops.sin(input(c))).neg()]),
+  grad('Reciprocal', (dy, c) => [dy.mul(c.output.square()).neg()]),
+  grad('Square', (dy, c) => [dy.mul(input(c)).mul(2)]),
+  noGradient('Sign'),
+  noGradient('Floor'),
+  noGradient('Ceil'),
+  noGradient('Round'),
+  grad('Add', (dy, c) => [sumToShape(dy, input(c, 0).shape), sumToShape(dy, input(c, 1).shape)]),
+  grad('Sub', (dy, c) => [sumToShape(dy, input(c, 0).shape), sumToShape(dy.neg(), input(c, 1).shape)]),
+  grad('Mul', (dy, c) => [
+    sumToShape(dy.mul(input(c, 1)), input(c, 0).shape),
+    sumToShape(dy.mul(input(c, 0)), input(c, 1).shape),
+  ]),
+  grad('Div', (dy, c) => {
+    const [a, b] = [input(c, 0), input(c, 1)];
+    return [sumToShape(dy.div(b), a.shape), sumToShape(dy.mul(a).div(b.square()).neg(), b.shape)];
+  }),
+  grad('Pow', (dy, c) => {
+    const [a, b] = [input(c, 0), input(c, 1)];
+    const da = dy.mul(b).mul(a.pow(b.sub(1)));
+    // d/db a^b = a^b·ln a, defined for a > 0 (0 elsewhere, as PyTorch does for a = 0).
+    const db = ops.where(a.gt(0), dy.mul(c.output).mul(ops.log(a.maximum(1e-38))), 0);
+    return [sumToShape(da, a.shape), sumToShape(db, b.shape)];
+  }),
+  grad('Maximum', (dy, c) => {
+    const [a, b] = [input(c, 0), input(c, 1)];
+    const wa = ops.where(a.gt(b), 1, ops.where(a.eq(b), 0.5, 0));
+    return [sumToShape(dy.mul(wa), a.shape), sumToShape(dy.mul(wa.neg().add(1)), b.shape)];
+  }),
+  grad('Minimum', (dy, c) => {
+    const [a, b] = [input(c, 0), input(c, 1)];
+    const wa = ops.where(a.lt(b), 1, ops.where(a.eq(b), 0.5, 0));
+    return [sumToShape(dy.mul(wa), a.shape), sumToShape(dy.mul(wa.neg().add(1)), b.shape)];
+  }),
+  grad('Where', (dy, c) => {
+    const [cond, a, b] = [input(c, 0), input(c, 1), input(c, 2)];
+    return [null, sumToShape(ops.where(cond, dy, 0), a.shape), sumToShape(ops.where(cond, 0, dy), b.shape)];
+  }),
+  grad('Cast', (dy, c) => [input(c).dtype === 'float32' ? dy : null]),
+  grad('Reshape' as keyof KernelAttrs, (dy, c) => [ops.reshape(dy, input(c).shape)]),
+  grad('Sum', (dy, c) => {
+    const x = input(c);
+    const kept = x.shape.map((d, i) => (c.attrs.axes.includes(i) ? 1 : d));
+    return [ops.expand(ops.reshape(dy, kept), x.shape)];
+  }),
+  grad('Max', extremeGrad),
+  grad('Min', (dy, c) => extremeGrad(dy, c as Ctx<'Max'>)),
+  grad('Prod', (dy, c) => {
+    const x = input(c);
+    const kept = x.shape.map((d, i) => (c.attrs.axes.includes(i) ? 1 : d));
+    return [ops.reshape(dy.mul(c.output), kept).mul(ops.reshape(c.output, kept).div(x))];
+  }),
+  grad('BatchMatMul', matmulGrad),
+  grad('Transpose', (dy, c) => {
+    const inverse = new Array<number>(c.attrs.perm.length);
+    c.attrs.perm.forEach((p, i) => {
+      inverse[p] = i;
+    });
+    return [ops.permute(dy, inverse)];
+  }),
+  grad('BroadcastTo', (dy, c) => [sumToShape(dy, input(c).shape)]),
+  grad('Slice', (dy, c) => {
+    const x = input(c);
+    const pads: [number, number][] = x.shape.map((d, i) => [
+      c.attrs.begin[i]!,
+      d - c.attrs.begin[i]! - c.attrs.size[i]!,
+    ]);
+    return [ENGINE.runKernel('Pad', [dy], { pads, value: 0 })];
+  }),
+  grad('Concat', (dy, c) =>
+    ops.split(
+      dy,
+      c.inputs.map((t) => t.shape[c.attrs.axis]!),
+      c.attrs.axis,
+    ),
+  ),
+  grad('Pad', (dy, c) => {
+    const x = input(c);
+    return [
+      ENGINE.runKernel('Slice', [dy], {
+        begin: c.attrs.pads.map((p) => p[0]),
+        size: [...x.shape],
+        step: x.shape.map(() => 1),
+      }),
+    ];
+  }),
+  grad('Gather', (dy, c) => {
+    const [x, index] = [input(c, 0), input(c, 1)];
+    return [ENGINE.runKernel('IndexAdd', [ops.zerosLike(x), index, dy], { axis: c.attrs.axis }), null];
+  }),
+  grad('IndexAdd', (dy, c) => [
+    dy,
+    null,
+    ENGINE.runKernel('Gather', [dy, input(c, 1)], { axis: c.attrs.axis }),
+  ]),
+  grad('GatherElements', (dy, c) => {
+    const [x, index] = [input(c, 0), input(c, 1)];
+    return [ENGINE.runKernel('ScatterAdd', [ops.zerosLike(x), index, dy], { axis: c.attrs.axis }), null];
+  }),
+  grad('ScatterAdd', (dy, c) => {
+    const [index, src] = [input(c, 1), input(c, 2)];
+    const picked = ENGINE.runKernel('GatherElements', [dy, index], { axis: c.attrs.axis });
+    // index may cover only part of src: the rest of src got no gradient path.
+    return [
+      dy,
+      null,
+      sizeOf(index.shape) === sizeOf(src.shape) ? picked : ops.pad(picked, padTo(index.shape, src.shape)),
+    ];
+  }),
+  grad('Im2Col', (dy, c) => {
+    const x = input(c);
+    const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
+    return [
+      ENGINE.runKernel('Col2Im', [dy], {
+        kernelH,
+        kernelW,
+        strideH,
+        strideW,
+        padH,
+        padW,
+        channels: x.shape[1]!,
+        height: x.shape[2]!,
+        width: x.shape[3]!,
+      }),
+    ];
+  }),
+  grad('Col2Im', (dy, c) => {
+    const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
+    return [
+      ENGINE.runKernel('Im2Col', [dy], { kernelH, kernelW, strideH, strideW, padH, padW, padValue: 0 }),
+    ];
+  }),
+];
+
+function padTo(shape: readonly number[], target: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = shape.length - 1; i >= 0; i--) out.push(0, target[i]! - shape[i]!);
+  return out;
+}

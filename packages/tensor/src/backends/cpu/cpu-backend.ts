@@ -1,0 +1,59 @@
+import type { Backend, BackendMemory, DataId, TensorInfo } from '../../backend.js';
+import { allocate, type DType, type TypedArray, toStorage } from '../../dtype.js';
+import { BackendError } from '../../errors/index.js';
+import type { Shape } from '../../shape.js';
+import { sizeOf } from '../../shape.js';
+
+/**
+ * The reference backend: plain TypeScript over typed arrays. Every other backend is tested
+ * against it, and it runs kernels another backend lacks.
+ */
+export class CpuBackend implements Backend {
+  readonly name: string = 'cpu';
+  readonly supportsSyncRead = true;
+  readonly hostMemory = true;
+  private readonly buffers = new Map<DataId, TypedArray>();
+  private bytes = 0;
+
+  write(values: TypedArray, dtype: DType): DataId {
+    const stored = toStorage(values, dtype);
+    const id = {};
+    this.buffers.set(id, stored);
+    this.bytes += stored.byteLength;
+    return id;
+  }
+
+  values(dataId: DataId): TypedArray {
+    const v = this.buffers.get(dataId);
+    if (!v) throw new BackendError(this.name, 'read', 'buffer not found (disposed?)');
+    return v;
+  }
+
+  async read(dataId: DataId): Promise<TypedArray> {
+    return this.values(dataId);
+  }
+
+  readSync(dataId: DataId): TypedArray {
+    return this.values(dataId);
+  }
+
+  disposeData(dataId: DataId): void {
+    const v = this.buffers.get(dataId);
+    if (!v) return;
+    this.bytes -= v.byteLength;
+    this.buffers.delete(dataId);
+  }
+
+  memory(): BackendMemory {
+    return { buffers: this.buffers.size, bytes: this.bytes };
+  }
+
+  /** Wraps freshly computed values as a kernel output. */
+  output(values: TypedArray, shape: Shape, dtype: DType): TensorInfo {
+    return { dataId: this.write(values, dtype), shape, dtype };
+  }
+
+  allocate(shape: Shape, dtype: DType): TypedArray {
+    return allocate(dtype, sizeOf(shape));
+  }
+}

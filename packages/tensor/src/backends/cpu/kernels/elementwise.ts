@@ -1,0 +1,111 @@
+import { allocate, type DType } from '../../../dtype.js';
+import { ARITHMETIC_KERNELS, COMPARISON_KERNELS, UNARY_KERNELS } from '../../../kernel-names.js';
+import type { KernelConfig } from '../../../kernel-registry.js';
+import { BINARY_FNS, UNARY_FNS } from '../../../scalar-math.js';
+import { broadcastShapes, broadcastStrides, sizeOf } from '../../../shape.js';
+import type { CpuBackend } from '../cpu-backend.js';
+import { forEachBroadcastRun } from './strided.js';
+
+const cpu = (b: unknown) => b as CpuBackend;
+
+const unaryKernels: KernelConfig[] = UNARY_KERNELS.map((kernelName) => ({
+  kernelName,
+  backendName: 'cpu',
+  kernelFunc: ({ inputs: [x], backend }) => {
+    const xs = cpu(backend).values(x!.dataId);
+    const out = new Float32Array(xs.length);
+    const f = UNARY_FNS[kernelName];
+    for (let i = 0; i < xs.length; i++) out[i] = f(xs[i]!);
+    return cpu(backend).output(out, x!.shape, 'float32');
+  },
+}));
+
+const binaryKernels: KernelConfig[] = [...ARITHMETIC_KERNELS, ...COMPARISON_KERNELS].map((kernelName) => ({
+  kernelName,
+  backendName: 'cpu',
+  kernelFunc: ({ inputs: [a, b], backend }) => {
+    const shape = broadcastShapes(kernelName, a!.shape, b!.shape);
+    const isComparison = (COMPARISON_KERNELS as readonly string[]).includes(kernelName);
+    const dtype = isComparison ? 'bool' : a!.dtype;
+    const av = cpu(backend).values(a!.dataId);
+    const bv = cpu(backend).values(b!.dataId);
+    const out = allocate(dtype, sizeOf(shape));
+    const f = BINARY_FNS[kernelName];
+    const aStr = broadcastStrides(a!.shape, shape);
+    const bStr = broadcastStrides(b!.shape, shape);
+    if (kernelName === 'Add' || kernelName === 'Mul' || kernelName === 'Sub') {
+      // The hot three get loops without a call per element.
+      forEachBroadcastRun(shape, aStr, bStr, (ai, bi, o, n, as, bs) => {
+        if (kernelName === 'Add')
+          for (let j = 0; j < n; j++, ai += as, bi += bs) out[o + j] = av[ai]! + bv[bi]!;
+        else if (kernelName === 'Mul')
+          for (let j = 0; j < n; j++, ai += as, bi += bs) out[o + j] = av[ai]! * bv[bi]!;
+        else for (let j = 0; j < n; j++, ai += as, bi += bs) out[o + j] = av[ai]! - bv[bi]!;
+      });
+    } else {
+      forEachBroadcastRun(shape, aStr, bStr, (ai, bi, o, n, as, bs) => {
+        for (let j = 0; j < n; j++, ai += as, bi += bs) out[o + j] = f(av[ai]!, bv[bi]!);
+      });
+    }
+    return cpu(backend).output(out, shape, dtype);
+  },
+}));
+
+export const elementwiseKernels: KernelConfig[] = [
+  ...unaryKernels,
+  ...binaryKernels,
+  {
+    kernelName: 'LogicalNot',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs: [x], backend }) => {
+      const xs = cpu(backend).values(x!.dataId);
+      const out = new Uint8Array(xs.length);
+      for (let i = 0; i < xs.length; i++) out[i] = xs[i] ? 0 : 1;
+      return cpu(backend).output(out, x!.shape, 'bool');
+    },
+  },
+  {
+    kernelName: 'Where',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs: [c, a, b], backend }) => {
+      const shape = broadcastShapes('where', c!.shape, a!.shape, b!.shape);
+      const cs = broadcastStrides(c!.shape, shape);
+      const as = broadcastStrides(a!.shape, shape);
+      const bs = broadcastStrides(b!.shape, shape);
+      const [cv, av, bv] = [c!, a!, b!].map((t) => cpu(backend).values(t.dataId));
+      const out = allocate(a!.dtype, sizeOf(shape));
+      const idx = new Array<number>(shape.length).fill(0);
+      let ci = 0;
+      let ai = 0;
+      let bi = 0;
+      for (let o = 0; o < out.length; o++) {
+        out[o] = cv![ci] ? av![ai]! : bv![bi]!;
+        for (let d = shape.length - 1; d >= 0; d--) {
+          idx[d]!++;
+          ci += cs[d]!;
+          ai += as[d]!;
+          bi += bs[d]!;
+          if (idx[d]! < shape[d]!) break;
+          ci -= idx[d]! * cs[d]!;
+          ai -= idx[d]! * as[d]!;
+          bi -= idx[d]! * bs[d]!;
+          idx[d] = 0;
+        }
+      }
+      return cpu(backend).output(out, shape, a!.dtype);
+    },
+  },
+  {
+    kernelName: 'Cast',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs: [x], attrs: a, backend }) => {
+      const attrs = a as { dtype: DType };
+      const xs = cpu(backend).values(x!.dataId);
+      const out = allocate(attrs.dtype, xs.length);
+      if (attrs.dtype === 'bool') for (let i = 0; i < xs.length; i++) out[i] = xs[i] ? 1 : 0;
+      else if (attrs.dtype === 'int32') for (let i = 0; i < xs.length; i++) out[i] = Math.trunc(xs[i]!);
+      else out.set(xs);
+      return cpu(backend).output(out, x!.shape, attrs.dtype);
+    },
+  },
+];

@@ -1,0 +1,17 @@
+import type { KernelConfig } from '../../../kernel-registry.js';
+import { convKernels } from './conv.js';
+import { elementwiseKernels } from './elementwise.js';
+import { gatherKernels } from './gather.js';
+import { layoutKernels } from './layout.js';
+import { matmulKernel } from './matmul.js';
+import { reduceKernelConfigs } from './reduce.js';
+
+/** Every kernel of the reference backend. */
+export const CPU_KERNELS: KernelConfig[] = [
+  ...elementwiseKernels,
+  ...reduceKernelConfigs,
+  matmulKernel,
+  ...layoutKernels,
+  ...gatherKernels,
+  ...convKernels,
+];

@@ -1,0 +1,398 @@
+import { getGradient } from './autograd/gradient-registry.js';
+import type { Backend, DataId, TensorInfo } from './backend.js';
+import { BYTES_PER_ELEMENT, type DType, type TypedArray } from './dtype.js';
+import { AnomalyError, ArgumentError, BackendError, DisposedError } from './errors/index.js';
+import type { KernelAttrs, KernelName } from './kernel-names.js';
+import { getKernel } from './kernel-registry.js';
+import { formatShape, type Shape, sizeOf } from './shape.js';
+import { Tensor } from './tensor.js';
+
+type BackendFactory = () => Backend;
+
+interface BackendEntry {
+  factory: BackendFactory;
+  instance?: Backend;
+}
+
+interface DataRecord {
+  backend: Backend;
+  refCount: number;
+  bytes: number;
+}
+
+/** One node of the autograd tape: the kernel that made a tensor, its inputs and attributes. */
+export interface GradNode {
+  kernelName: string;
+  inputs: Tensor[];
+  attrs: unknown;
+  output: Tensor;
+}
+
+/** Live tensors and bytes, in total and per backend (like TF.js `memory()`). */
+export interface MemoryInfo {
+  tensors: number;
+  bytes: number;
+  backends: Record<string, { tensors: number; bytes: number; buffers: number }>;
+}
+
+/**
+ * The one place tensors are made, kernels are dispatched, memory is counted and the autograd tape
+ * is recorded. Ops call `runKernel`; users see it through `setBackend`, `scope`, `noGrad`, `memory`.
+ */
+class Engine {
+  private readonly backends = new Map<string, BackendEntry>();
+  private current: Backend | null = null;
+  private readonly data = new Map<DataId, DataRecord>();
+  private readonly live = new Set<Tensor>();
+  private readonly scopes: Set<Tensor>[] = [];
+  private readonly warnedForwards = new Set<string>();
+  private nextId = 0;
+  gradEnabled = true;
+  anomalyMode = false;
+  /** Where the one-time notes about CPU forwarding go; tests swap it. */
+  warn: (message: string) => void = (m) => console.warn(m);
+
+  registerBackend(name: string, factory: BackendFactory): void {
+    const existing = this.backends.get(name);
+    existing?.instance?.destroy?.();
+    this.backends.set(name, { factory });
+  }
+
+  registeredBackends(): string[] {
+    return [...this.backends.keys()];
+  }
+
+  findBackend(name: string): Backend {
+    const entry = this.backends.get(name);
+    if (!entry) {
+      throw new BackendError(
+        name,
+        'setBackend',
+        `unknown backend; registered: ${this.registeredBackends().join(', ')}`,
+      );
+    }
+    entry.instance ??= entry.factory();
+    return entry.instance;
+  }
+
+  setBackend(name: string): void {
+    this.current = this.findBackend(name);
+  }
+
+  get backend(): Backend {
+    if (!this.current) this.current = this.findBackend(this.defaultBackendName());
+    return this.current;
+  }
+
+  /** Set by `backends/register.ts`: which registered backend to start on. */
+  defaultBackendName: () => string = () => 'cpu';
+
+  // ---- tensors and memory -------------------------------------------------------------------
+
+  makeTensor(info: TensorInfo, backend: Backend): Tensor {
+    const rec = this.data.get(info.dataId);
+    if (rec) rec.refCount++;
+    else {
+      this.data.set(info.dataId, {
+        backend,
+        refCount: 1,
+        bytes: sizeOf(info.shape) * BYTES_PER_ELEMENT[info.dtype],
+      });
+    }
+    const t = new Tensor(this.nextId++, info.shape, info.dtype, info.dataId, backend);
+    this.live.add(t);
+    this.scopes.at(-1)?.add(t);
+    return t;
+  }
+
+  /** Uploads host values to the current backend as a new tensor. */
+  fromValues(values: TypedArray, shape: Shape, dtype: DType): Tensor {
+    const backend = this.backend;
+    return this.makeTensor({ dataId: backend.write(values, dtype), shape, dtype }, backend);
+  }
+
+  /**
+   * Disposes a tensor. If an autograd node still holds it (it is an input of a recorded op whose
+   * output is alive), the storage is freed only when that output goes: so a composite op can free
+   * its intermediates in a scope while the tape still needs them for `backward()`.
+   */
+  disposeTensor(t: Tensor): void {
+    if (!this.live.has(t) || t.disposeRequested) return;
+    t.disposeRequested = true;
+    for (const s of this.scopes) s.delete(t);
+    if (t.retainers === 0) this.free(t);
+  }
+
+  private free(t: Tensor): void {
+    if (!this.live.delete(t)) return;
+    this.releaseData(t.dataId);
+    const node = t.gradNode;
+    t.gradNode = null;
+    if (!node) return;
+    for (const input of node.inputs) {
+      input.retainers--;
+      if (input.disposeRequested && input.retainers === 0) this.free(input);
+    }
+  }
+
+  private releaseData(dataId: DataId): void {
+    const rec = this.data.get(dataId);
+    if (!rec) return;
+    if (--rec.refCount === 0) {
+      this.data.delete(dataId);
+      rec.backend.disposeData(dataId);
+    }
+  }
+
+  /** Points `target` at the storage of `source` (same shape and dtype), releasing its old storage. */
+  swapData(target: Tensor, source: TensorInfo, backend: Backend): void {
+    const rec = this.data.get(source.dataId);
+    if (rec) rec.refCount++;
+    else {
+      this.data.set(source.dataId, {
+        backend,
+        refCount: 1,
+        bytes: sizeOf(source.shape) * BYTES_PER_ELEMENT[source.dtype],
+      });
+    }
+    const old = target.dataId;
+    target.setStorage(source.dataId, backend);
+    this.releaseData(old);
+  }
+
+  /** Not disposed by the user (its storage may outlive a dispose while autograd holds it). */
+  isLive(t: Tensor): boolean {
+    return this.live.has(t) && !t.disposeRequested;
+  }
+
+  /** Storage still held (possibly only for autograd). */
+  isAllocated(t: Tensor): boolean {
+    return this.live.has(t);
+  }
+
+  memory(): MemoryInfo {
+    const backends: MemoryInfo['backends'] = {};
+    let bytes = 0;
+    for (const rec of this.data.values()) {
+      const b = (backends[rec.backend.name] ??= { tensors: 0, bytes: 0, buffers: 0 });
+      b.bytes += rec.bytes;
+      b.buffers++;
+      bytes += rec.bytes;
+    }
+    for (const t of this.live) {
+      const b = (backends[t.backend.name] ??= { tensors: 0, bytes: 0, buffers: 0 });
+      b.tensors++;
+    }
+    return { tensors: this.live.size, bytes, backends };
+  }
+
+  // ---- scopes ---------------------------------------------------------------------------------
+
+  scope<T>(fn: () => T): T {
+    const tracked = new Set<Tensor>();
+    this.scopes.push(tracked);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.scopes.pop();
+    }
+    if (result instanceof Promise) {
+      throw new ArgumentError(
+        'scope',
+        'the function returned a Promise; scopes are synchronous (await outside them)',
+      );
+    }
+    const kept = new Set<Tensor>();
+    collectTensors(result, kept);
+    for (const t of tracked) {
+      if (!kept.has(t)) this.disposeTensor(t);
+    }
+    const parent = this.scopes.at(-1);
+    if (parent) for (const t of kept) if (this.live.has(t)) parent.add(t);
+    return result;
+  }
+
+  /** Takes `t` out of every open scope, so that it survives them. */
+  keep<T extends Tensor>(t: T): T {
+    for (const s of this.scopes) s.delete(t);
+    return t;
+  }
+
+  // ---- kernels --------------------------------------------------------------------------------
+
+  /** Moves a tensor made on another backend onto the current one (a copy through the host). */
+  private onCurrentBackend(t: Tensor, op: string): void {
+    if (!this.live.has(t) || (t.disposeRequested && t.retainers === 0))
+      throw new DisposedError(op, `tensor #${t.id} ${formatShape(t.shape)} was disposed`);
+    const backend = this.backend;
+    if (t.backend === backend) return;
+    const values = t.backend.readSync(t.dataId, t.dtype);
+    const copy = values.slice() as TypedArray;
+    this.swapData(t, { dataId: backend.write(copy, t.dtype), shape: t.shape, dtype: t.dtype }, backend);
+  }
+
+  runKernel<N extends KernelName>(kernelName: N, inputs: readonly Tensor[], attrs: KernelAttrs[N]): Tensor {
+    for (const t of inputs) this.onCurrentBackend(t, kernelName);
+    const backend = this.backend;
+    const info = this.dispatch(kernelName, backend, inputs, attrs);
+    const out = this.makeTensor(info, backend);
+    if (this.anomalyMode) this.checkFinite(kernelName, inputs, out);
+    this.record(kernelName, inputs, attrs, out);
+    return out;
+  }
+
+  /** A tensor that shares `input`'s storage under a new shape (reshape), taped as `Reshape`. */
+  view(input: Tensor, shape: Shape): Tensor {
+    if (!this.live.has(input)) throw new DisposedError('reshape', `tensor #${input.id} was disposed`);
+    const out = this.makeTensor({ dataId: input.dataId, shape, dtype: input.dtype }, input.backend);
+    this.record('Reshape', [input], { shape }, out);
+    return out;
+  }
+
+  private dispatch(
+    kernelName: string,
+    backend: Backend,
+    inputs: readonly TensorInfo[],
+    attrs: unknown,
+  ): TensorInfo {
+    const kernel = getKernel(kernelName, backend.name);
+    if (kernel) return kernel.kernelFunc({ inputs, attrs: attrs as never, backend });
+    const cpu = this.findBackend('cpu');
+    const cpuKernel = getKernel(kernelName, 'cpu');
+    if (backend === cpu || !cpuKernel) {
+      throw new BackendError(
+        backend.name,
+        kernelName,
+        `no kernel '${kernelName}' is registered for this backend`,
+      );
+    }
+    if (!this.warnedForwards.has(`${backend.name}/${kernelName}`)) {
+      this.warnedForwards.add(`${backend.name}/${kernelName}`);
+      this.warn(
+        `polymodal: backend '${backend.name}' has no '${kernelName}' kernel; running it on the cpu backend`,
+      );
+    }
+    const cpuInputs = inputs.map((t) => ({
+      dataId: cpu.write(backend.readSync(t.dataId, t.dtype).slice() as TypedArray, t.dtype),
+      shape: t.shape,
+      dtype: t.dtype,
+    }));
+    const out = cpuKernel.kernelFunc({ inputs: cpuInputs, attrs: attrs as never, backend: cpu });
+    const values = cpu.readSync(out.dataId, out.dtype).slice() as TypedArray;
+    for (const t of cpuInputs) cpu.disposeData(t.dataId);
+    if (!cpuInputs.some((t) => t.dataId === out.dataId)) cpu.disposeData(out.dataId);
+    return { dataId: backend.write(values, out.dtype), shape: out.shape, dtype: out.dtype };
+  }
+
+  private checkFinite(kernelName: string, inputs: readonly Tensor[], out: Tensor): void {
+    if (out.dtype !== 'float32' || !out.backend.supportsSyncRead) return;
+    const values = out.backend.readSync(out.dataId, out.dtype);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) {
+        const shapes = inputs.map((t) => formatShape(t.shape)).join(', ');
+        throw new AnomalyError(
+          kernelName,
+          `produced ${values[i]} at flat index ${i} of its ${formatShape(out.shape)} output (inputs ${shapes})`,
+        );
+      }
+    }
+  }
+
+  private record(kernelName: string, inputs: readonly Tensor[], attrs: unknown, out: Tensor): void {
+    if (!this.gradEnabled || out.dtype !== 'float32') return;
+    if (!inputs.some((t) => t.requiresGrad)) return;
+    if (!getGradient(kernelName)) return;
+    out.requiresGrad = true;
+    out.gradNode = { kernelName, inputs: [...inputs], attrs, output: out };
+    for (const t of inputs) t.retainers++;
+  }
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
+  if (depth > 8 || value === null || typeof value !== 'object') return;
+  if (value instanceof Tensor) {
+    into.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectTensors(v, into, depth + 1);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const v of value.values()) collectTensors(v, into, depth + 1);
+    return;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, into, depth + 1);
+  }
+}
+
+export const ENGINE = new Engine();
+
+/** Switches the backend new tensors and kernels use: `'cpu'`, `'gpujs'`, `'gpujs-webasm'`, … */
+export function setBackend(name: string): void {
+  ENGINE.setBackend(name);
+}
+
+/** The name of the current backend. */
+export function getBackend(): string {
+  return ENGINE.backend.name;
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns (like TF.js `tidy`).
+ * Gradients that `backward()` writes to leaves survive.
+ *
+ * ```ts
+ * const loss = scope(() => model.forward(x).sub(y).square().mean());
+ * ```
+ */
+export function scope<T>(fn: () => T): T {
+  return ENGINE.scope(fn);
+}
+
+/** Lets `t` outlive the scopes that are open now. */
+export function keep<T extends Tensor>(t: T): T {
+  return ENGINE.keep(t);
+}
+
+/** Live tensors and bytes, in total and per backend. */
+export function memory(): MemoryInfo {
+  return ENGINE.memory();
+}
+
+/** Runs `fn` without recording the autograd tape (like `torch.no_grad`). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = ENGINE.gradEnabled;
+  ENGINE.gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    ENGINE.gradEnabled = prev;
+  }
+}
+
+/** Whether operations are being recorded for autograd now. */
+export function isGradEnabled(): boolean {
+  return ENGINE.gradEnabled;
+}
+
+/**
+ * Anomaly mode: every kernel output is checked, and the first NaN or ±Infinity raises an
+ * `AnomalyError` naming the kernel and the input shapes (forward and backward alike). Slow: for
+ * debugging. With a function, the mode holds only while it runs.
+ */
+export function setAnomalyMode(enabled: boolean): void {
+  ENGINE.anomalyMode = enabled;
+}
+
+export function withAnomalyMode<T>(fn: () => T): T {
+  const prev = ENGINE.anomalyMode;
+  ENGINE.anomalyMode = true;
+  try {
+    return fn();
+  } finally {
+    ENGINE.anomalyMode = prev;
+  }
+}

@@ -1,0 +1,7 @@
+export { AnomalyError } from './anomaly-error.js';
+export { ArgumentError } from './argument-error.js';
+export { BackendError } from './backend-error.js';
+export { DisposedError } from './disposed-error.js';
+export { DTypeError } from './dtype-error.js';
+export { PolymodalError } from './polymodal-error.js';
+export { ShapeError } from './shape-error.js';

@@ -1,0 +1,48 @@
+/**
+ * @polymodal/tensor: N-d tensors with reverse-mode autograd, on gpu.js kernels (GPU through
+ * WebGL2 / headless-gl / WebGPU, CPU through WebAssembly) and a plain TypeScript reference backend.
+ */
+import { registerBuiltinBackends } from './backends/register.js';
+
+registerBuiltinBackends();
+
+export { grad, valueAndGrad } from './autograd/functional.js';
+export { type GradConfig, type GradContext, registerGradient } from './autograd/gradient-registry.js';
+export { sumToShape } from './autograd/gradients.js';
+export type { Backend, BackendMemory, DataId, TensorInfo } from './backend.js';
+export type { DType, TypedArray } from './dtype.js';
+export {
+  ENGINE,
+  getBackend,
+  isGradEnabled,
+  keep,
+  type MemoryInfo,
+  memory,
+  noGrad,
+  scope,
+  setAnomalyMode,
+  setBackend,
+  withAnomalyMode,
+} from './engine.js';
+export * from './errors/index.js';
+export type { KernelAttrs, KernelName } from './kernel-names.js';
+export {
+  getKernel,
+  type KernelArgs,
+  type KernelConfig,
+  listKernels,
+  registerKernel,
+  registerKernels,
+} from './kernel-registry.js';
+export * from './ops/index.js';
+export { Generator, getDefaultGenerator, manualSeed, type RandomOptions } from './random.js';
+export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
+export { type NestedArray, Tensor } from './tensor.js';
+export { type GradCheckOptions, type GradCheckResult, gradCheck } from './testing/grad-check.js';
+
+/** Registers a backend under `name`; `setBackend(name)` creates it on first use. */
+export function registerBackend(name: string, factory: () => import('./backend.js').Backend): void {
+  ENGINE_REF.registerBackend(name, factory);
+}
+
+import { ENGINE as ENGINE_REF } from './engine.js';

@@ -1,0 +1,97 @@
+/**
+ * Every primitive kernel a backend implements, with its attributes. Everything else (softmax,
+ * layerNorm, attention, losses) is composed from these in `ops/`, so a new backend that implements
+ * this list runs the whole library forward and backward.
+ */
+import type { DType } from './dtype.js';
+
+/** Float → float elementwise kernels. */
+export const UNARY_KERNELS = [
+  'Neg',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Rsqrt',
+  'Abs',
+  'Sign',
+  'Tanh',
+  'Sigmoid',
+  'Relu',
+  'Erf',
+  'Sin',
+  'Cos',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Reciprocal',
+  'Square',
+] as const;
+export type UnaryKernel = (typeof UNARY_KERNELS)[number];
+
+/** Broadcasting binary kernels whose output dtype is the (promoted) input dtype. */
+export const ARITHMETIC_KERNELS = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Maximum', 'Minimum'] as const;
+export type ArithmeticKernel = (typeof ARITHMETIC_KERNELS)[number];
+
+/** Broadcasting binary kernels whose output is bool. */
+export const COMPARISON_KERNELS = [
+  'Equal',
+  'NotEqual',
+  'Less',
+  'LessEqual',
+  'Greater',
+  'GreaterEqual',
+  'LogicalAnd',
+  'LogicalOr',
+] as const;
+export type ComparisonKernel = (typeof COMPARISON_KERNELS)[number];
+
+export const REDUCE_KERNELS = ['Sum', 'Max', 'Min', 'Prod'] as const;
+export type ReduceKernel = (typeof REDUCE_KERNELS)[number];
+
+export const ARG_REDUCE_KERNELS = ['ArgMax', 'ArgMin'] as const;
+export type ArgReduceKernel = (typeof ARG_REDUCE_KERNELS)[number];
+
+export interface ConvGeometry {
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+export interface KernelAttrs
+  extends Record<UnaryKernel | ArithmeticKernel | ComparisonKernel, Record<string, never>> {
+  LogicalNot: Record<string, never>;
+  Where: Record<string, never>;
+  Cast: { dtype: DType };
+  /** Reduces a contiguous block of axes `axes` (sorted); the output drops them. */
+  Sum: { axes: number[] };
+  Max: { axes: number[] };
+  Min: { axes: number[] };
+  Prod: { axes: number[] };
+  ArgMax: { axis: number };
+  ArgMin: { axis: number };
+  /** `[B,M,K] × [B,K,N] → [B,M,N]`; either batch may be 1 (broadcast). Transposes read in place. */
+  BatchMatMul: { transposeA: boolean; transposeB: boolean };
+  Transpose: { perm: number[] };
+  BroadcastTo: { shape: number[] };
+  /** Strided window: `size[d]` elements from `begin[d]`, every `step[d]`. */
+  Slice: { begin: number[]; size: number[]; step: number[] };
+  Concat: { axis: number };
+  Pad: { pads: [number, number][]; value: number };
+  /** `indexSelect`: picks entries of a 1-D int32 index along `axis`. */
+  Gather: { axis: number };
+  /** Adjoint of Gather: out = x, then out[.., index[k], ..] += src[.., k, ..]. */
+  IndexAdd: { axis: number };
+  /** `torch.gather`: out[i][j] = x[i][index[i][j]] (for axis 1). */
+  GatherElements: { axis: number };
+  /** `torch.scatter_add`: out = x, then out[i][index[i][j]] += src[i][j] (for axis 1). */
+  ScatterAdd: { axis: number };
+  /** `[N,C,H,W] → [N, C·kh·kw, OH·OW]`, out-of-image taps read `padValue`. */
+  Im2Col: ConvGeometry & { padValue: number };
+  /** Adjoint of Im2Col: sums columns back into `[N,C,H,W]`. */
+  Col2Im: ConvGeometry & { channels: number; height: number; width: number };
+}
+
+export type KernelName = keyof KernelAttrs;

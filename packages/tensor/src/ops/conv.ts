@@ -1,0 +1,117 @@
+import { ENGINE, scope } from '../engine.js';
+import { ArgumentError, ShapeError } from '../errors/index.js';
+import type { ConvGeometry } from '../kernel-names.js';
+import { formatShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { matmul } from './matmul.js';
+import { assertTensor } from './operand.js';
+import { max, mean } from './reduce.js';
+import { reshape } from './shape-ops.js';
+
+type Pair = number | readonly [number, number];
+
+const pair = (op: string, name: string, v: Pair): [number, number] => {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x) && x >= 0))
+    throw new ArgumentError(op, `${name} must be non-negative integers, got ${v}`);
+  return p;
+};
+
+function geometry(
+  op: string,
+  x: Tensor,
+  kernel: Pair,
+  stride: Pair,
+  padding: Pair,
+): ConvGeometry & { outH: number; outW: number } {
+  if (x.rank !== 4) throw new ShapeError(op, `input must be [N, C, H, W], got ${formatShape(x.shape)}`);
+  const [kernelH, kernelW] = pair(op, 'kernel size', kernel);
+  const [strideH, strideW] = pair(op, 'stride', stride);
+  const [padH, padW] = pair(op, 'padding', padding);
+  if (kernelH === 0 || kernelW === 0 || strideH === 0 || strideW === 0)
+    throw new ArgumentError(op, 'kernel size and stride must be ≥ 1');
+  const outH = Math.floor((x.shape[2]! + 2 * padH - kernelH) / strideH) + 1;
+  const outW = Math.floor((x.shape[3]! + 2 * padW - kernelW) / strideW) + 1;
+  if (outH <= 0 || outW <= 0) {
+    throw new ShapeError(
+      op,
+      `kernel ${kernelH}×${kernelW} does not fit input ${formatShape(x.shape)} with padding ${padH},${padW}`,
+    );
+  }
+  return { kernelH, kernelW, strideH, strideW, padH, padW, outH, outW };
+}
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+}
+
+/**
+ * 2-D convolution (cross-correlation, like PyTorch): `x [N, C, H, W]`, `weight [O, C, kh, kw]`,
+ * `bias [O]` → `[N, O, OH, OW]`. Computed as im2col + one batched matrix product.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  assertTensor('conv2d', 'input', x);
+  assertTensor('conv2d', 'weight', weight);
+  if (weight.rank !== 4)
+    throw new ShapeError('conv2d', `weight must be [O, C, kh, kw], got ${formatShape(weight.shape)}`);
+  if (x.rank === 4 && weight.shape[1] !== x.shape[1]) {
+    throw new ShapeError(
+      'conv2d',
+      `input ${formatShape(x.shape)} has ${x.shape[1]} channels but weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`,
+    );
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new ShapeError('conv2d', `bias ${formatShape(bias.shape)} must be [${weight.shape[0]}]`);
+  }
+  const g = geometry(
+    'conv2d',
+    x,
+    [weight.shape[2]!, weight.shape[3]!],
+    options.stride ?? 1,
+    options.padding ?? 0,
+  );
+  const [n, c] = [x.shape[0]!, x.shape[1]!];
+  const o = weight.shape[0]!;
+  return scope(() => {
+    const cols = ENGINE.runKernel('Im2Col', [x], { ...strip(g), padValue: 0 });
+    let out = matmul(reshape(weight, [o, c * g.kernelH * g.kernelW]), cols);
+    if (bias) out = out.add(reshape(bias, [o, 1]));
+    return reshape(out, [n, o, g.outH, g.outW]);
+  });
+}
+
+export interface Pool2dOptions {
+  /** Defaults to the kernel size. */
+  stride?: Pair;
+  padding?: Pair;
+}
+
+function pool(op: 'avgPool2d' | 'maxPool2d', x: Tensor, kernelSize: Pair, options: Pool2dOptions): Tensor {
+  assertTensor(op, 'input', x);
+  const g = geometry(op, x, kernelSize, options.stride ?? kernelSize, options.padding ?? 0);
+  if (2 * g.padH > g.kernelH || 2 * g.padW > g.kernelW) {
+    throw new ArgumentError(op, `padding (${g.padH},${g.padW}) must be at most half the kernel size`);
+  }
+  const [n, c] = [x.shape[0]!, x.shape[1]!];
+  return scope(() => {
+    // Max pooling pads with the lowest float, so a pad tap never wins; average counts pads as 0.
+    const padValue = op === 'maxPool2d' ? -3.4028234663852886e38 : 0;
+    const cols = ENGINE.runKernel('Im2Col', [x], { ...strip(g), padValue });
+    const windows = reshape(cols, [n, c, g.kernelH * g.kernelW, g.outH * g.outW]);
+    const pooled = op === 'maxPool2d' ? max(windows, 2) : mean(windows, 2);
+    return reshape(pooled, [n, c, g.outH, g.outW]);
+  });
+}
+
+/** Average pooling (pads count as zeros, like PyTorch's default `count_include_pad`). */
+export const avgPool2d = (x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor =>
+  pool('avgPool2d', x, kernelSize, options);
+/** Max pooling. */
+export const maxPool2d = (x: Tensor, kernelSize: Pair, options: Pool2dOptions = {}): Tensor =>
+  pool('maxPool2d', x, kernelSize, options);
+
+function strip(g: ConvGeometry): ConvGeometry {
+  const { kernelH, kernelW, strideH, strideW, padH, padW } = g;
+  return { kernelH, kernelW, strideH, strideW, padH, padW };
+}

@@ -1,0 +1,66 @@
+import { grad } from '../autograd/functional.js';
+import { ENGINE, noGrad, scope } from '../engine.js';
+import type { Tensor } from '../tensor.js';
+
+export interface GradCheckOptions {
+  /** Central-difference step (float32 needs ≈ 1e-3). */
+  eps?: number;
+  /** Allowed |analytic − numeric| ≤ atol + rtol·|numeric|. */
+  atol?: number;
+  rtol?: number;
+  /** Check at most this many entries per input (spread evenly); default all. */
+  maxEntries?: number;
+}
+
+export interface GradCheckResult {
+  ok: boolean;
+  /** The worst entry: which input, which flat index, both values. */
+  worst: { input: number; index: number; analytic: number; numeric: number; error: number };
+}
+
+/**
+ * Compares the autograd gradient of scalar `f` with central differences
+ * `(f(x + eps) − f(x − eps)) / 2eps`, entry by entry (like `torch.autograd.gradcheck`, in float32).
+ */
+export function gradCheck(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  options: GradCheckOptions = {},
+): GradCheckResult {
+  const eps = options.eps ?? 1e-3;
+  const atol = options.atol ?? 1e-3;
+  const rtol = options.rtol ?? 1e-2;
+  const analytic = grad(f)(...inputs).map((g) => {
+    const v = g.dataSync();
+    g.dispose();
+    return v;
+  });
+  const worst = { input: -1, index: -1, analytic: 0, numeric: 0, error: -1 };
+  let ok = true;
+  inputs.forEach((x, k) => {
+    const base = x.dataSync() as Float32Array;
+    const step = options.maxEntries ? Math.max(1, Math.floor(base.length / options.maxEntries)) : 1;
+    for (let i = 0; i < base.length; i += step) {
+      const evalAt = (delta: number) =>
+        noGrad(() =>
+          scope(() => {
+            const values = base.slice();
+            values[i] = base[i]! + delta;
+            const moved = ENGINE.fromValues(values, x.shape, 'float32');
+            const args = inputs.map((t, j) => (j === k ? moved : t));
+            return f(...args).item();
+          }),
+        );
+      const numeric = (evalAt(eps) - evalAt(-eps)) / (2 * eps);
+      const a = analytic[k]![i]!;
+      const error = Math.abs(a - numeric);
+      const allowed = atol + rtol * Math.abs(numeric);
+      if (error > allowed || !Number.isFinite(a)) ok = false;
+      // Rank entries by how close they come to failing, not by absolute error.
+      if (error / allowed > worst.error / (atol + rtol * Math.abs(worst.numeric)) || worst.index < 0) {
+        Object.assign(worst, { input: k, index: i, analytic: a, numeric, error });
+      }
+    }
+  });
+  return { ok, worst };
+}

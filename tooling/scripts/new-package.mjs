@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Scaffolds a publishable library under packages/<name> with the shared build, test and lint setup.
+// Usage: node tooling/scripts/new-package.mjs <name> "<one-line description>"
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const TSCONFIG = {
+  extends: '@polymodal/tsconfig/base.json',
+  include: ['src', 'test'],
+};
+const TSCONFIG_BUILD = {
+  extends: '@polymodal/tsconfig/base.json',
+  compilerOptions: { customConditions: [], noEmit: false },
+  include: ['src'],
+  exclude: ['src/**/*.test.ts'],
+};
+
+const [name, description = ''] = process.argv.slice(2);
+if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
+  console.error('usage: new-package.mjs <kebab-case-name> "<description>"');
+  process.exit(2);
+}
+const dir = join(new URL('../../packages/', import.meta.url).pathname, name);
+if (existsSync(dir)) {
+  console.error(`packages/${name} already exists`);
+  process.exit(2);
+}
+mkdirSync(join(dir, 'src'), { recursive: true });
+const write = (file, text) => writeFileSync(join(dir, file), text);
+write('package.json', `${JSON.stringify(libraryPackageJson(`@polymodal/${name}`, description), null, 2)}\n`);
+write('tsconfig.json', `${JSON.stringify(TSCONFIG, null, 2)}\n`);
+write('tsconfig.build.json', `${JSON.stringify(TSCONFIG_BUILD, null, 2)}\n`);
+write(
+  'tsup.config.ts',
+  "import { libraryConfig } from '@polymodal/tsup-config';\n\nexport default libraryConfig();\n",
+);
+write(
+  'vitest.config.ts',
+  "import { packageTestConfig } from '@polymodal/vitest-config';\n\nexport default packageTestConfig();\n",
+);
+write(
+  'README.md',
+  `# @polymodal/${name}\n\n${description}\n\n\`\`\`sh\nnpm install @polymodal/${name}\n\`\`\`\n`,
+);
+write('src/index.ts', 'export {};\n');
+console.log(`created packages/${name}; run pnpm install`);
+
+export function libraryPackageJson(pkgName, desc) {
+  return {
+    name: pkgName,
+    version: '0.0.0',
+    description: desc,
+    license: 'MIT',
+    type: 'module',
+    sideEffects: false,
+    exports: {
+      '.': {
+        '@polymodal/source': './src/index.ts',
+        import: { types: './dist/index.d.ts', default: './dist/index.js' },
+        require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+      },
+      './package.json': './package.json',
+    },
+    main: './dist/index.cjs',
+    module: './dist/index.js',
+    types: './dist/index.d.cts',
+    files: ['dist', 'src', '!src/**/*.test.ts'],
+    engines: { node: '>=20' },
+    scripts: {
+      build: 'tsup',
+      typecheck: 'tsc --noEmit',
+      lint: 'biome check .',
+      test: 'vitest run',
+      publint: 'publint --strict && attw --pack .',
+    },
+    devDependencies: {
+      '@polymodal/tsconfig': 'workspace:*',
+      '@polymodal/tsup-config': 'workspace:*',
+      '@polymodal/vitest-config': 'workspace:*',
+      '@types/node': '20.19.43',
+      tsup: '9.0.0',
+      vitest: '4.1.12',
+    },
+  };
+}

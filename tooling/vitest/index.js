@@ -1,0 +1,29 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+
+/** Resolve `@polymodal/*` imports to their `src/` so tests never wait on a build. */
+const SOURCE_CONDITION = '@polymodal/source';
+const conditions = [SOURCE_CONDITION, 'module', 'node', 'import', 'default'];
+
+/**
+ * The test setup every package shares. Results also go to `test-results.json` (a turbo output),
+ * which `.ci/run` sums into its closing `N passed, N failed` line.
+ * @param {import('vitest/config').UserConfig} [overrides]
+ */
+export function packageTestConfig(overrides = {}) {
+  return mergeConfig(
+    defineConfig({
+      resolve: { conditions },
+      ssr: { resolve: { conditions, externalConditions: [SOURCE_CONDITION] } },
+      test: {
+        include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
+        testTimeout: 60_000,
+        hookTimeout: 60_000,
+        pool: 'forks',
+        // Two cores on our machines: one worker per core.
+        maxWorkers: 2,
+      },
+    }),
+    overrides,
+  );
+}
