@@ -258,6 +258,19 @@ class Engine {
   ): TensorInfo {
     const kernel = getKernel(kernelName, backend.name);
     if (kernel) return kernel.kernelFunc({ inputs, attrs: attrs as never, backend });
+    return this.forwardToCpu(kernelName, backend, inputs, attrs);
+  }
+
+  /**
+   * Runs a kernel on the cpu backend for another backend (copying inputs and output through the
+   * host): for kernels a backend lacks or shapes its kernels do not take. Logged once per kernel.
+   */
+  forwardToCpu(
+    kernelName: string,
+    backend: Backend,
+    inputs: readonly TensorInfo[],
+    attrs: unknown,
+  ): TensorInfo {
     const cpu = this.findBackend('cpu');
     const cpuKernel = getKernel(kernelName, 'cpu');
     if (backend === cpu || !cpuKernel) {
@@ -270,7 +283,7 @@ class Engine {
     if (!this.warnedForwards.has(`${backend.name}/${kernelName}`)) {
       this.warnedForwards.add(`${backend.name}/${kernelName}`);
       this.warn(
-        `polymodal: backend '${backend.name}' has no '${kernelName}' kernel; running it on the cpu backend`,
+        `polymodal: backend '${backend.name}' cannot run '${kernelName}' here; running it on the cpu backend`,
       );
     }
     const cpuInputs = inputs.map((t) => ({

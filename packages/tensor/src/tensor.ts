@@ -250,6 +250,27 @@ export class Tensor {
   square(): Tensor {
     return ops.square(this);
   }
+  erf(): Tensor {
+    return ops.erf(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  floor(): Tensor {
+    return ops.floor(this);
+  }
+  ceil(): Tensor {
+    return ops.ceil(this);
+  }
+  round(): Tensor {
+    return ops.round(this);
+  }
+  reciprocal(): Tensor {
+    return ops.reciprocal(this);
+  }
   tanh(): Tensor {
     return ops.tanh(this);
   }
@@ -279,6 +300,9 @@ export class Tensor {
   }
   min(dim?: number | number[], keepDim = false): Tensor {
     return ops.min(this, dim, keepDim);
+  }
+  prod(dim?: number | number[], keepDim = false): Tensor {
+    return ops.prod(this, dim, keepDim);
   }
   argmax(dim?: number, keepDim = false): Tensor {
     return ops.argmax(this, dim, keepDim);
@@ -349,6 +373,15 @@ export class Tensor {
   }
   maskedFill(mask: Tensor, value: number): Tensor {
     return ops.maskedFill(this, mask, value);
+  }
+  where(condition: Tensor, other: Operand): Tensor {
+    return ops.where(condition, this, other);
+  }
+  logicalNot(): Tensor {
+    return ops.logicalNot(this);
+  }
+  pad(padding: number[], value = 0): Tensor {
+    return ops.pad(this, padding, value);
   }
   softmax(dim = -1): Tensor {
     return ops.softmax(this, dim);

@@ -137,7 +137,7 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
   grad('Prod', (dy, c) => {
     const x = input(c);
     const kept = x.shape.map((d, i) => (c.attrs.axes.includes(i) ? 1 : d));
-    return [ops.reshape(dy.mul(c.output), kept).mul(ops.reshape(c.output, kept).div(x))];
+    return [ops.reshape(dy, kept).mul(ops.reshape(c.output, kept)).div(x)];
   }),
   grad('BatchMatMul', matmulGrad),
   grad('Transpose', (dy, c) => {

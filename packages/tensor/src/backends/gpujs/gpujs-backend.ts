@@ -1,0 +1,152 @@
+import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
+import type { Backend, BackendMemory, DataId, TensorInfo } from '../../backend.js';
+import type { DType, TypedArray } from '../../dtype.js';
+import { BackendError } from '../../errors/index.js';
+import { type Shape, sizeOf } from '../../shape.js';
+
+/** The gpu.js modes this backend can run in. */
+export type GpujsMode = 'webgpu' | 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
+
+/** Modes whose kernel outputs stay on a device (textures / buffers) until read back. */
+const DEVICE_MODES: readonly GpujsMode[] = ['webgl2', 'webgl', 'headlessgl', 'webgpu'];
+
+type Stored = Float32Array | Texture;
+type KernelArg = number | Stored;
+
+/**
+ * A backend whose kernels are written once for gpu.js and run in whatever mode the environment
+ * offers: GLSL on a GPU (WebGL2, headless-gl), WGSL (WebGPU), WebAssembly with SIMD, or plain JS.
+ *
+ * gpu.js computes in float32 only: int32 and bool tensors are stored as exact small floats and
+ * converted on read. Kernels are compiled once per kernel name (dynamic output and argument
+ * sizes), outputs stay on the device in pipeline mode, and every buffer is freed on dispose.
+ */
+export class GpujsBackend implements Backend {
+  readonly name: string;
+  readonly supportsSyncRead: boolean;
+  readonly hostMemory: boolean;
+  readonly gpu: GPU;
+  private readonly kernels = new Map<string, IKernelRunShortcut>();
+  private readonly buffers = new Map<DataId, { value: Stored; length: number }>();
+  private bytes = 0;
+
+  constructor(
+    readonly mode: GpujsMode,
+    name = `gpujs-${mode}`,
+  ) {
+    this.name = name;
+    this.gpu = new GPU({ mode });
+    this.supportsSyncRead = mode !== 'webgpu';
+    this.hostMemory = !DEVICE_MODES.includes(mode);
+  }
+
+  get onDevice(): boolean {
+    return DEVICE_MODES.includes(this.mode);
+  }
+
+  // ---- storage ---------------------------------------------------------------------------------
+
+  write(values: TypedArray, _dtype: DType): DataId {
+    const floats = values instanceof Float32Array ? values : Float32Array.from(values);
+    return this.store(this.onDevice && floats.length > 0 ? this.upload(floats) : floats, floats.length);
+  }
+
+  private store(value: Stored, length: number): DataId {
+    const id = {};
+    this.buffers.set(id, { value, length });
+    this.bytes += length * 4;
+    return id;
+  }
+
+  /** The stored value of a tensor, as a kernel argument. */
+  arg(dataId: DataId): Stored {
+    const b = this.buffers.get(dataId);
+    if (!b) throw new BackendError(this.name, 'read', 'buffer not found (disposed?)');
+    return b.value;
+  }
+
+  readSync(dataId: DataId, dtype: DType): TypedArray {
+    if (!this.supportsSyncRead) {
+      throw new BackendError(
+        this.name,
+        'dataSync',
+        'WebGPU has no synchronous read-back: use `await tensor.data()`',
+      );
+    }
+    const v = this.arg(dataId);
+    const floats = v instanceof Float32Array ? v : (v.toArray() as Float32Array);
+    return fromFloats(floats, dtype);
+  }
+
+  async read(dataId: DataId, dtype: DType): Promise<TypedArray> {
+    const v = this.arg(dataId);
+    const floats = v instanceof Float32Array ? v : ((await v.toArray()) as Float32Array);
+    return fromFloats(floats, dtype);
+  }
+
+  disposeData(dataId: DataId): void {
+    const b = this.buffers.get(dataId);
+    if (!b) return;
+    this.buffers.delete(dataId);
+    this.bytes -= b.length * 4;
+    if (!(b.value instanceof Float32Array)) b.value.delete();
+  }
+
+  memory(): BackendMemory {
+    return { buffers: this.buffers.size, bytes: this.bytes };
+  }
+
+  destroy(): void {
+    for (const k of this.kernels.values()) k.destroy();
+    this.kernels.clear();
+    this.gpu.destroy();
+  }
+
+  // ---- kernels ---------------------------------------------------------------------------------
+
+  /**
+   * Runs the kernel `source` (compiled once under `key`) over a 1-D output of `size` cells and
+   * returns its result as a new tensor.
+   */
+  run(key: string, source: string, shape: Shape, dtype: DType, args: readonly KernelArg[]): TensorInfo {
+    const size = sizeOf(shape);
+    if (size === 0) return { dataId: this.store(new Float32Array(0), 0), shape, dtype };
+    const kernel = this.compile(key, source);
+    kernel.setOutput([size]);
+    // `immutable` makes every call return a fresh texture / array, so results can be kept.
+    const result = kernel(...(args as never[])) as unknown as Stored;
+    return { dataId: this.store(result, size), shape, dtype };
+  }
+
+  private compile(key: string, source: string): IKernelRunShortcut {
+    let kernel = this.kernels.get(key);
+    if (!kernel) {
+      const settings = {
+        output: [1],
+        dynamicOutput: true,
+        dynamicArguments: true,
+        pipeline: true,
+        immutable: true,
+        precision: 'single',
+        tactic: 'precision',
+        loopMaxIterations: 1 << 24,
+      };
+      // gpu.js's typings omit `loopMaxIterations`, which its kernels accept.
+      kernel = this.gpu.createKernel(source as never, settings as never);
+      this.kernels.set(key, kernel);
+    }
+    return kernel;
+  }
+
+  private upload(values: Float32Array): Texture {
+    const kernel = this.compile('__upload', 'function(a) { return a[this.thread.x]; }');
+    kernel.setOutput([values.length]);
+    return kernel(values as never) as unknown as Texture;
+  }
+}
+
+function fromFloats(floats: Float32Array, dtype: DType): TypedArray {
+  if (dtype === 'float32') return floats;
+  if (dtype === 'int32') return Int32Array.from(floats, Math.round);
+  return Uint8Array.from(floats, (v) => (v !== 0 ? 1 : 0));
+}

@@ -1,0 +1,28 @@
+import type { TensorInfo } from '../../../backend.js';
+import { ENGINE } from '../../../engine.js';
+import type { KernelAttrs, KernelName } from '../../../kernel-names.js';
+import type { KernelConfig } from '../../../kernel-registry.js';
+import type { GpujsBackend } from '../gpujs-backend.js';
+
+export type GpujsKernelFunc<N extends KernelName> = (
+  backend: GpujsBackend,
+  inputs: readonly TensorInfo[],
+  attrs: KernelAttrs[N],
+) => TensorInfo | null;
+
+/**
+ * A gpu.js kernel config. A kernel function returns null for shapes it does not take (more
+ * merged dims than it indexes); those run on the cpu backend instead, logged once.
+ */
+export function gpujsKernel<N extends KernelName>(kernelName: N, fn: GpujsKernelFunc<N>) {
+  return (backendName: string): KernelConfig =>
+    ({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) =>
+        fn(backend as GpujsBackend, inputs, attrs as KernelAttrs[N]) ??
+        ENGINE.forwardToCpu(kernelName, backend, inputs, attrs),
+    }) as KernelConfig;
+}
+
+export type KernelFactory = (backendName: string) => KernelConfig;

@@ -1,0 +1,59 @@
+import { REDUCE_KERNELS } from '../../../kernel-names.js';
+import { reductionLayout } from '../../cpu/kernels/reduce.js';
+import { idiv } from '../kernel-source.js';
+import { gpujsKernel, type KernelFactory } from './common.js';
+
+/** Reduction over the middle of an [outer, r, inner] layout; the loop starts from the first entry. */
+const ACCUMULATE = {
+  Sum: { init: '0', first: 0, step: 's = s + v;' },
+  Prod: { init: '1', first: 0, step: 's = s * v;' },
+  Max: { init: 'x[base]', first: 1, step: 's = Math.max(s, v);' },
+  Min: { init: 'x[base]', first: 1, step: 's = Math.min(s, v);' },
+} as const;
+
+const reduce: KernelFactory[] = REDUCE_KERNELS.map((kernelName) =>
+  gpujsKernel(kernelName, (backend, [x], { axes }) => {
+    const [outer, r, inner] = reductionLayout(x!.shape, axes);
+    const a = ACCUMULATE[kernelName];
+    const source = `function(x, r, inner) {
+  const o = ${idiv('this.thread.x', 'inner')};
+  const j = this.thread.x - o * inner;
+  const base = o * r * inner + j;
+  let s = ${a.init};
+  for (let k = ${a.first}; k < r; k++) {
+    const v = x[base + k * inner];
+    ${a.step}
+  }
+  return s;
+}`;
+    const shape = x!.shape.filter((_, i) => !axes.includes(i));
+    void outer;
+    return backend.run(kernelName, source, shape, x!.dtype, [backend.arg(x!.dataId), r, inner]);
+  }),
+);
+
+const argReduce: KernelFactory[] = (['ArgMax', 'ArgMin'] as const).map((kernelName) =>
+  gpujsKernel(kernelName, (backend, [x], { axis }) => {
+    const [, r, inner] = reductionLayout(x!.shape, [axis]);
+    const cmp = kernelName === 'ArgMax' ? '>' : '<';
+    const source = `function(x, r, inner) {
+  const o = ${idiv('this.thread.x', 'inner')};
+  const j = this.thread.x - o * inner;
+  const base = o * r * inner + j;
+  let best = x[base];
+  let arg = 0;
+  for (let k = 1; k < r; k++) {
+    const v = x[base + k * inner];
+    if (v ${cmp} best) {
+      best = v;
+      arg = k;
+    }
+  }
+  return arg;
+}`;
+    const shape = x!.shape.filter((_, i) => i !== axis);
+    return backend.run(kernelName, source, shape, 'int32', [backend.arg(x!.dataId), r, inner]);
+  }),
+);
+
+export const reduceKernels: KernelFactory[] = [...reduce, ...argReduce];

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+
+afterEach(() => T.setAnomalyMode(false));
+
+describe('typed errors name the op, the argument and the shapes', () => {
+  it('matmul inner dimensions', () => {
+    expect(() => T.matmul(T.zeros([2, 3]), T.zeros([4, 5]))).toThrow(
+      new T.ShapeError('matmul', 'cannot multiply [2,3] by [4,5]: inner dimensions 3 and 4 differ'),
+    );
+    expect(() => T.matmul(T.zeros([2, 3]), T.zeros([4, 5]))).toThrow(T.ShapeError);
+  });
+  it('broadcasting', () => {
+    expect(() => T.add(T.zeros([2, 3]), T.zeros([4]))).toThrow(/add: cannot broadcast \[2,3\] and \[4\]/);
+  });
+  it('reshape and axes', () => {
+    expect(() => T.zeros([2, 3]).reshape(4, 2)).toThrow(
+      /reshape: cannot reshape \[2,3\] \(6 elements\) into \[4,2\]/,
+    );
+    expect(() => T.zeros([2, 3]).sum(2)).toThrow(T.ArgumentError);
+    expect(() => T.zeros([2, 3]).sum(2)).toThrow(/sum: dim 2 is out of range for a tensor of rank 2/);
+  });
+  it('dtypes', () => {
+    expect(() => T.indexSelect(T.zeros([3]), 0, T.zeros([2]))).toThrow(
+      new T.DTypeError('indexSelect', 'index must be int32, got float32'),
+    );
+    expect(() => T.zeros([2], { dtype: 'int32', requiresGrad: true })).toThrow(
+      /only float32 tensors can require grad/,
+    );
+  });
+  it('index ranges on host-memory backends', () => {
+    const idx = T.tensor(new Int32Array([0, 5]));
+    expect(() => T.embedding(idx, T.zeros([3, 2]))).toThrow(
+      /embedding: index 5 at flat position 1 is out of range for the embedding table of size 3/,
+    );
+    expect(() => T.crossEntropy(T.zeros([2, 3]), T.tensor(new Int32Array([0, 3])))).toThrow(
+      /crossEntropy: target 3 at position 1 is out of range for 3 classes/,
+    );
+  });
+  it('ragged nested arrays', () => {
+    expect(() => T.tensor([[1, 2], [3]])).toThrow(/tensor: ragged nested array at index \[1\]/);
+  });
+  it('unknown backend and missing kernels', () => {
+    expect(() => T.setBackend('tpu')).toThrow(T.BackendError);
+    expect(() => T.setBackend('tpu')).toThrow(/\[backend tpu\] unknown backend; registered: cpu, gpujs/);
+  });
+  it('use after dispose', () => {
+    const x = T.ones([2]);
+    x.dispose();
+    expect(() => x.dataSync()).toThrow(T.DisposedError);
+    expect(() => x.add(1)).toThrow(/was disposed/);
+  });
+  it('scopes refuse promises', () => {
+    expect(() => T.scope(() => Promise.resolve(1))).toThrow(/scopes are synchronous/);
+  });
+  it('backward needs a gradient for non-scalars and a graph', () => {
+    const w = T.ones([2, 2], { requiresGrad: true });
+    expect(() => w.mul(2).backward()).toThrow(/a gradient is needed for a non-scalar output \[2,2\]/);
+    expect(() => T.ones([1]).backward()).toThrow(/does not require grad/);
+  });
+  it('anomaly mode names the first op producing a non-finite value', () => {
+    const x = T.tensor([1, 0, 2]);
+    expect(() => T.withAnomalyMode(() => T.log(x.sub(x)).add(1))).toThrow(T.AnomalyError);
+    expect(() => T.withAnomalyMode(() => T.log(x.sub(x)))).toThrow(
+      /Log: produced -Infinity at flat index 0 of its \[3\] output/,
+    );
+    // Backward too: sqrt'(0) is infinite.
+    const z = T.zeros([2], { requiresGrad: true });
+    T.setAnomalyMode(true);
+    expect(() => T.sqrt(z).sum().backward()).toThrow(/Div: produced Infinity/);
+    T.setAnomalyMode(false);
+    // Off: no error, the value is there.
+    expect(T.log(x.sub(x)).dataSync()[0]).toBe(Number.NEGATIVE_INFINITY);
+  });
+  it('conv and pooling geometry', () => {
+    expect(() => T.conv2d(T.zeros([1, 3, 4, 4]), T.zeros([2, 2, 3, 3]))).toThrow(
+      /conv2d: input \[1,3,4,4\] has 3 channels but weight \[2,2,3,3\] expects 2/,
+    );
+    expect(() => T.maxPool2d(T.zeros([1, 1, 2, 2]), 3)).toThrow(/maxPool2d: kernel 3×3 does not fit input/);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+
+/** A two-layer MLP trained with SGD inside a scope per step, as a training loop does. */
+function train(backend: string, steps: number): { tensors: number[]; bytes: number[] } {
+  T.setBackend(backend);
+  const w1 = T.randn([8, 16], { seed: 1, std: 0.3, requiresGrad: true });
+  const w2 = T.randn([16, 4], { seed: 2, std: 0.3, requiresGrad: true });
+  const x = T.randn([32, 8], { seed: 3 });
+  const y = T.randint(0, 4, [32], { seed: 4 });
+  const tensors: number[] = [];
+  const bytes: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    T.scope(() => {
+      const loss = T.crossEntropy(T.gelu(x.matmul(w1)).matmul(w2).logSoftmax(-1), y, { labelSmoothing: 0.1 });
+      loss.backward();
+      for (const w of [w1, w2]) {
+        w.assign(w.sub(w.grad!.mul(0.1)));
+        w.zeroGrad();
+      }
+    });
+    tensors.push(T.memory().tensors);
+    bytes.push(T.memory().bytes);
+  }
+  for (const t of [w1, w2, x, y]) t.dispose();
+  return { tensors, bytes };
+}
+
+describe('memory', () => {
+  it('a 1,000-step training loop leaves live tensors and bytes flat (cpu)', () => {
+    const before = T.memory();
+    const { tensors, bytes } = train('cpu', 1000);
+    expect(new Set(tensors).size).toBe(1);
+    expect(new Set(bytes).size).toBe(1);
+    expect(T.memory().tensors).toBe(before.tensors);
+    expect(T.memory().bytes).toBe(before.bytes);
+  });
+
+  it('the same loop on gpujs-webasm frees its device buffers', () => {
+    const before = T.memory();
+    const { tensors, bytes } = train('gpujs-webasm', 100);
+    expect(new Set(tensors).size).toBe(1);
+    expect(new Set(bytes).size).toBe(1);
+    expect(T.memory().backends['gpujs-webasm']?.buffers ?? 0).toBe(
+      before.backends['gpujs-webasm']?.buffers ?? 0,
+    );
+    T.setBackend('cpu');
+  });
+
+  it('memory() reports live tensors and bytes per backend', () => {
+    T.setBackend('cpu');
+    const before = T.memory();
+    const a = T.zeros([10, 10]);
+    const b = a.reshape(100); // shares storage: one more tensor, no more bytes
+    expect(T.memory().tensors).toBe(before.tensors + 2);
+    expect(T.memory().bytes).toBe(before.bytes + 400);
+    a.dispose();
+    expect(T.memory().bytes).toBe(before.bytes + 400);
+    b.dispose();
+    expect(T.memory().bytes).toBe(before.bytes);
+  });
+});
