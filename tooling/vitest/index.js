@@ -16,7 +16,10 @@ export function packageTestConfig(overrides = {}) {
       ssr: { resolve: { conditions, externalConditions: [SOURCE_CONDITION] } },
       test: {
         include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-        reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
+        reporters: [
+          'default',
+          ['json', { outputFile: process.env.POLYMODAL_TEST_REPORT ?? 'test-results.json' }],
+        ],
         testTimeout: 60_000,
         hookTimeout: 60_000,
         pool: 'forks',

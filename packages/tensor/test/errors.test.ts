@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 
+// Host-memory validation and IEEE log(0) = −∞ are properties of the cpu reference backend.
+beforeAll(() => T.setBackend('cpu'));
 afterEach(() => T.setAnomalyMode(false));
 
 describe('typed errors name the op, the argument and the shapes', () => {

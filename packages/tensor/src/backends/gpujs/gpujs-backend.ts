@@ -96,6 +96,20 @@ export class GpujsBackend implements Backend {
     return { buffers: this.buffers.size, bytes: this.bytes };
   }
 
+  /**
+   * The gpu.js kernel class each compiled kernel actually runs on (`WebGL2Kernel`,
+   * `WebAssemblyKernel`, …): gpu.js can silently degrade a kernel to its CPU mode, and this is how
+   * tests check that the mode asked for is the mode that ran.
+   */
+  kernelClasses(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, k] of this.kernels) {
+      const inner = (k as unknown as { kernel?: { constructor: { name: string } } }).kernel;
+      out[key] = inner?.constructor.name ?? 'unknown';
+    }
+    return out;
+  }
+
   destroy(): void {
     for (const k of this.kernels.values()) k.destroy();
     this.kernels.clear();

@@ -1,0 +1,199 @@
+/**
+ * `pnpm bench`: Polymodal's backends side by side with TensorFlow.js 4.22 (cpu and wasm backends)
+ * and, when Python can import torch, PyTorch — same shapes, one run. Prints a table and writes
+ * results/tensor-bench.{json,md}. Reported per bench: median ms, GFLOP/s where the work is a known
+ * FLOP count, and speed relative to TF.js-wasm (its time / ours: above 1 means faster).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as P from '@polymodal/tensor';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { measure } from './measure.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const quick = process.argv.includes('--quick');
+const results = [];
+
+function record(bench, impl, flops, m) {
+  const row = {
+    bench,
+    impl,
+    medianMs: m.medianMs,
+    reps: m.reps,
+    gflops: flops ? flops / m.medianMs / 1e6 : null,
+  };
+  results.push(row);
+  console.log(
+    `${bench.padEnd(32)} ${impl.padEnd(14)} ${m.medianMs.toFixed(2).padStart(10)} ms${row.gflops ? `  ${row.gflops.toFixed(2).padStart(7)} GFLOP/s` : ''}`,
+  );
+}
+
+const SIZES = quick ? [128, 256] : [128, 256, 512, 1024];
+const MLP_FLOPS = 6 * 256 * (512 * 1024 + 1024 * 512);
+
+// ---- Polymodal ------------------------------------------------------------------------------------
+const ours = [
+  { name: 'cpu', maxMatmul: 1024, nn: true },
+  { name: 'gpujs-webasm', maxMatmul: 1024, nn: true },
+  // gpu.js's plain-JS mode is its correctness reference; too slow to time at the larger sizes.
+  { name: 'gpujs-cpu', maxMatmul: 256, nn: false },
+];
+P.setBackend('cpu');
+for (const b of ours) {
+  P.setBackend(b.name);
+  for (const n of SIZES.filter((s) => s <= b.maxMatmul)) {
+    const a = P.randn([n, n], { seed: 1 });
+    const c = P.randn([n, n], { seed: 2 });
+    record(
+      `matmul ${n}x${n}`,
+      b.name,
+      2 * n ** 3,
+      measure(() => P.scope(() => P.matmul(a, c).dataSync())),
+    );
+    a.dispose();
+    c.dispose();
+  }
+  if (!b.nn || quick) continue;
+  const x = P.randn([4096, 1024], { seed: 3 });
+  const w = P.randn([1024], { seed: 4 });
+  const bias = P.randn([1024], { seed: 5 });
+  record(
+    'softmax 4096x1024',
+    b.name,
+    null,
+    measure(() => P.scope(() => P.softmax(x, -1).dataSync())),
+  );
+  record(
+    'layerNorm 4096x1024',
+    b.name,
+    null,
+    measure(() => P.scope(() => P.layerNorm(x, [1024], w, bias).dataSync())),
+  );
+  const xm = P.randn([256, 512], { seed: 6 });
+  const w1 = P.randn([512, 1024], { seed: 7, std: 0.05, requiresGrad: true });
+  const w2 = P.randn([1024, 512], { seed: 8, std: 0.05, requiresGrad: true });
+  record(
+    'mlp fwd+bwd 256x512-1024-512',
+    b.name,
+    MLP_FLOPS,
+    measure(() =>
+      P.scope(() => {
+        P.relu(xm.matmul(w1)).matmul(w2).square().mean().backward();
+        w1.grad.dataSync();
+        w2.grad.dataSync();
+        w1.zeroGrad();
+        w2.zeroGrad();
+      }),
+    ),
+  );
+  for (const t of [x, w, bias, xm, w1, w2]) t.dispose();
+}
+P.setBackend('cpu');
+
+// ---- TensorFlow.js ----------------------------------------------------------------------------------
+setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
+for (const backend of ['wasm', 'cpu']) {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const impl = `tfjs-${backend}`;
+  for (const n of SIZES) {
+    if (backend === 'cpu' && n > 512) continue; // tfjs-cpu at 1024² takes tens of seconds per call
+    const a = tf.randomNormal([n, n]);
+    const c = tf.randomNormal([n, n]);
+    record(
+      `matmul ${n}x${n}`,
+      impl,
+      2 * n ** 3,
+      measure(() => tf.tidy(() => tf.matMul(a, c).dataSync())),
+    );
+    tf.dispose([a, c]);
+  }
+  if (quick) continue;
+  const x = tf.randomNormal([4096, 1024]);
+  const w = tf.randomNormal([1024]);
+  const bias = tf.randomNormal([1024]);
+  record(
+    'softmax 4096x1024',
+    impl,
+    null,
+    measure(() => tf.tidy(() => tf.softmax(x, -1).dataSync())),
+  );
+  const layerNorm = () =>
+    tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return x
+        .sub(mean)
+        .mul(tf.rsqrt(variance.add(1e-5)))
+        .mul(w)
+        .add(bias)
+        .dataSync();
+    });
+  record('layerNorm 4096x1024', impl, null, measure(layerNorm));
+  const xm = tf.randomNormal([256, 512]);
+  const w1 = tf.randomNormal([512, 1024]).mul(0.05);
+  const w2 = tf.randomNormal([1024, 512]).mul(0.05);
+  const g = tf.grads((a, b) => tf.relu(xm.matMul(a)).matMul(b).square().mean());
+  record(
+    'mlp fwd+bwd 256x512-1024-512',
+    impl,
+    MLP_FLOPS,
+    measure(() => tf.tidy(() => g([w1, w2]).forEach((t) => t.dataSync())), { minReps: 2, budgetMs: 2000 }),
+  );
+  tf.dispose([x, w, bias, xm, w1, w2]);
+}
+
+// ---- PyTorch (when installed) -------------------------------------------------------------------------
+let torchConfig =
+  'not run: python3 cannot import torch (Debian: apt-get install python3-torch libopenblas0-pthread)';
+if (!quick && spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) {
+  const out = execFileSync('python3', [join(here, 'torch_bench.py')], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', TORCH_THREADS: '2' },
+  });
+  for (const line of out.trim().split('\n')) {
+    const row = JSON.parse(line);
+    if (row.config)
+      torchConfig = `torch ${row.config.torch}, ${row.config.threads} threads, BLAS ${row.config.blas}, OMP_WAIT_POLICY=PASSIVE`;
+    else record(row.bench, 'pytorch', row.flops, row);
+  }
+}
+
+// ---- report -------------------------------------------------------------------------------------------
+const benches = [...new Set(results.map((r) => r.bench))];
+const lines = [
+  '# Tensor benchmark',
+  '',
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+  `PyTorch: ${torchConfig}.`,
+  '',
+  'Median wall time per call including read-back to the host. "vs TF.js-wasm" is TF.js-wasm\'s time divided by',
+  "this row's time (above 1: faster than TF.js-wasm). Absolute times move with machine load; ratios within one",
+  'run are what to compare.',
+  '',
+  '| bench | implementation | median ms | GFLOP/s | vs TF.js-wasm |',
+  '|---|---|---:|---:|---:|',
+];
+for (const bench of benches) {
+  const base = results.find((r) => r.bench === bench && r.impl === 'tfjs-wasm');
+  for (const r of results.filter((x) => x.bench === bench)) {
+    const ratio = base ? (base.medianMs / r.medianMs).toFixed(2) : '–';
+    lines.push(
+      `| ${bench} | ${r.impl} | ${r.medianMs.toFixed(2)} | ${r.gflops ? r.gflops.toFixed(2) : '–'} | ${ratio} |`,
+    );
+  }
+}
+const outDir = join(here, '..', 'results');
+mkdirSync(outDir, { recursive: true });
+const suffix = quick ? '-quick' : '';
+writeFileSync(
+  join(outDir, `tensor-bench${suffix}.json`),
+  `${JSON.stringify({ date: new Date().toISOString(), torch: torchConfig, results }, null, 2)}\n`,
+);
+writeFileSync(join(outDir, `tensor-bench${suffix}.md`), `${lines.join('\n')}\n`);
+console.log(`\n${lines.join('\n')}`);
