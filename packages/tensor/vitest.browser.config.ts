@@ -5,7 +5,7 @@ import { playwright } from '@vitest/browser-playwright';
  * The test suite in headless Chromium (Debian's /usr/bin/chromium; playwright downloads no
  * browser): gpu.js's WebGL2 kernels on SwiftShader, and WebGPU with --enable-unsafe-webgpu.
  */
-const backends = process.env.POLYMODAL_BACKENDS ?? 'gpujs-webgl2';
+const backends = process.env.POLYMODAL_BACKENDS ?? 'gpujs-webgl2,gpujs-webgpu';
 
 const config = packageTestConfig({
   define: { 'process.env.POLYMODAL_BACKENDS': JSON.stringify(backends) },

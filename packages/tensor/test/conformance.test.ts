@@ -15,9 +15,10 @@ interface Result {
   grads: (number[] | null)[];
 }
 
-function runCase(c: ConformanceCase, backend: string): Result {
+/** Runs a case and reads results back asynchronously (WebGPU has no synchronous read-back). */
+async function runCase(c: ConformanceCase, backend: string): Promise<Result> {
   T.setBackend(backend);
-  return T.scope(() => {
+  const { outs, inputs } = T.scope(() => {
     const inputs = c
       .inputs()
       .map((x) => (x.dtype === 'float32' && c.backward !== false ? x.requiresGrad_() : x));
@@ -31,11 +32,21 @@ function runCase(c: ConformanceCase, backend: string): Result {
         .reduce((a, b) => a.add(b));
       loss.backward();
     }
-    return {
-      outputs: outs.map((o) => ({ shape: o.shape, dtype: o.dtype, values: Array.from(o.dataSync()) })),
-      grads: inputs.map((x: Tensor) => (x.grad ? Array.from(x.grad.dataSync()) : null)),
-    };
+    return { outs, inputs };
   });
+  const result: Result = {
+    outputs: await Promise.all(
+      outs.map(async (o) => ({ shape: o.shape, dtype: o.dtype, values: Array.from(await o.data()) })),
+    ),
+    grads: await Promise.all(
+      inputs.map(async (x: Tensor) => (x.grad ? Array.from(await x.grad.data()) : null)),
+    ),
+  };
+  for (const t of [...outs, ...inputs]) {
+    t.grad?.dispose();
+    t.dispose();
+  }
+  return result;
 }
 
 function expectClose(actual: number[], expected: number[], atol: number, rtol: number, what: string): void {
@@ -57,9 +68,9 @@ afterAll(() => T.setBackend('cpu'));
 for (const backend of BACKENDS) {
   describe(`conformance on ${backend}`, () => {
     for (const c of CASES) {
-      it(c.name, () => {
-        const reference = runCase(c, 'cpu');
-        const actual = runCase(c, backend);
+      it(c.name, async () => {
+        const reference = await runCase(c, 'cpu');
+        const actual = await runCase(c, backend);
         const atol = c.atol ?? 1e-4;
         const rtol = c.rtol ?? 1e-3;
         expect(actual.outputs.length).toBe(reference.outputs.length);

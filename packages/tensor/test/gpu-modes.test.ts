@@ -13,20 +13,23 @@ const EXPECTED: Record<string, string> = {
   'gpujs-headlessgl': 'HeadlessGLKernel',
   'gpujs-webgl2': 'WebGL2Kernel',
   'gpujs-webgl': 'WebGLKernel',
+  'gpujs-webgpu': 'WebGPUKernel',
 };
 
 describe('gpu.js modes', () => {
   for (const name of BACKENDS.filter((b) => EXPECTED[b])) {
-    it(`${name} runs every kernel as ${EXPECTED[name]}`, () => {
+    it(`${name} runs every kernel as ${EXPECTED[name]}`, async () => {
       T.setBackend(name);
-      T.scope(() => {
-        const x = T.randn([4, 6], { seed: 1, requiresGrad: true });
-        const y = T.layerNorm(x.matmul(T.randn([6, 3], { seed: 2 })).relu(), [3])
+      const x = T.randn([4, 6], { seed: 1, requiresGrad: true });
+      T.scope(() =>
+        T.layerNorm(x.matmul(T.randn([6, 3], { seed: 2 })).relu(), [3])
           .softmax(-1)
-          .sum();
-        y.backward();
-        expect(x.grad!.dataSync().length).toBe(24);
-      });
+          .sum()
+          .backward(),
+      );
+      expect((await x.grad!.data()).length).toBe(24);
+      x.grad!.dispose();
+      x.dispose();
       const backend = T.ENGINE.findBackend(name) as GpujsBackend;
       const classes = backend.kernelClasses();
       expect(Object.keys(classes).length).toBeGreaterThan(5);

@@ -10,8 +10,17 @@ export type GpujsMode = 'webgpu' | 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' 
 /** Modes whose kernel outputs stay on a device (textures / buffers) until read back. */
 const DEVICE_MODES: readonly GpujsMode[] = ['webgl2', 'webgl', 'headlessgl', 'webgpu'];
 
-type Stored = Float32Array | Texture;
+type Resolved = Float32Array | Texture;
+/** WebGPU kernels answer with promises: its buffers are promises of device handles. */
+type Stored = Resolved | Promise<Resolved>;
 type KernelArg = number | Stored;
+
+interface Buffer {
+  value: Stored;
+  length: number;
+  /** Kernel calls queued with this buffer as an argument; deletion waits for them. */
+  uses: Promise<unknown>[];
+}
 
 /**
  * A backend whose kernels are written once for gpu.js and run in whatever mode the environment
@@ -27,8 +36,14 @@ export class GpujsBackend implements Backend {
   readonly hostMemory: boolean;
   readonly gpu: GPU;
   private readonly kernels = new Map<string, IKernelRunShortcut>();
-  private readonly buffers = new Map<DataId, { value: Stored; length: number }>();
+  private readonly buffers = new Map<DataId, Buffer>();
+  /** Buffers handed to the kernel call being prepared (WebGPU: they must outlive that call). */
+  private argumentsInFlight: Buffer[] = [];
+  /** The last queued WebGPU call: the next one starts after it. */
+  private queue: Promise<unknown> = Promise.resolve();
   private bytes = 0;
+  /** Kernel calls return promises (WebGPU): results are chained, never awaited by ops. */
+  private readonly asynchronous: boolean;
 
   constructor(
     readonly mode: GpujsMode,
@@ -37,6 +52,7 @@ export class GpujsBackend implements Backend {
     this.name = name;
     this.gpu = new GPU({ mode });
     this.supportsSyncRead = mode !== 'webgpu';
+    this.asynchronous = mode === 'webgpu';
     this.hostMemory = !DEVICE_MODES.includes(mode);
   }
 
@@ -52,8 +68,10 @@ export class GpujsBackend implements Backend {
   }
 
   private store(value: Stored, length: number): DataId {
+    // A failed device call surfaces when its result is read, not as an unhandled rejection.
+    if (value instanceof Promise) value.catch(() => undefined);
     const id = {};
-    this.buffers.set(id, { value, length });
+    this.buffers.set(id, { value, length, uses: [] });
     this.bytes += length * 4;
     return id;
   }
@@ -62,6 +80,7 @@ export class GpujsBackend implements Backend {
   arg(dataId: DataId): Stored {
     const b = this.buffers.get(dataId);
     if (!b) throw new BackendError(this.name, 'read', 'buffer not found (disposed?)');
+    if (this.asynchronous) this.argumentsInFlight.push(b);
     return b.value;
   }
 
@@ -74,12 +93,20 @@ export class GpujsBackend implements Backend {
       );
     }
     const v = this.arg(dataId);
+    if (v instanceof Promise)
+      throw new BackendError(
+        this.name,
+        'dataSync',
+        'this buffer is still on its way: use `await tensor.data()`',
+      );
     const floats = v instanceof Float32Array ? v : (v.toArray() as Float32Array);
     return fromFloats(floats, dtype);
   }
 
   async read(dataId: DataId, dtype: DType): Promise<TypedArray> {
-    const v = this.arg(dataId);
+    const b = this.buffers.get(dataId);
+    if (!b) throw new BackendError(this.name, 'read', 'buffer not found (disposed?)');
+    const v = await b.value;
     const floats = v instanceof Float32Array ? v : ((await v.toArray()) as Float32Array);
     return fromFloats(floats, dtype);
   }
@@ -89,7 +116,15 @@ export class GpujsBackend implements Backend {
     if (!b) return;
     this.buffers.delete(dataId);
     this.bytes -= b.length * 4;
-    if (!(b.value instanceof Float32Array)) b.value.delete();
+    const release = (v: Resolved) => {
+      if (!(v instanceof Float32Array)) v.delete();
+    };
+    if (b.value instanceof Promise || b.uses.length > 0) {
+      Promise.allSettled([b.value, ...b.uses]).then(
+        () => Promise.resolve(b.value).then(release),
+        () => undefined,
+      );
+    } else release(b.value);
   }
 
   memory(): BackendMemory {
@@ -126,9 +161,20 @@ export class GpujsBackend implements Backend {
     const size = sizeOf(shape);
     if (size === 0) return { dataId: this.store(new Float32Array(0), 0), shape, dtype };
     const kernel = this.compile(key, source);
-    kernel.setOutput([size]);
-    // `immutable` makes every call return a fresh texture / array, so results can be kept.
-    const result = kernel(...(args as never[])) as unknown as Stored;
+    const call = (resolved: readonly (number | Resolved)[]) => {
+      kernel.setOutput([size]);
+      // `immutable` makes every call return a fresh texture / array, so results can be kept.
+      return kernel(...(resolved as never[])) as unknown as Stored;
+    };
+    let result: Stored;
+    if (this.asynchronous) {
+      // One call at a time: a WebGPU kernel reads its output size after the first await, so a
+      // second call's setOutput must not overtake it.
+      result = this.queue.then(() => Promise.all(args)).then(call);
+      this.queue = result.catch(() => undefined);
+      for (const b of this.argumentsInFlight) b.uses.push(result);
+      this.argumentsInFlight = [];
+    } else result = call(args as readonly (number | Resolved)[]);
     return { dataId: this.store(result, size), shape, dtype };
   }
 
@@ -152,10 +198,16 @@ export class GpujsBackend implements Backend {
     return kernel;
   }
 
-  private upload(values: Float32Array): Texture {
+  private upload(values: Float32Array): Stored {
     const kernel = this.compile('__upload', 'function(a) { return a[this.thread.x]; }');
-    kernel.setOutput([values.length]);
-    return kernel(values as never) as unknown as Texture;
+    const call = () => {
+      kernel.setOutput([values.length]);
+      return kernel(values as never) as unknown as Stored;
+    };
+    if (!this.asynchronous) return call();
+    const result = this.queue.then(call);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 }
 

@@ -34,10 +34,16 @@ export function dot(prefix: string, strides: string, rank: number): string {
 export const names = (prefix: string, from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `${prefix}${from + i}`);
 
-/** The maximum number of (merged) dims the gpu.js kernels index; beyond it the op runs on the cpu backend. */
+/**
+ * The most (merged) dims the broadcast and strided-copy kernels index; one kernel is compiled per
+ * rank up to it. Beyond it (rare: dims merge first) an op runs on the cpu backend.
+ */
+export const MAX_RANK = 6;
+
+/** The most dims the pad and element-gather kernels index. */
 export const MAX_DIMS = 4;
 
-/** Pads a shape/stride list on the left to MAX_DIMS. */
-export function padLeft(values: readonly number[], fill: number): number[] {
-  return [...new Array<number>(MAX_DIMS - values.length).fill(fill), ...values];
+/** Pads a shape/stride list on the left to `rank` (default MAX_DIMS). */
+export function padLeft(values: readonly number[], fill: number, rank = MAX_DIMS): number[] {
+  return [...new Array<number>(Math.max(rank - values.length, 0)).fill(fill), ...values];
 }

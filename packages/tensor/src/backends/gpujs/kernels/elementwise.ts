@@ -7,7 +7,7 @@ import {
   type UnaryKernel,
 } from '../../../kernel-names.js';
 import { broadcastShapes, broadcastStrides, collapseDims } from '../../../shape.js';
-import { decodeIndex, dot, MAX_DIMS, names, padLeft } from '../kernel-source.js';
+import { decodeIndex, dot, MAX_RANK, names, padLeft } from '../kernel-source.js';
 import { gpujsKernel, type KernelFactory } from './common.js';
 
 /** Each unary kernel as an expression of `v` (same formulas as the cpu backend's scalar-math). */
@@ -55,29 +55,33 @@ const BINARY_EXPR: Record<ArithmeticKernel | ComparisonKernel, string> = {
   LogicalOr: '(x != 0 || y != 0 ? 1 : 0)',
 };
 
-const R = MAX_DIMS;
-const shapeArgs = names('s', 1, R);
-
-/** Source of an n-ary broadcasting kernel over MAX_DIMS merged dims. */
-function broadcastSource(inputs: string[], body: string): string {
-  const strideArgs = inputs.flatMap((name) => names(`${name}s`, 0, R));
-  const reads = inputs.map((name) => `const ${name}v = ${name}[${dot('c', `${name}s`, R)}];`);
-  return `function(${[...inputs, ...shapeArgs, ...strideArgs].join(', ')}) {
-  ${decodeIndex('this.thread.x', R)}
+/** Source of an n-ary broadcasting kernel over `rank` merged dims. */
+function broadcastSource(inputs: string[], body: string, rank: number): string {
+  const strideArgs = inputs.flatMap((name) => names(`${name}s`, 0, rank));
+  const reads = inputs.map((name) => `const ${name}v = ${name}[${dot('c', `${name}s`, rank)}];`);
+  return `function(${[...inputs, ...names('s', 1, rank), ...strideArgs].join(', ')}) {
+  ${decodeIndex('this.thread.x', rank)}
   ${reads.join('\n  ')}
   return ${body};
 }`;
 }
 
-/** Shapes and strides, merged and padded for the broadcast kernels; null if too many dims remain. */
-function broadcastArgs(outShape: number[], shapes: readonly (readonly number[])[]): number[] | null {
+/**
+ * Merged dims and strides for the broadcast kernels (a same-shape op merges to rank 1, a bias add
+ * to rank 2); null if more than MAX_RANK dims remain.
+ */
+function broadcastArgs(
+  outShape: number[],
+  shapes: readonly (readonly number[])[],
+): { rank: number; args: number[] } | null {
   const merged = collapseDims(
     outShape,
     shapes.map((s) => broadcastStrides(s, outShape)),
   );
-  if (merged.shape.length > R) return null;
-  const dims = padLeft(merged.shape, 1);
-  return [...dims.slice(1), ...merged.strides.flatMap((s) => padLeft(s, 0))];
+  const rank = Math.max(merged.shape.length, 1);
+  if (rank > MAX_RANK) return null;
+  const dims = padLeft(merged.shape, 1, rank);
+  return { rank, args: [...dims.slice(1), ...merged.strides.flatMap((s) => padLeft(s, 0, rank))] };
 }
 
 const unary: KernelFactory[] = UNARY_KERNELS.map((kernelName) =>
@@ -92,20 +96,22 @@ const unary: KernelFactory[] = UNARY_KERNELS.map((kernelName) =>
   ),
 );
 
-const binarySource = (expr: string) =>
-  broadcastSource(['a', 'b'], expr.replaceAll(/\bx\b/g, 'av').replaceAll(/\by\b/g, 'bv'));
+const binarySource = (expr: string, rank: number) =>
+  broadcastSource(['a', 'b'], expr.replaceAll(/\bx\b/g, 'av').replaceAll(/\by\b/g, 'bv'), rank);
 
 const binary: KernelFactory[] = [...ARITHMETIC_KERNELS, ...COMPARISON_KERNELS].map((kernelName) =>
   gpujsKernel(kernelName, (backend, [a, b]) => {
     const shape = broadcastShapes(kernelName, a!.shape, b!.shape);
-    const args = broadcastArgs(shape, [a!.shape, b!.shape]);
-    if (!args) return null;
+    const plan = broadcastArgs(shape, [a!.shape, b!.shape]);
+    if (!plan) return null;
     const dtype = (COMPARISON_KERNELS as readonly string[]).includes(kernelName) ? 'bool' : a!.dtype;
-    return backend.run(kernelName, binarySource(BINARY_EXPR[kernelName]), shape, dtype, [
-      backend.arg(a!.dataId),
-      backend.arg(b!.dataId),
-      ...args,
-    ]);
+    return backend.run(
+      `${kernelName}/${plan.rank}`,
+      binarySource(BINARY_EXPR[kernelName], plan.rank),
+      shape,
+      dtype,
+      [backend.arg(a!.dataId), backend.arg(b!.dataId), ...plan.args],
+    );
   }),
 );
 
@@ -114,14 +120,15 @@ export const elementwiseKernels: KernelFactory[] = [
   ...binary,
   gpujsKernel('Where', (backend, [c, a, b]) => {
     const shape = broadcastShapes('where', c!.shape, a!.shape, b!.shape);
-    const args = broadcastArgs(shape, [c!.shape, a!.shape, b!.shape]);
-    if (!args) return null;
-    return backend.run('Where', broadcastSource(['w', 'a', 'b'], '(wv != 0 ? av : bv)'), shape, a!.dtype, [
-      backend.arg(c!.dataId),
-      backend.arg(a!.dataId),
-      backend.arg(b!.dataId),
-      ...args,
-    ]);
+    const plan = broadcastArgs(shape, [c!.shape, a!.shape, b!.shape]);
+    if (!plan) return null;
+    return backend.run(
+      `Where/${plan.rank}`,
+      broadcastSource(['w', 'a', 'b'], '(wv != 0 ? av : bv)', plan.rank),
+      shape,
+      a!.dtype,
+      [backend.arg(c!.dataId), backend.arg(a!.dataId), backend.arg(b!.dataId), ...plan.args],
+    );
   }),
   gpujsKernel('LogicalNot', (backend, [x]) =>
     backend.run('LogicalNot', 'function(x) {\n  return x[this.thread.x] != 0 ? 0 : 1;\n}', x!.shape, 'bool', [

@@ -1,15 +1,17 @@
 import type { TensorInfo } from '../../../backend.js';
 import { broadcastStrides, collapseDims, contiguousStrides, sizeOf } from '../../../shape.js';
 import type { GpujsBackend } from '../gpujs-backend.js';
-import { decodeIndex, dot, idiv, MAX_DIMS, names, padLeft } from '../kernel-source.js';
+import { decodeIndex, dot, idiv, MAX_DIMS, MAX_RANK, names, padLeft } from '../kernel-source.js';
 import { gpujsKernel, type KernelFactory } from './common.js';
 
 const R = MAX_DIMS;
 
-/** out[i] = x[offset + Σ c_d·t_d]: transpose, broadcast and slice in one kernel. */
-const STRIDED_SOURCE = `function(x, offset, ${[...names('s', 1, R), ...names('t', 0, R)].join(', ')}) {
-  ${decodeIndex('this.thread.x', R)}
-  return x[offset + ${dot('c', 't', R)}];
+/** out[i] = x[offset + Σ c_d·t_d]: transpose, broadcast and slice in one kernel (per merged rank). */
+const stridedSource = (
+  rank: number,
+) => `function(x, offset, ${[...names('s', 1, rank), ...names('t', 0, rank)].join(', ')}) {
+  ${decodeIndex('this.thread.x', rank)}
+  return x[offset + ${dot('c', 't', rank)}];
 }`;
 
 function stridedCopy(
@@ -20,13 +22,13 @@ function stridedCopy(
   offset: number,
 ): TensorInfo | null {
   const merged = collapseDims(shape, [strides]);
-  if (merged.shape.length > R) return null;
-  const dims = padLeft(merged.shape, 1);
-  return backend.run('StridedCopy', STRIDED_SOURCE, shape, x.dtype, [
+  const rank = Math.max(merged.shape.length, 1);
+  if (rank > MAX_RANK) return null;
+  return backend.run(`StridedCopy/${rank}`, stridedSource(rank), shape, x.dtype, [
     backend.arg(x.dataId),
     offset,
-    ...dims.slice(1),
-    ...padLeft(merged.strides[0]!, 0),
+    ...padLeft(merged.shape, 1, rank).slice(1),
+    ...padLeft(merged.strides[0]!, 0, rank),
   ]);
 }
 
