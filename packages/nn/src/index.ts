@@ -1,1 +1,37 @@
-export {};
+/**
+ * @polymodal/nn: modules, parameters, layers, initializers, state dicts and safetensors checkpoints,
+ * on top of @polymodal/tensor (PyTorch `torch.nn` semantics and names, camelCased).
+ */
+
+export { type ActivationName, activationFrom, GELU, ReLU, SiLU } from './activations.js';
+export { Identity, ModuleDict, ModuleList, Sequential } from './containers.js';
+export { Conv2d, type Conv2dModuleOptions } from './conv2d.js';
+export { Dropout } from './dropout.js';
+export { Embedding, type EmbeddingOptions } from './embedding.js';
+export { SafetensorsError, StateDictError } from './errors.js';
+export { generatorFrom } from './generator.js';
+export { gradCheckModule } from './grad-check-module.js';
+export {
+  calculateGain,
+  computeFans,
+  constant_,
+  type KaimingOptions,
+  kaimingNormal_,
+  kaimingUniform_,
+  type Nonlinearity,
+  normal_,
+  ones_,
+  truncNormal_,
+  uniform_,
+  type XavierOptions,
+  xavierNormal_,
+  xavierUniform_,
+  zeros_,
+} from './init.js';
+export { LayerNorm, type LayerNormOptions } from './layer-norm.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { MLP, type MLPOptions } from './mlp.js';
+export { type LoadStateDictResult, Module } from './module.js';
+export { PatchEmbedding, type PatchEmbeddingOptions } from './patch-embedding.js';
+export { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
+export { loadModule, loadSafetensors, saveModule, saveSafetensors } from './safetensors-file.js';

@@ -1,0 +1,138 @@
+"""PyTorch golden fixtures for @polymodal/nn.
+
+Run once (needs torch; CI does not):  OMP_NUM_THREADS=1 python3 scripts/make-fixtures.py
+
+For each module it builds the torch layer with a fixed seed and writes
+  fixtures/<name>.safetensors  its state_dict (hand-written safetensors writer below)
+  fixtures/<name>.json         {"input": ..., "inputShape": ..., "output": ..., "outputShape": ...}
+plus fixtures/writer-check.safetensors, which the tests rebuild byte for byte with our writer, and
+which is read back here with torch to show the format is what torch-side tooling expects.
+"""
+import json
+import os
+import struct
+
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "fixtures")
+os.makedirs(OUT, exist_ok=True)
+
+DTYPES = {torch.float32: ("F32", 4), torch.int32: ("I32", 4), torch.bool: ("BOOL", 1)}
+
+
+def to_bytes(t):
+    t = t.detach().contiguous().cpu()
+    if t.dtype == torch.bool:
+        return bytes(t.to(torch.uint8).flatten().tolist())
+    fmt = "<%d%s" % (t.numel(), "f" if t.dtype == torch.float32 else "i")
+    return struct.pack(fmt, *t.flatten().tolist())
+
+
+def serialize(tensors, metadata=None):
+    """Same layout as @polymodal/nn serializeSafetensors: 4-byte dtypes first, then by name."""
+    items = sorted(tensors.items(), key=lambda kv: (-DTYPES[kv[1].dtype][1], kv[0]))
+    parts = []
+    if metadata:
+        parts.append('"__metadata__":' + json.dumps(metadata, separators=(",", ":"), ensure_ascii=False))
+    offset = 0
+    blobs = []
+    for name, t in items:
+        data = to_bytes(t)
+        entry = {"dtype": DTYPES[t.dtype][0], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        parts.append(json.dumps(name, ensure_ascii=False) + ":" + json.dumps(entry, separators=(",", ":")))
+        blobs.append(data)
+        offset += len(data)
+    header = ("{" + ",".join(parts) + "}").encode("utf-8")
+    header += b" " * ((8 - len(header) % 8) % 8)
+    return struct.pack("<Q", len(header)) + header + b"".join(blobs)
+
+
+def read_with_torch(raw):
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        dtype = {"F32": torch.float32, "I32": torch.int32, "BOOL": torch.bool}[info["dtype"]]
+        out[name] = torch.frombuffer(bytearray(data[b:e]), dtype=dtype).reshape(info["shape"]) if e > b else torch.zeros(info["shape"], dtype=dtype)
+    return out
+
+
+def dump(name, module, x):
+    module.eval()
+    with torch.no_grad():
+        y = module(x)
+    with open(os.path.join(OUT, name + ".safetensors"), "wb") as f:
+        f.write(serialize(dict(module.state_dict())))
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(
+            {
+                "input": x.flatten().tolist(),
+                "inputShape": list(x.shape),
+                "output": y.flatten().tolist(),
+                "outputShape": list(y.shape),
+            },
+            f,
+        )
+
+
+torch.manual_seed(1)
+dump("linear", nn.Linear(5, 3), torch.randn(4, 5))
+torch.manual_seed(2)
+ln = nn.LayerNorm(6)
+with torch.no_grad():  # non-trivial affine parameters
+    ln.weight.copy_(torch.randn(6))
+    ln.bias.copy_(torch.randn(6))
+dump("layer-norm", ln, torch.randn(2, 3, 6))
+torch.manual_seed(3)
+dump("conv2d", nn.Conv2d(2, 3, 3, stride=2, padding=1), torch.randn(2, 2, 5, 5))
+torch.manual_seed(4)
+emb = nn.Embedding(10, 4, padding_idx=1)
+ids = torch.tensor([[0, 1, 9], [3, 3, 1]])
+emb.eval()
+with torch.no_grad():
+    ey = emb(ids)
+with open(os.path.join(OUT, "embedding.safetensors"), "wb") as f:
+    f.write(serialize(dict(emb.state_dict())))
+with open(os.path.join(OUT, "embedding.json"), "w") as f:
+    json.dump({"input": ids.flatten().tolist(), "inputShape": list(ids.shape), "output": ey.flatten().tolist(), "outputShape": list(ey.shape)}, f)
+torch.manual_seed(5)
+# torchvision.ops.MLP layout: Linear, act, Dropout, Linear, Dropout (names 0..4).
+mlp = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Dropout(0.0), nn.Linear(8, 3), nn.Dropout(0.0))
+dump("mlp", mlp, torch.randn(5, 4))
+torch.manual_seed(6)
+
+
+class Patch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 4, stride=4)
+
+    def forward(self, x):
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+dump("patch-embedding", Patch(), torch.randn(2, 3, 8, 12))
+
+# Writer check: fixed values the TS test rebuilds exactly.
+check = {
+    "weight": torch.arange(12, dtype=torch.float32).reshape(3, 4) / 8 - 0.5,
+    "ids": torch.tensor([-3, 0, 7, 2147483647], dtype=torch.int32),
+    "mask": torch.tensor([[True, False, True]]),
+    "0": torch.tensor(1.25),
+    "layers.0.bias": torch.tensor([0.1, -0.2, 0.3], dtype=torch.float32),
+}
+raw = serialize(check, {"format": "pt", "note": "ünïcode"})
+with open(os.path.join(OUT, "writer-check.safetensors"), "wb") as f:
+    f.write(raw)
+back = read_with_torch(raw)
+for k, v in check.items():
+    assert torch.equal(back[k], v), k
+print("fixtures written; torch reads writer-check.safetensors back exactly")

@@ -1,0 +1,29 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mseLoss, randn, scope } from '@polymodal/tensor';
+import { expect, it } from 'vitest';
+import { Linear, loadModule, ReLU, Sequential, saveModule } from './index.js';
+
+it('the README example trains, saves and loads', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'polymodal-readme-'));
+  try {
+    const model = new Sequential(new Linear(4, 16, { seed: 0 }), new ReLU(), new Linear(16, 1, { seed: 1 }));
+    const x = randn([32, 4], { seed: 2 });
+    const y = x.sum(-1, true);
+    const loss = () => scope(() => mseLoss(model.forward(x), y).item());
+    const initial = loss();
+    for (let step = 0; step < 100; step++) {
+      scope(() => mseLoss(model.forward(x), y).backward());
+      for (const p of model.parameters()) p.assign(p.sub(p.grad!.mul(0.05)));
+      model.zeroGrad();
+    }
+    expect(loss()).toBeLessThan(0.1 * initial);
+    await saveModule(join(dir, 'model.safetensors'), model);
+    const copy = new Sequential(new Linear(4, 16), new ReLU(), new Linear(16, 1));
+    await loadModule(join(dir, 'model.safetensors'), copy);
+    expect(Array.from(copy.forward(x).dataSync())).toEqual(Array.from(model.forward(x).dataSync()));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

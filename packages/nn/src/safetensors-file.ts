@@ -1,0 +1,104 @@
+import type { Tensor } from '@polymodal/tensor';
+import type { LoadStateDictResult, Module } from './module.js';
+import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
+
+/**
+ * Node-only file I/O for safetensors. `node:fs` is imported lazily, so bundling @polymodal/nn for
+ * the browser never pulls it in; browsers use `serializeSafetensors`/`deserializeSafetensors`.
+ */
+
+/**
+ * Writes tensors to `path` atomically: a temp file in the same directory, fsync, then rename over
+ * the target (and fsync of the directory), so a crash leaves either the old file or the new one.
+ *
+ * ```ts
+ * await saveSafetensors('model.safetensors', model.stateDict(), { format: 'pt' });
+ * ```
+ */
+export async function saveSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const bytes = serializeSafetensors(tensors, metadata);
+  const fs = await import('node:fs/promises');
+  const { dirname, basename, join } = await import('node:path');
+  const dir = dirname(path);
+  const tmp = join(
+    dir,
+    `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`,
+  );
+  const handle = await fs.open(tmp, 'wx');
+  try {
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, path);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  // Make the rename itself durable; some platforms cannot open directories, which is fine.
+  try {
+    const d = await fs.open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+/**
+ * Reads a safetensors file (see `deserializeSafetensors` for the checks and dtype conversions).
+ *
+ * ```ts
+ * const tensors = await loadSafetensors('model.safetensors');
+ * ```
+ */
+export async function loadSafetensors(path: string): Promise<Record<string, Tensor>> {
+  const fs = await import('node:fs/promises');
+  const buf = await fs.readFile(path);
+  return deserializeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)).tensors;
+}
+
+/**
+ * Saves `module.stateDict()` as safetensors (atomically).
+ *
+ * ```ts
+ * await saveModule('vit.safetensors', vit);
+ * ```
+ */
+export async function saveModule(
+  path: string,
+  module: Module,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await saveSafetensors(path, module.stateDict(), metadata);
+}
+
+/**
+ * Loads a safetensors file into `module` with `loadStateDict` (strict by default); the loaded
+ * tensors are freed once copied.
+ *
+ * ```ts
+ * await loadModule('vit.safetensors', vit);
+ * ```
+ */
+export async function loadModule(
+  path: string,
+  module: Module,
+  options: { strict?: boolean } = {},
+): Promise<LoadStateDictResult> {
+  const tensors = await loadSafetensors(path);
+  try {
+    return module.loadStateDict(tensors, options);
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
+  }
+}
