@@ -1,1 +1,59 @@
-export {};
+/**
+ * @polymodal/losses: multimodal pretraining losses (MLM, ITC/CLIP, SigLIP, ITM, VQA, multi-task)
+ * and evaluation metrics (official VQA accuracy, Recall@K retrieval, accuracy).
+ */
+
+export {
+  type ContrastiveLossOptions,
+  type ContrastiveLossOutput,
+  contrastiveLoss,
+  l2Normalize,
+  MAX_LOG_LOGIT_SCALE,
+} from './losses/contrastive.js';
+export {
+  type HardNegativeOptions,
+  type HardNegatives,
+  type ItmLossOutput,
+  itmLabels,
+  itmLoss,
+  sampleHardNegatives,
+} from './losses/itm.js';
+export {
+  IGNORE_INDEX,
+  type MaskedTokens,
+  type MaskTokensOptions,
+  type MlmLossOptions,
+  type MlmLossOutput,
+  maskTokens,
+  mlmLoss,
+} from './losses/mlm.js';
+export {
+  type LossTerm,
+  type MultiTaskLossOutput,
+  uncertaintyWeightedLossSum,
+  weightedLossSum,
+} from './losses/multi-task.js';
+export { type SigmoidLossOptions, type SigmoidLossOutput, sigmoidLoss } from './losses/sigmoid.js';
+export {
+  type AnswerCrossEntropyOptions,
+  answerCrossEntropy,
+  type VqaLossOutput,
+  type VqaSoftScoreOptions,
+  vqaLoss,
+  vqaSoftScores,
+} from './losses/vqa.js';
+export { accuracy, type CategoryAccuracy, perCategoryAccuracy } from './metrics/accuracy.js';
+export {
+  type DirectionMetrics,
+  type RetrievalMetrics,
+  retrievalMetrics,
+  type SimilarityMatrix,
+} from './metrics/retrieval.js';
+export { evaluateVqa, type VqaEvaluation, type VqaGroundTruth, vqaAccuracy } from './metrics/vqa-accuracy.js';
+export { normalizeVqaAnswer, processDigitArticle, processPunctuation } from './metrics/vqa-normalize.js';
+export { ContrastiveLoss, type ContrastiveLossModuleOptions } from './modules/contrastive-loss.js';
+export { ItmLoss } from './modules/itm-loss.js';
+export { MlmLoss } from './modules/mlm-loss.js';
+export { MultiTaskLoss, UncertaintyWeightedLoss } from './modules/multi-task-loss.js';
+export { SigLipLoss, type SigLipLossOptions } from './modules/sig-lip-loss.js';
+export { AnswerCrossEntropyLoss, VqaLoss } from './modules/vqa-loss.js';

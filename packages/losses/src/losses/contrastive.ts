@@ -1,0 +1,189 @@
+import {
+  ArgumentError,
+  arange,
+  clamp,
+  crossEntropy,
+  exp,
+  formatShape,
+  matmul,
+  noGrad,
+  ShapeError,
+  scope,
+  sum,
+  type Tensor,
+  tensor,
+  transpose,
+} from '@polymodal/tensor';
+import {
+  assertBatch,
+  assertDType,
+  assertFinite,
+  assertIsTensor,
+  assertScalarLike,
+  assertShape,
+} from './validate.js';
+
+/** ln 100: OpenCLIP's upper bound on the log logit scale (a temperature of at least 0.01). */
+export const MAX_LOG_LOGIT_SCALE = Math.log(100);
+
+/** L2-normalises the rows of `x` like `F.normalize(x, dim=-1)`: `x / max(‖x‖₂, 1e-12)`. */
+export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
+  return scope(() => x.div(x.square().sum(-1, true).sqrt().maximum(eps)));
+}
+
+/** Checks a pair of embedding batches `[N, D]` and returns N. */
+export function checkEmbeddingPair(op: string, imageEmbeds: Tensor, textEmbeds: Tensor): number {
+  assertIsTensor(op, 'imageEmbeds', imageEmbeds);
+  assertIsTensor(op, 'textEmbeds', textEmbeds);
+  assertShape(op, 'imageEmbeds', imageEmbeds, [null, null], '[N, D]');
+  assertShape(op, 'textEmbeds', textEmbeds, [null, null], '[N, D]');
+  assertDType(op, 'imageEmbeds', imageEmbeds, 'float32');
+  assertDType(op, 'textEmbeds', textEmbeds, 'float32');
+  if (imageEmbeds.shape[0] !== textEmbeds.shape[0] || imageEmbeds.shape[1] !== textEmbeds.shape[1]) {
+    throw new ShapeError(
+      op,
+      `imageEmbeds ${formatShape(imageEmbeds.shape)} and textEmbeds ${formatShape(textEmbeds.shape)} must both be [N, D] with the same N and D`,
+    );
+  }
+  assertBatch(op, 'imageEmbeds', imageEmbeds);
+  return imageEmbeds.shape[0]!;
+}
+
+/** A `[N, N]` boolean matrix as host values, from a tensor or nested arrays. */
+function duplicateMatrix(op: string, mask: Tensor | readonly (readonly boolean[])[], n: number): Uint8Array {
+  const out = new Uint8Array(n * n);
+  if (Array.isArray(mask)) {
+    const rows = mask as readonly (readonly boolean[])[];
+    if (rows.length !== n || rows.some((row) => !Array.isArray(row) || row.length !== n)) {
+      throw new ShapeError(op, `duplicateMask must be [${n},${n}] for a batch of ${n}`);
+    }
+    rows.forEach((row, i) => {
+      row.forEach((v, j) => {
+        out[i * n + j] = v ? 1 : 0;
+      });
+    });
+    return out;
+  }
+  const t = mask as Tensor;
+  assertIsTensor(op, 'duplicateMask', t);
+  assertShape(op, 'duplicateMask', t, [n, n]);
+  const values = t.dataSync();
+  for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
+  return out;
+}
+
+/**
+ * Soft targets for a row-wise softmax cross-entropy over `[N, N]` logits whose diagonal is the
+ * positive: `(1 − ε)` on the diagonal plus `ε / K_i` spread over the K_i candidates of row i that
+ * are not excluded (with no exclusions K_i = N, which is PyTorch's label smoothing exactly).
+ */
+function softTargets(n: number, eps: number, excluded: Uint8Array, transposed: boolean): Float32Array {
+  const q = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) {
+    let k = 0;
+    for (let j = 0; j < n; j++) if (i === j || !excluded[transposed ? j * n + i : i * n + j]) k++;
+    for (let j = 0; j < n; j++) {
+      const keep = i === j || !excluded[transposed ? j * n + i : i * n + j];
+      q[i * n + j] = (i === j ? 1 - eps : 0) + (keep ? eps / k : 0);
+    }
+  }
+  return q;
+}
+
+export interface ContrastiveLossOptions {
+  /**
+   * The learnable log-space logit scale (`t'` with logits scaled by `exp(t')`), a one-element
+   * tensor (a parameter) or a number; clamped to [0, ln 100] in log space as in OpenCLIP.
+   * CLIP initialises it to ln(1/0.07). Default ln(1/0.07).
+   */
+  logitScale?: Tensor | number;
+  /** Label smoothing ε over each row's candidates (Szegedy et al. 2016). Default 0. */
+  labelSmoothing?: number;
+  /**
+   * `[N, N]` booleans: `true` at (i, j), i ≠ j, when text j also matches image i (a duplicate
+   * caption or image in the batch). Such pairs are removed from the negatives of both directions;
+   * the diagonal is always the positive. Default: none.
+   */
+  duplicateMask?: Tensor | readonly (readonly boolean[])[];
+  /** Check the embeddings for NaN/∞ first (reads them back). Default true. */
+  checkFinite?: boolean;
+}
+
+export interface ContrastiveLossOutput {
+  /** Scalar: (L_image→text + L_text→image) / 2. */
+  loss: Tensor;
+  /** `[N, N]`: exp(clamped logitScale) · Î Tᵀ (row i = image i against every text). */
+  logitsPerImage: Tensor;
+  /** `[N, N]`: the transpose (row j = text j against every image). */
+  logitsPerText: Tensor;
+  /** Int32 `[N]`: 0, 1, …, N−1 (the matching pair is on the diagonal). */
+  targets: Tensor;
+  /** Scalar: cross-entropy over rows of `logitsPerImage`. */
+  lossImageToText: Tensor;
+  /** Scalar: cross-entropy over rows of `logitsPerText`. */
+  lossTextToImage: Tensor;
+  /** Scalar: the multiplier exp(clamp(logitScale, 0, ln 100)) actually used. */
+  scale: Tensor;
+}
+
+/**
+ * Image–text contrastive (InfoNCE) loss of CLIP (Radford et al. 2021, "Learning Transferable Visual
+ * Models From Natural Language Supervision"), as implemented in OpenCLIP's `ClipLoss`:
+ *
+ *   Î = I/‖I‖, T̂ = T/‖T‖,  s = exp(clamp(t', 0, ln 100)),  logits = s · Î T̂ᵀ  [N, N]
+ *   L = ½ (CE(logits, diag) + CE(logitsᵀ, diag))
+ *
+ * with optional label smoothing and optional removal of in-batch duplicates from the negatives.
+ *
+ * ```ts
+ * const logitScale = tensor(Math.log(1 / 0.07), { requiresGrad: true });
+ * const { loss, logitsPerImage } = contrastiveLoss(imageEmbeds, textEmbeds, { logitScale }); // [N, D] × 2 → scalar, [N, N]
+ * ```
+ */
+export function contrastiveLoss(
+  imageEmbeds: Tensor,
+  textEmbeds: Tensor,
+  options: ContrastiveLossOptions = {},
+): ContrastiveLossOutput {
+  const op = 'contrastiveLoss';
+  const n = checkEmbeddingPair(op, imageEmbeds, textEmbeds);
+  const logitScale = options.logitScale ?? Math.log(1 / 0.07);
+  assertScalarLike(op, 'logitScale', logitScale);
+  const eps = options.labelSmoothing ?? 0;
+  if (!(eps >= 0 && eps <= 1)) throw new ArgumentError(op, `labelSmoothing must be in [0, 1], got ${eps}`);
+  if (options.checkFinite ?? true) {
+    assertFinite(op, 'imageEmbeds', imageEmbeds);
+    assertFinite(op, 'textEmbeds', textEmbeds);
+    if (typeof logitScale !== 'number') assertFinite(op, 'logitScale', logitScale);
+  }
+  const excluded = options.duplicateMask ? duplicateMatrix(op, options.duplicateMask, n) : null;
+  return scope(() => {
+    const logScale =
+      typeof logitScale === 'number'
+        ? tensor(Math.min(Math.max(logitScale, 0), MAX_LOG_LOGIT_SCALE))
+        : clamp(logitScale.reshape(), 0, MAX_LOG_LOGIT_SCALE);
+    const scale = exp(logScale);
+    const similarity = matmul(l2Normalize(imageEmbeds), transpose(l2Normalize(textEmbeds), 0, 1));
+    const logitsPerImage = similarity.mul(scale);
+    const logitsPerText = transpose(logitsPerImage, 0, 1);
+    const targets = noGrad(() => arange(n));
+    const direction = (logits: Tensor, transposed: boolean): Tensor => {
+      if (!excluded) return crossEntropy(logits, targets, { labelSmoothing: eps });
+      // Excluded entries get a huge negative logit: softmax weight exactly 0, gradient 0, no ∞·0.
+      const drop = new Uint8Array(n * n);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++)
+          drop[i * n + j] = i !== j && excluded[transposed ? j * n + i : i * n + j] ? 1 : 0;
+      }
+      const masked = logits.maskedFill(tensor(drop, { shape: [n, n], dtype: 'bool' }), -1e30);
+      const q = tensor(softTargets(n, eps, excluded, transposed), { shape: [n, n] });
+      return sum(q.mul(masked.logSoftmax(-1)))
+        .neg()
+        .div(n);
+    };
+    const lossImageToText = direction(logitsPerImage, false);
+    const lossTextToImage = direction(logitsPerText, true);
+    const loss = lossImageToText.add(lossTextToImage).div(2);
+    return { loss, logitsPerImage, logitsPerText, targets, lossImageToText, lossTextToImage, scale };
+  });
+}
