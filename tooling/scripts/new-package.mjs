@@ -48,7 +48,7 @@ console.log(`created packages/${name}; run pnpm install`);
 export function libraryPackageJson(pkgName, desc) {
   return {
     name: pkgName,
-    version: '0.0.0',
+    version: '0.1.0',
     description: desc,
     license: 'MIT',
     type: 'module',
