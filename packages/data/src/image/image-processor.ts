@@ -1,0 +1,112 @@
+import { ArgumentError, type Tensor } from '@polymodal/tensor';
+import { PIL_RESAMPLE, type Resample, resize, resizeShortestEdge } from './resize.js';
+import type { RgbImage } from './rgb-image.js';
+import { centerCrop, IMAGENET_MEAN, IMAGENET_STD, imagesToTensor, normalize, rescale } from './transforms.js';
+
+type SizeSpec = number | { shortest_edge?: number; height?: number; width?: number };
+
+/** The keys of a Hugging Face `preprocessor_config.json` that `ImageProcessor` understands. */
+export interface PreprocessorConfig {
+  do_resize?: boolean;
+  size?: SizeSpec;
+  resample?: number;
+  do_center_crop?: boolean;
+  crop_size?: SizeSpec;
+  do_rescale?: boolean;
+  rescale_factor?: number;
+  do_normalize?: boolean;
+  image_mean?: number[];
+  image_std?: number[];
+  /** How a bare-number `size` is read: square (default, as HF) or shortest edge (old CLIP configs). */
+  default_to_square?: boolean;
+  [other: string]: unknown;
+}
+
+type ResolvedSize = { kind: 'shortest'; edge: number } | { kind: 'exact'; width: number; height: number };
+
+function resolveSize(key: string, spec: SizeSpec, defaultToSquare: boolean): ResolvedSize {
+  if (typeof spec === 'number') {
+    return defaultToSquare ? { kind: 'exact', width: spec, height: spec } : { kind: 'shortest', edge: spec };
+  }
+  if (spec.shortest_edge !== undefined) return { kind: 'shortest', edge: spec.shortest_edge };
+  if (spec.height !== undefined && spec.width !== undefined)
+    return { kind: 'exact', width: spec.width, height: spec.height };
+  throw new ArgumentError(
+    'ImageProcessor',
+    `${key} needs shortest_edge or height+width, got ${JSON.stringify(spec)}`,
+  );
+}
+
+/**
+ * A Hugging Face–style image processor: resize → center crop → rescale → normalize → [N, 3, H, W],
+ * configured from `preprocessor_config.json` (ViT, CLIP, BLIP, … layouts).
+ *
+ * ```ts
+ * const proc = ImageProcessor.fromConfig(JSON.parse(readFileSync('preprocessor_config.json', 'utf8')));
+ * const { pixelValues } = proc.call([img1, img2]); // [2, 3, 224, 224]
+ * ```
+ */
+export class ImageProcessor {
+  readonly doResize: boolean;
+  readonly size: ResolvedSize | null;
+  readonly resample: Resample;
+  readonly doCenterCrop: boolean;
+  readonly cropSize: { width: number; height: number } | null;
+  readonly doRescale: boolean;
+  readonly rescaleFactor: number;
+  readonly doNormalize: boolean;
+  readonly imageMean: readonly number[];
+  readonly imageStd: readonly number[];
+
+  constructor(config: PreprocessorConfig = {}) {
+    const square = config.default_to_square ?? true;
+    this.doResize = config.do_resize ?? true;
+    this.size = config.size === undefined ? null : resolveSize('size', config.size, square);
+    if (this.doResize && !this.size)
+      throw new ArgumentError('ImageProcessor', 'do_resize is set but size is missing');
+    const code = config.resample ?? 2;
+    const resample = PIL_RESAMPLE[code];
+    if (!resample)
+      throw new ArgumentError('ImageProcessor', `resample ${code} is not one of 0 (nearest), 1, 2, 3, 4`);
+    this.resample = resample;
+    this.doCenterCrop = config.do_center_crop ?? false;
+    const crop = config.crop_size === undefined ? null : resolveSize('crop_size', config.crop_size, true);
+    if (crop && crop.kind !== 'exact')
+      throw new ArgumentError('ImageProcessor', 'crop_size must be height+width or a number');
+    this.cropSize = crop && crop.kind === 'exact' ? { width: crop.width, height: crop.height } : null;
+    if (this.doCenterCrop && !this.cropSize)
+      throw new ArgumentError('ImageProcessor', 'do_center_crop is set but crop_size is missing');
+    this.doRescale = config.do_rescale ?? true;
+    this.rescaleFactor = config.rescale_factor ?? 1 / 255;
+    this.doNormalize = config.do_normalize ?? true;
+    this.imageMean = config.image_mean ?? [...IMAGENET_MEAN];
+    this.imageStd = config.image_std ?? [...IMAGENET_STD];
+  }
+
+  /** Builds from a parsed or raw `preprocessor_config.json`. */
+  static fromConfig(config: PreprocessorConfig | string): ImageProcessor {
+    return new ImageProcessor(
+      typeof config === 'string' ? (JSON.parse(config) as PreprocessorConfig) : config,
+    );
+  }
+
+  /** Applies the configured steps to one image, returning HWC floats. */
+  preprocess(img: RgbImage): RgbImage {
+    if (this.doResize && this.size) {
+      img =
+        this.size.kind === 'shortest'
+          ? resizeShortestEdge(img, this.size.edge, this.resample)
+          : resize(img, this.size.width, this.size.height, this.resample);
+    }
+    if (this.doCenterCrop && this.cropSize) img = centerCrop(img, this.cropSize.width, this.cropSize.height);
+    if (this.doRescale) img = rescale(img, this.rescaleFactor);
+    if (this.doNormalize) img = normalize(img, this.imageMean, this.imageStd);
+    return img;
+  }
+
+  /** Processes one or many images into `pixelValues` [N, 3, H, W] (float32). */
+  call(images: RgbImage | readonly RgbImage[]): { pixelValues: Tensor } {
+    const list = Array.isArray(images) ? (images as readonly RgbImage[]) : [images as RgbImage];
+    return { pixelValues: imagesToTensor(list.map((im) => this.preprocess(im))) };
+  }
+}

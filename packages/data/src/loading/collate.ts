@@ -1,0 +1,78 @@
+import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
+import type { RgbImage } from '../image/rgb-image.js';
+import { imagesToTensor } from '../image/transforms.js';
+import { int32Matrix } from '../text/encoding-to-tensors.js';
+
+export interface CollateOptions {
+  /** Fill value for padded token sequences (the tokenizer's `[PAD]` id). Default 0. */
+  padId?: number;
+}
+
+/** A collated batch: tensors for numeric fields, arrays for anything else (strings, ids). */
+export type Batch = Record<string, Tensor | unknown[]>;
+
+const isImage = (v: unknown): v is RgbImage =>
+  typeof v === 'object' &&
+  v !== null &&
+  (v as RgbImage).data instanceof Float32Array &&
+  'width' in v &&
+  'height' in v;
+
+/**
+ * Default collate: per field, token sequences (`number[]`) are right-padded to the longest into
+ * int32 [N, L] (and `inputIds` also yields `attentionMask`), images are stacked into float32
+ * [N, 3, H, W], `Float32Array`s into [N, D], numbers into [N] (int32 when all integers), and
+ * anything else is kept as an array.
+ *
+ * ```ts
+ * const batch = collate([{ inputIds: [2, 7, 3], image: img, label: 4 }, …], { padId: tok.padId });
+ * batch.inputIds; // int32 [N, L]; batch.attentionMask; batch.image // [N, 3, H, W]
+ * ```
+ */
+export function collate(samples: readonly Record<string, unknown>[], options: CollateOptions = {}): Batch {
+  const first = samples[0];
+  if (!first) throw new ArgumentError('collate', 'needs at least one sample');
+  const out: Batch = {};
+  for (const key of Object.keys(first)) {
+    const values = samples.map((s, i) => {
+      if (!(key in s))
+        throw new ArgumentError('collate', `samples[${i}] is missing '${key}' (samples[0] has it)`);
+      return s[key];
+    });
+    const v0 = values[0];
+    if (Array.isArray(v0) && values.every((v) => Array.isArray(v) && v.every((x) => typeof x === 'number'))) {
+      const rows = values as number[][];
+      const len = Math.max(0, ...rows.map((r) => r.length));
+      const fill = key === 'inputIds' ? (options.padId ?? 0) : 0;
+      out[key] = int32Matrix(
+        rows.map((r) => r.concat(new Array<number>(len - r.length).fill(fill))),
+        key,
+      );
+      if (key === 'inputIds' && !('attentionMask' in first)) {
+        out.attentionMask = int32Matrix(
+          rows.map((r) => r.map(() => 1).concat(new Array<number>(len - r.length).fill(0))),
+        );
+      }
+    } else if (isImage(v0)) {
+      out[key] = imagesToTensor(values as RgbImage[]);
+    } else if (v0 instanceof Float32Array) {
+      const arrays = values as Float32Array[];
+      const d = v0.length;
+      const flat = new Float32Array(d * arrays.length);
+      arrays.forEach((a, i) => {
+        if (a.length !== d)
+          throw new ArgumentError('collate', `${key}[${i}] has length ${a.length}, ${key}[0] has ${d}`);
+        flat.set(a, i * d);
+      });
+      out[key] = tensor(flat, { shape: [arrays.length, d], dtype: 'float32' });
+    } else if (typeof v0 === 'number' && values.every((v) => typeof v === 'number')) {
+      const nums = values as number[];
+      out[key] = nums.every(Number.isInteger)
+        ? tensor(Int32Array.from(nums), { dtype: 'int32' })
+        : tensor(Float32Array.from(nums), { dtype: 'float32' });
+    } else {
+      out[key] = values;
+    }
+  }
+  return out;
+}
