@@ -1,1 +1,95 @@
-export {};
+/**
+ * @polymodal/finetune: optimizers, LR schedules (PyTorch and Hugging Face names), layer-wise LR
+ * decay, freezing, gradient accumulation and clipping, EMA, LoRA and a crash-safe Trainer.
+ */
+
+export {
+  freezeParameters,
+  GradualUnfreezer,
+  type GradualUnfreezingOptions,
+  type ParameterCountReport,
+  parameterCountReport,
+  unfreezeParameters,
+} from './layers/freezing.js';
+export {
+  type LayerDecayGroup,
+  type LayerDecayOptions,
+  layerScale,
+  layerWiseLrDecayGroups,
+} from './layers/layer-decay.js';
+export { defaultLayerId, type HasNamedParameters, type LayerIdFn } from './layers/layer-id.js';
+export {
+  type ApplyLoraOptions,
+  applyLora,
+  loadLoraStateDict,
+  loraLayers,
+  loraStateDict,
+  mergeLora,
+  unmergeLora,
+} from './lora/apply-lora.js';
+export { loadLoraAdapter, saveLoraAdapter } from './lora/lora-file.js';
+export { LoraLinear, type LoraOptions } from './lora/lora-linear.js';
+export { Adam, type AdamOptions, AdamW } from './optim/adam.js';
+export {
+  type BaseHyperParams,
+  Optimizer,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type ParamGroupInput,
+  type ParamState,
+} from './optim/optimizer.js';
+export {
+  defaultNoDecay,
+  paramGroupsWithWeightDecay,
+  type WeightDecayGroupOptions,
+} from './optim/param-groups.js';
+export { SGD, type SGDOptions } from './optim/sgd.js';
+export { ChainedScheduler } from './schedulers/chained-scheduler.js';
+export {
+  type GetSchedulerOptions,
+  getScheduler,
+  SCHEDULER_NAMES,
+  type SchedulerName,
+} from './schedulers/get-scheduler.js';
+export {
+  constantWithWarmupLambda,
+  cosineLambda,
+  cosineWithMinLrLambda,
+  cosineWithRestartsLambda,
+  inverseSqrtLambda,
+  linearLambda,
+  polynomialLambda,
+  type WarmupType,
+  type WsdOptions,
+  wsdLambda,
+} from './schedulers/hf-schedules.js';
+export { LambdaLR, LRScheduler, type Scheduler, type SchedulerStateDict } from './schedulers/lr-scheduler.js';
+export { MultiStepLR } from './schedulers/multi-step-lr.js';
+export { OneCycleLR, type OneCycleLROptions } from './schedulers/one-cycle-lr.js';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedulers/reduce-lr-on-plateau.js';
+export { SequentialLR } from './schedulers/sequential-lr.js';
+export { StepLR } from './schedulers/step-lr.js';
+export {
+  CheckpointError,
+  type CheckpointManifest,
+  CheckpointStore,
+  type LoadedCheckpoint,
+} from './trainer/checkpoint-store.js';
+export { createProgress, type ProgressMode, type ProgressReporter } from './trainer/progress.js';
+export { lineChartSvg, reportHtml, type Series } from './trainer/svg-report.js';
+export {
+  type Batches,
+  type EarlyStoppingOptions,
+  type EvalLogs,
+  type LossOutput,
+  type StepLogs,
+  Trainer,
+  type TrainerCallbacks,
+  type TrainerOptions,
+  type TrainerState,
+  type TrainResult,
+} from './trainer/trainer.js';
+export { type ClipGradNormOptions, clipGradNorm, clipGradValue } from './training/clip-grad-norm.js';
+export { type EmaOptions, ExponentialMovingAverage } from './training/ema.js';
+export { GradientAccumulator } from './training/gradient-accumulator.js';
+export { matchesAny, namePattern } from './util/name-pattern.js';
