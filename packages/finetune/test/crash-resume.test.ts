@@ -20,9 +20,7 @@ const bundle = join(work, 'crash-child.cjs');
 beforeAll(async () => {
   const requireFromTsup = createRequire(realpathSync(join(pkg, 'node_modules/tsup/package.json')));
   const esbuild = requireFromTsup('esbuild') as { build(options: Record<string, unknown>): Promise<unknown> };
-  const polymodal = ['tensor', 'nn'].map((n) =>
-    realpathSync(join(pkg, 'node_modules/@polymodal', n)),
-  );
+  const polymodal = ['tensor', 'nn'].map((n) => realpathSync(join(pkg, 'node_modules/@polymodal', n)));
   const external = ['cli-progress'];
   for (const dir of polymodal) {
     const deps = (
