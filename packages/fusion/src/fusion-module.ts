@@ -1,0 +1,251 @@
+import { Module } from '@polymodal/nn';
+import { ArgumentError, formatShape, type RandomOptions, type Tensor } from '@polymodal/tensor';
+import { FusionInputError } from './errors.js';
+
+/** Modality name → features: `[B, D]` pooled vectors or `[B, L, D]` token sequences. */
+export type FusionInputs = Record<string, Tensor>;
+
+/**
+ * Modality name → padding mask `[B, L]` (bool) for a sequence input. **True = real token, false =
+ * padding** (the Hugging Face `attention_mask` convention). Note that `@polymodal/attention`'s
+ * `keyPaddingMask` is the opposite (true = padding, as in torch); strategies convert with
+ * `logicalNot()`. A modality without a mask is all real tokens.
+ */
+export type FusionMasks = Record<string, Tensor | null | undefined>;
+
+/** What a strategy takes per modality: pooled `[B, D]`, sequences `[B, L, D]`, or either. */
+export type FusionInputKind = 'pooled' | 'sequence' | 'either';
+
+/** What every fusion returns: `fused [B, outputDim]`, plus what the strategy can show. */
+export interface FusionOutput {
+  /** The fused representation, `[B, outputDim]` (class logits for `DecisionFusion`). */
+  fused: Tensor;
+  /** Token-level strategies: the fused sequence `[B, L, d]`. */
+  sequence?: Tensor;
+  /** The mask of `sequence`, `[B, L]`, true = real token (absent when nothing was padded). */
+  mask?: Tensor;
+  /** Weights over modalities: `[B, M]` (attention), `[M]` (weighted decisions), `[B, M, outputDim]` (gates). */
+  weights?: Tensor;
+  /** Decision-level: each modality's own logits `[B, numClasses]`, by modality name. */
+  decisions?: Record<string, Tensor>;
+  /** Per-modality intermediate features (late encoders, two-stream outputs), by modality name. */
+  features?: Record<string, Tensor>;
+  /** Hierarchical: the output of each fusion level, `[B, outputDim]`, by level name. */
+  levels?: Record<string, Tensor>;
+}
+
+/** What every strategy's constructor takes: the modality widths, and a seed or generator for init. */
+export interface FusionBaseOptions extends RandomOptions {
+  /** Modality name → feature width (last input dimension). */
+  inputDims: Record<string, number>;
+}
+
+/** Inputs after `checkInputs`: sorted by modality name, with their masks (null = none / pooled). */
+export interface CheckedInputs {
+  batch: number;
+  tensors: Tensor[];
+  masks: (Tensor | null)[];
+}
+
+/**
+ * Checks a modality-width table (at least `min`, at most `max` modalities, names usable as module
+ * names, positive integer widths) and returns the names sorted; throws `ArgumentError` otherwise.
+ *
+ * ```ts
+ * checkInputDims('MyFusion', { text: 6, image: 8 }, 2); // ['image', 'text']
+ * ```
+ */
+export function checkInputDims(
+  op: string,
+  inputDims: Record<string, number>,
+  min = 1,
+  max = Number.POSITIVE_INFINITY,
+): string[] {
+  if (typeof inputDims !== 'object' || inputDims === null) {
+    throw new ArgumentError(op, 'inputDims must be an object mapping modality name → width');
+  }
+  const names = Object.keys(inputDims).sort();
+  if (names.length < min || names.length > max) {
+    const wanted =
+      max === min ? `exactly ${min}` : max < Number.POSITIVE_INFINITY ? `${min}–${max}` : `at least ${min}`;
+    throw new ArgumentError(
+      op,
+      `needs ${wanted} modalities, got ${names.length} (${names.join(', ') || 'none'})`,
+    );
+  }
+  for (const name of names) {
+    if (name === '' || name.includes('.')) {
+      throw new ArgumentError(op, `modality name '${name}' must be non-empty and contain no '.'`);
+    }
+    const d = inputDims[name];
+    if (!Number.isInteger(d) || (d as number) <= 0) {
+      throw new ArgumentError(op, `inputDims.${name} must be a positive integer, got ${d}`);
+    }
+  }
+  return names;
+}
+
+/**
+ * Returns `value` if it is a positive integer, else throws `ArgumentError` naming `op` and `name`.
+ *
+ * ```ts
+ * this.outputDim = checkPositive('MyFusion', 'outputDim', options.outputDim);
+ * ```
+ */
+export function checkPositive(op: string, name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ArgumentError(op, `${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+const describeInputs = (inputs: FusionInputs): string =>
+  Object.entries(inputs)
+    .map(([k, t]) => `${k}: ${t && typeof t === 'object' && 'shape' in t ? formatShape(t.shape) : typeof t}`)
+    .join(', ');
+
+/**
+ * The one interface of every fusion strategy: a `Module` whose `forward(inputs, masks?)` takes a
+ * record of modality name → features and optional padding masks, and returns a `FusionOutput`.
+ * Each strategy declares its input widths (`inputDims`), its output width (`outputDim`) and whether
+ * it takes pooled vectors or sequences (`inputKind`). Modalities are always processed in sorted-key
+ * order (the torchmultimodal convention), so `{ text, image }` and `{ image, text }` are the same.
+ *
+ * ```ts
+ * class MaxFusion extends FusionModule {
+ *   readonly inputKind = 'pooled';
+ *   readonly outputDim: number;
+ *   constructor(inputDims: Record<string, number>) { super(inputDims); this.outputDim = … }
+ *   forward(inputs: FusionInputs): FusionOutput {
+ *     const { tensors } = this.checkInputs(inputs);
+ *     return { fused: scope(() => stack(tensors).max(0)) };
+ *   }
+ * }
+ * ```
+ */
+export abstract class FusionModule extends Module {
+  /** Feature width of each modality (the last dimension of its input). */
+  readonly inputDims: Readonly<Record<string, number>>;
+  /** Modality names, sorted: the order every strategy concatenates and stacks in. */
+  readonly modalities: readonly string[];
+  /** Width of `fused`. */
+  abstract readonly outputDim: number;
+  /** Pooled `[B, D]`, sequences `[B, L, D]`, or either. */
+  abstract readonly inputKind: FusionInputKind;
+
+  constructor(
+    inputDims: Record<string, number>,
+    options: { minModalities?: number; maxModalities?: number } = {},
+  ) {
+    super();
+    this.modalities = Object.freeze(
+      checkInputDims(new.target.name, inputDims, options.minModalities ?? 1, options.maxModalities),
+    );
+    this.inputDims = Object.freeze(Object.fromEntries(this.modalities.map((m) => [m, inputDims[m]!])));
+  }
+
+  abstract override forward(inputs: FusionInputs, masks?: FusionMasks): FusionOutput;
+
+  /**
+   * Validates `inputs` and `masks` against `inputDims` and `inputKind`, and returns them in
+   * sorted-modality order. Throws `FusionInputError` naming the modality and shapes for a missing or
+   * unexpected modality, a non-float input, a wrong rank or width, differing batch sizes, or a mask
+   * that is not a `[B, L]` bool tensor of a sequence input.
+   */
+  protected checkInputs(inputs: FusionInputs, masks: FusionMasks = {}): CheckedInputs {
+    const op = `${this.constructor.name}.forward`;
+    if (typeof inputs !== 'object' || inputs === null) {
+      throw new FusionInputError(op, `inputs must be a record of modality → tensor, got ${inputs}`);
+    }
+    const expected = this.modalities.join(', ');
+    for (const name of this.modalities) {
+      if (!Object.hasOwn(inputs, name) || inputs[name] === undefined || inputs[name] === null) {
+        throw new FusionInputError(
+          op,
+          `missing modality '${name}': expected {${expected}}, got {${describeInputs(inputs)}}`,
+          name,
+        );
+      }
+    }
+    for (const name of Object.keys(inputs)) {
+      if (!Object.hasOwn(this.inputDims, name)) {
+        throw new FusionInputError(
+          op,
+          `unexpected modality '${name}': expected {${expected}}, got {${describeInputs(inputs)}}`,
+          name,
+        );
+      }
+    }
+    const ranks = { pooled: [2], sequence: [3], either: [2, 3] }[this.inputKind];
+    const form = { pooled: '[B, D]', sequence: '[B, L, D]', either: '[B, D] or [B, L, D]' }[this.inputKind];
+    const tensors = this.modalities.map((name) => {
+      const t = inputs[name]!;
+      if (typeof t !== 'object' || !('shape' in t) || !('dtype' in t)) {
+        throw new FusionInputError(op, `input '${name}' is not a Tensor`, name);
+      }
+      const width = this.inputDims[name]!;
+      if (!ranks.includes(t.shape.length) || t.shape.at(-1) !== width) {
+        throw new FusionInputError(
+          op,
+          `input '${name}' must be ${form.replace('D', String(width))}, got ${formatShape(t.shape)}`,
+          name,
+        );
+      }
+      if (t.dtype !== 'float32') {
+        throw new FusionInputError(op, `input '${name}' must be float32, got ${t.dtype}`, name);
+      }
+      if (t.shape.some((d) => d === 0)) {
+        throw new FusionInputError(op, `input '${name}' is empty: ${formatShape(t.shape)}`, name);
+      }
+      return t;
+    });
+    const batch = tensors[0]!.shape[0]!;
+    if (tensors.some((t) => t.shape[0] !== batch)) {
+      throw new FusionInputError(op, `batch sizes differ: {${describeInputs(inputs)}}`);
+    }
+    const given = masks ?? {};
+    for (const name of Object.keys(given)) {
+      if (!Object.hasOwn(this.inputDims, name)) {
+        throw new FusionInputError(
+          op,
+          `mask for unexpected modality '${name}' (modalities: ${expected})`,
+          name,
+        );
+      }
+    }
+    const checkedMasks = this.modalities.map((name, i) => {
+      const mask = given[name];
+      if (mask === undefined || mask === null) return null;
+      const x = tensors[i]!;
+      if (x.shape.length !== 3) {
+        throw new FusionInputError(
+          op,
+          `mask for '${name}' given but its input is pooled ${formatShape(x.shape)}; masks are for [B, L, D] sequences`,
+          name,
+        );
+      }
+      const want = [x.shape[0]!, x.shape[1]!];
+      if (mask.shape.length !== 2 || mask.shape[0] !== want[0] || mask.shape[1] !== want[1]) {
+        throw new FusionInputError(
+          op,
+          `mask for '${name}' must be ${formatShape(want)} (bool, true = real token) to match input ${formatShape(x.shape)}, got ${formatShape(mask.shape)}`,
+          name,
+        );
+      }
+      if (mask.dtype !== 'bool') {
+        throw new FusionInputError(
+          op,
+          `mask for '${name}' must be bool (true = real token), got ${mask.dtype}`,
+          name,
+        );
+      }
+      return mask;
+    });
+    return { batch, tensors, masks: checkedMasks };
+  }
+
+  protected override extraRepr(): string {
+    const dims = this.modalities.map((m) => `${m}=${this.inputDims[m]}`).join(', ');
+    return `inputDims={${dims}}, outputDim=${this.outputDim}`;
+  }
+}

@@ -1,0 +1,97 @@
+import { gradCheckModule } from '@polymodal/nn';
+import { gradCheck, memory, randn, scope, type Tensor } from '@polymodal/tensor';
+import { describe, expect, it } from 'vitest';
+import { STRATEGIES } from '../test/strategies.js';
+import type { FusionInputs } from './index.js';
+
+/** Random inputs for a strategy: `[B, L, D]` for sequence strategies, else `[B, D]`. */
+function inputsFor(
+  sequence: boolean,
+  dims: Record<string, number>,
+  batch: number,
+  seqLen: number,
+  seed: number,
+  requiresGrad = false,
+): FusionInputs {
+  return Object.fromEntries(
+    Object.entries(dims).map(([m, d], k) => [
+      m,
+      randn(sequence ? [batch, seqLen + k, d] : [batch, d], { seed: seed + k, requiresGrad }),
+    ]),
+  );
+}
+
+const absSum = (t: Tensor | null): number =>
+  t ? Array.from(t.dataSync()).reduce((s, v) => s + Math.abs(v), 0) : 0;
+
+describe.each(STRATEGIES)('$name', (spec) => {
+  it('output shapes for several widths and sequence lengths', () => {
+    for (const [dims, seqLen, batch] of [
+      [{ image: 3, text: 5 }, 2, 2],
+      [{ image: 7, text: 4 }, 4, 3],
+      [{ audio: 2, image: 6, text: 3 }, 3, 1],
+    ] as const) {
+      if (spec.name === 'intermediate' && Object.keys(dims).length !== 2) continue; // two streams only
+      const fusion = spec.build(dims, 0, seqLen + 2);
+      const out = scope(() => fusion.forward(inputsFor(spec.sequence, dims, batch, seqLen, 1)));
+      expect(out.fused.shape).toEqual([batch, fusion.outputDim]);
+      expect(fusion.modalities).toEqual(Object.keys(dims).sort());
+      expect(out.fused.dataSync().every(Number.isFinite)).toBe(true);
+      if (out.sequence) {
+        expect(out.sequence.shape[0]).toBe(batch);
+        expect(out.sequence.shape[2]).toBe(fusion.outputDim);
+      }
+    }
+  });
+
+  it('gradient reaches every parameter and every input modality (no dead branch)', () => {
+    const dims = { image: 4, text: 3 };
+    const fusion = spec.build(dims, 2, 3);
+    const inputs = inputsFor(spec.sequence, dims, 3, 2, 5, true);
+    const w = randn([3, fusion.outputDim], { seed: 9 });
+    scope(() => fusion.forward(inputs).fused.mul(w).sum().backward());
+    const dead = fusion
+      .namedParameters()
+      .filter(([, p]) => !(absSum(p.grad) > 0))
+      .map(([n]) => n);
+    expect(dead).toEqual([]);
+    for (const [m, x] of Object.entries(inputs)) expect(absSum(x.grad), m).toBeGreaterThan(0);
+  });
+
+  it('gradCheck: input and parameter gradients match central differences', () => {
+    const dims = { image: 3, text: 2 };
+    const fusion = spec.build(dims, 3, 3);
+    fusion.eval();
+    const base = inputsFor(spec.sequence, dims, 2, 2, 11);
+    const w = randn([2, fusion.outputDim], { seed: 13 });
+    const loss = (image: Tensor, text: Tensor) => fusion.forward({ image, text }).fused.mul(w).mean();
+    const inputs = [base.image!, base.text!];
+    const checked = gradCheck(loss, inputs, { atol: 2e-3 });
+    expect(checked.ok, JSON.stringify(checked.worst)).toBe(true);
+    const params = gradCheckModule(fusion, () => loss(inputs[0]!, inputs[1]!), { maxEntries: 4, atol: 2e-3 });
+    expect(params.ok, `${params.parameter} ${JSON.stringify(params.worst)}`).toBe(true);
+  });
+
+  it('does not leak tensors when called in a loop', () => {
+    const dims = { image: 3, text: 2 };
+    const fusion = spec.build(dims, 4, 3);
+    const inputs = inputsFor(spec.sequence, dims, 2, 2, 17);
+    scope(() => fusion.forward(inputs).fused.sum().backward());
+    fusion.zeroGrad();
+    const before = memory().tensors;
+    for (let i = 0; i < 3; i++) scope(() => fusion.forward(inputs).fused.sum().backward());
+    fusion.zeroGrad();
+    expect(memory().tensors).toBe(before);
+  });
+});
+
+it('gradCheck catches a wrong gradient (a detached modality)', () => {
+  const spec = STRATEGIES.find((s) => s.name === 'concat')!;
+  const fusion = spec.build({ image: 3, text: 2 }, 0);
+  const w = randn([2, 8], { seed: 1 });
+  const broken = (image: Tensor, text: Tensor) =>
+    fusion.forward({ image: image.detach(), text }).fused.mul(w).mean();
+  const result = gradCheck(broken, [randn([2, 3], { seed: 2 }), randn([2, 2], { seed: 3 })]);
+  expect(result.ok).toBe(false);
+  expect(result.worst.input).toBe(0);
+});
