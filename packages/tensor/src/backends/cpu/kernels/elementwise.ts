@@ -1,10 +1,10 @@
-import { allocate, type DType } from '../../../dtype.js';
+import { allocate, type DType, type TypedArray } from '../../../dtype.js';
 import { ARITHMETIC_KERNELS, COMPARISON_KERNELS, UNARY_KERNELS } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { BINARY_FNS, UNARY_FNS } from '../../../scalar-math.js';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../../../shape.js';
 import type { CpuBackend } from '../cpu-backend.js';
-import { forEachBroadcastRun } from './strided.js';
+import { forEachBroadcastRun, forEachBroadcastRun3 } from './strided.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
@@ -72,26 +72,15 @@ export const elementwiseKernels: KernelConfig[] = [
       const cs = broadcastStrides(c!.shape, shape);
       const as = broadcastStrides(a!.shape, shape);
       const bs = broadcastStrides(b!.shape, shape);
-      const [cv, av, bv] = [c!, a!, b!].map((t) => cpu(backend).values(t.dataId));
+      const [cv, av, bv] = [c!, a!, b!].map((t) => cpu(backend).values(t.dataId)) as [
+        TypedArray,
+        TypedArray,
+        TypedArray,
+      ];
       const out = allocate(a!.dtype, sizeOf(shape));
-      const idx = new Array<number>(shape.length).fill(0);
-      let ci = 0;
-      let ai = 0;
-      let bi = 0;
-      for (let o = 0; o < out.length; o++) {
-        out[o] = cv![ci] ? av![ai]! : bv![bi]!;
-        for (let d = shape.length - 1; d >= 0; d--) {
-          idx[d]!++;
-          ci += cs[d]!;
-          ai += as[d]!;
-          bi += bs[d]!;
-          if (idx[d]! < shape[d]!) break;
-          ci -= idx[d]! * cs[d]!;
-          ai -= idx[d]! * as[d]!;
-          bi -= idx[d]! * bs[d]!;
-          idx[d] = 0;
-        }
-      }
+      forEachBroadcastRun3(shape, cs, as, bs, (ci, ai, bi, o, n, csi, asi, bsi) => {
+        for (let j = 0; j < n; j++, ci += csi, ai += asi, bi += bsi) out[o + j] = cv[ci] ? av[ai]! : bv[bi]!;
+      });
       return cpu(backend).output(out, shape, a!.dtype);
     },
   },

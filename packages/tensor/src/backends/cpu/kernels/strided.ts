@@ -50,13 +50,35 @@ export function forEachBroadcastRun(
   bStrides: readonly number[],
   fn: (aBase: number, bBase: number, o: number, n: number, as: number, bs: number) => void,
 ): void {
+  forEachBroadcastRun3(shape, aStrides, bStrides, aStrides, (a, b, _c, o, n, as, bs) =>
+    fn(a, b, o, n, as, bs),
+  );
+}
+
+/** Three-operand `forEachBroadcastRun` (for `where`): offsets and strides of a, b and c per run. */
+export function forEachBroadcastRun3(
+  shape: readonly number[],
+  aStrides: readonly number[],
+  bStrides: readonly number[],
+  cStrides: readonly number[],
+  fn: (
+    aBase: number,
+    bBase: number,
+    cBase: number,
+    o: number,
+    n: number,
+    as: number,
+    bs: number,
+    cs: number,
+  ) => void,
+): void {
   const {
     shape: dims,
-    strides: [sa, sb],
-  } = collapseDims(shape, [aStrides, bStrides]);
+    strides: [sa, sb, sc],
+  } = collapseDims(shape, [aStrides, bStrides, cStrides]);
   const rank = dims.length;
   if (rank === 0) {
-    fn(0, 0, 0, 1, 0, 0);
+    fn(0, 0, 0, 0, 1, 0, 0, 0);
     return;
   }
   const inner = dims[rank - 1]!;
@@ -66,15 +88,18 @@ export function forEachBroadcastRun(
   const idx = new Array<number>(rank).fill(0);
   let a = 0;
   let b = 0;
+  let c = 0;
   for (let n = 0, o = 0; n < outer; n++, o += inner) {
-    fn(a, b, o, inner, sa![rank - 1]!, sb![rank - 1]!);
+    fn(a, b, c, o, inner, sa![rank - 1]!, sb![rank - 1]!, sc![rank - 1]!);
     for (let d = rank - 2; d >= 0; d--) {
       idx[d]!++;
       a += sa![d]!;
       b += sb![d]!;
+      c += sc![d]!;
       if (idx[d]! < dims[d]!) break;
       a -= idx[d]! * sa![d]!;
       b -= idx[d]! * sb![d]!;
+      c -= idx[d]! * sc![d]!;
       idx[d] = 0;
     }
   }
