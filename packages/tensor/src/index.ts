@@ -38,6 +38,7 @@ export * from './ops/index.js';
 export { Generator, getDefaultGenerator, manualSeed, type RandomOptions } from './random.js';
 export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
+export { WasmBackend } from './backends/wasm/wasm-backend.js';
 export { type GradCheckOptions, type GradCheckResult, gradCheck } from './testing/grad-check.js';
 
 /** Registers a backend under `name`; `setBackend(name)` creates it on first use. */

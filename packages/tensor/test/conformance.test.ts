@@ -8,7 +8,7 @@ import type { Tensor } from '../src/index.js';
 import * as T from '../src/index.js';
 import { CASES, type ConformanceCase } from './conformance-cases.js';
 
-const BACKENDS = (process.env.POLYMODAL_BACKENDS ?? 'gpujs-webasm,gpujs-cpu').split(',').filter(Boolean);
+const BACKENDS = (process.env.POLYMODAL_BACKENDS ?? 'gpujs-webasm,gpujs-cpu,wasm').split(',').filter(Boolean);
 
 interface Result {
   outputs: { shape: readonly number[]; dtype: string; values: number[] }[];

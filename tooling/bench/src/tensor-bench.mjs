@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as P from '@polymodal/tensor';
@@ -43,16 +43,20 @@ const ours = [
   { name: 'gpujs-webasm', maxMatmul: 1024, nn: true },
   // gpu.js's plain-JS mode is its correctness reference; too slow to time at the larger sizes.
   { name: 'gpujs-cpu', maxMatmul: 256, nn: false },
+  // WebAssembly SIMD kernels: on one thread, and on every core (at most 8) with a worker pool.
+  { name: 'wasm-1t', label: 'wasm-1t', maxMatmul: 1024, nn: true },
+  { name: 'wasm', label: `wasm-${Math.min(availableParallelism(), 8)}t`, maxMatmul: 1024, nn: true },
 ];
 P.setBackend('cpu');
 for (const b of ours) {
   P.setBackend(b.name);
+  const impl = b.label ?? b.name;
   for (const n of SIZES.filter((s) => s <= b.maxMatmul)) {
     const a = P.randn([n, n], { seed: 1 });
     const c = P.randn([n, n], { seed: 2 });
     record(
       `matmul ${n}x${n}`,
-      b.name,
+      impl,
       2 * n ** 3,
       measure(() => P.scope(() => P.matmul(a, c).dataSync())),
     );
@@ -65,13 +69,13 @@ for (const b of ours) {
   const bias = P.randn([1024], { seed: 5 });
   record(
     'softmax 4096x1024',
-    b.name,
+    impl,
     null,
     measure(() => P.scope(() => P.softmax(x, -1).dataSync())),
   );
   record(
     'layerNorm 4096x1024',
-    b.name,
+    impl,
     null,
     measure(() => P.scope(() => P.layerNorm(x, [1024], w, bias).dataSync())),
   );
@@ -80,7 +84,7 @@ for (const b of ours) {
   const w2 = P.randn([1024, 512], { seed: 8, std: 0.05, requiresGrad: true });
   record(
     'mlp fwd+bwd 256x512-1024-512',
-    b.name,
+    impl,
     MLP_FLOPS,
     measure(() =>
       P.scope(() => {

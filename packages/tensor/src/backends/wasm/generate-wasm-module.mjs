@@ -1,0 +1,387 @@
+/**
+ * Generates `wasm-module-bytes.ts`: the WebAssembly module of the `wasm` backend (GEMM, packing,
+ * elementwise ops), written here as WAT and compiled with wabt, committed as base64 so that no build
+ * step or file loading is needed at runtime (Node and browsers alike). Run from packages/tensor
+ * after editing the WAT below:
+ *
+ *   node src/backends/wasm/generate-wasm-module.mjs
+ *
+ * Two variants are emitted from one text: one importing a shared memory (for the worker pool) and
+ * one importing a plain memory (where SharedArrayBuffer is unavailable: browsers that are not
+ * cross-origin isolated).
+ *
+ * The micro-kernel keeps an MR×NR tile of C in f32x4 registers (NR = 8: two vectors per row) and
+ * streams packed panels of A ([K][MR] per MR rows) and B ([K][NR] per NR columns), as in BLIS
+ * (Van Zee & van de Geijn, "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015).
+ * It uses a separate multiply and add (no FMA: WebAssembly SIMD has none outside relaxed SIMD), and
+ * every C element sums its K products in order 0..K-1 whatever the blocking or the thread that
+ * computes it, so results do not depend on the thread count.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import wabtFactory from 'wabt';
+
+const MR = Number(process.env.GEMM_MR ?? 4);
+const NR = 8;
+
+/** Byte offsets of the job parameter block (i32 each) that `run_task` reads. */
+const P = {
+  aBase: 0,
+  aStride: 4,
+  bBase: 8,
+  bStride: 12,
+  cBase: 16,
+  cStride: 20,
+  mp: 24,
+  np: 28,
+  k: 32,
+  kc: 36,
+  mc: 40,
+  nc: 44,
+  rowBlocks: 48,
+  colBlocks: 52,
+};
+
+const lines = (n, f) => Array.from({ length: n }, (_, i) => f(i)).join('\n');
+const acc = (r, h) => `$c${r}${h}`;
+
+function tileFunc() {
+  const locals = lines(MR, (r) => `    (local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`);
+  const loadC = lines(
+    MR,
+    (r) => `        (local.set ${acc(r, 0)} (v128.load (local.get $p)))
+        (local.set ${acc(r, 1)} (v128.load offset=16 (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (local.get $ldc)))`,
+  );
+  const step = lines(
+    MR,
+    (r) => `      (local.set $a (v128.load32_splat offset=${4 * r} (local.get $ap)))
+      (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $a) (local.get $b0))))
+      (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $a) (local.get $b1))))`,
+  );
+  const storeC = lines(
+    MR,
+    (r) => `    (v128.store (local.get $p) (local.get ${acc(r, 0)}))
+    (v128.store offset=16 (local.get $p) (local.get ${acc(r, 1)}))
+    (local.set $p (i32.add (local.get $p) (local.get $ldc)))`,
+  );
+  return `
+  ;; C[MR×NR] (+)= Apanel[kc][MR] · Bpanel[kc][NR]; ldc in bytes; accum: add to C instead of overwriting.
+  (func $tile (param $ap i32) (param $bp i32) (param $cp i32) (param $kc i32) (param $ldc i32) (param $accum i32)
+${locals}
+    (local $a v128) (local $b0 v128) (local $b1 v128) (local $end i32) (local $p i32)
+    (local.set $p (local.get $cp))
+    (if (local.get $accum)
+      (then
+${loadC}
+      ))
+    (local.set $end (i32.add (local.get $ap) (i32.mul (local.get $kc) (i32.const ${4 * MR}))))
+    (block $done
+      (loop $k
+      (br_if $done (i32.ge_u (local.get $ap) (local.get $end)))
+      (local.set $b0 (v128.load (local.get $bp)))
+      (local.set $b1 (v128.load offset=16 (local.get $bp)))
+${step}
+      (local.set $ap (i32.add (local.get $ap) (i32.const ${4 * MR})))
+      (local.set $bp (i32.add (local.get $bp) (i32.const ${4 * NR})))
+      (br $k)))
+    (local.set $p (local.get $cp))
+${storeC}
+  )`;
+}
+
+// ---- elementwise: f32x4 over whole vectors (callers pad buffers to a multiple of 4 floats) ----
+
+const splat = (v) => `(f32x4.splat (f32.const ${v}))`;
+const UNARY_LOCALS = ['$x', '$y', '$e', '$t', '$u', '$n', '$i1', '$i2']
+  .map((l) => `(local ${l} v128)`)
+  .join(' ');
+
+/**
+ * e^x for the f32x4 in local $x, left in local $e (Cephes expf: n = round(x·log2 e), a degree-6
+ * polynomial for e^r on |r| ≤ ln2/2, then ·2^n applied as 2^⌊n/2⌋·2^(n−⌊n/2⌋) so that both factors
+ * stay normal: overflow gives +Infinity and underflow denormals or 0 like Math.exp). NaN propagates.
+ */
+const EXP = `
+    (local.set $t (f32x4.min (f32x4.max (local.get $x) ${splat(-104)}) ${splat(88.73)}))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $t) ${splat(Math.LOG2E)})))
+    (local.set $t (f32x4.sub (f32x4.sub (local.get $t) (f32x4.mul (local.get $n) ${splat(0.693359375)}))
+                             (f32x4.mul (local.get $n) ${splat(-2.1219444e-4)})))
+    (local.set $u ${splat(1.98756915e-4)})
+${[1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]
+  .map((c) => `    (local.set $u (f32x4.add (f32x4.mul (local.get $u) (local.get $t)) ${splat(c)}))`)
+  .join('\n')}
+    (local.set $u (f32x4.add (f32x4.add (f32x4.mul (local.get $u) (f32x4.mul (local.get $t) (local.get $t)))
+                                        (local.get $t)) ${splat(1)}))
+    (local.set $i1 (i32x4.trunc_sat_f32x4_s (local.get $n)))
+    (local.set $i2 (i32x4.shr_s (local.get $i1) (i32.const 1)))
+    (local.set $i1 (i32x4.sub (local.get $i1) (local.get $i2)))
+    (local.set $e (f32x4.mul
+      (f32x4.mul (local.get $u) (i32x4.shl (i32x4.add (local.get $i1) (i32x4.splat (i32.const 127))) (i32.const 23)))
+      (i32x4.shl (i32x4.add (local.get $i2) (i32x4.splat (i32.const 127))) (i32.const 23))))`;
+
+/** Per op: WAT that reads local $x and leaves the result in local $y. */
+const UNARY_OPS = {
+  relu: '(local.set $y (f32x4.max (local.get $x) (v128.const i32x4 0 0 0 0)))',
+  exp: `${EXP}
+    (local.set $y (local.get $e))`,
+  // 1/(1+e^−|x|) for x ≥ 0, e^−|x|/(1+e^−|x|) below: the same two forms as the JS kernel.
+  sigmoid: `
+    (local.set $y (local.get $x))
+    (local.set $x (f32x4.neg (f32x4.abs (local.get $x))))${EXP}
+    (local.set $t (f32x4.div ${splat(1)} (f32x4.add ${splat(1)} (local.get $e))))
+    (local.set $y (v128.bitselect (local.get $t) (f32x4.mul (local.get $e) (local.get $t))
+                                  (f32x4.ge (local.get $y) ${splat(0)})))`,
+  // Cephes tanhf: an odd polynomial below |x| = 0.625, else sign(x)·(1 − 2/(e^{2|x|} + 1)).
+  tanh: `
+    (local.set $y (local.get $x))
+    (local.set $x (f32x4.mul (f32x4.abs (local.get $y)) ${splat(2)}))${EXP}
+    (local.set $t (f32x4.sub ${splat(1)} (f32x4.div ${splat(2)} (f32x4.add (local.get $e) ${splat(1)}))))
+    (local.set $x (f32x4.mul (local.get $y) (local.get $y)))
+    (local.set $u ${splat(-5.70498872745e-3)})
+${[2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]
+  .map((c) => `    (local.set $u (f32x4.add (f32x4.mul (local.get $u) (local.get $x)) ${splat(c)}))`)
+  .join('\n')}
+    (local.set $u (f32x4.add (f32x4.mul (f32x4.mul (local.get $u) (local.get $x)) (local.get $y)) (local.get $y)))
+    (local.set $t (v128.bitselect (local.get $t) (local.get $u)
+                                  (f32x4.gt (f32x4.abs (local.get $y)) ${splat(0.625)})))
+    ;; tanh is odd: the magnitude from above with x's sign (which also keeps tanh(−0) = −0)
+    (local.set $y (v128.bitselect (local.get $y) (local.get $t) (i32x4.splat (i32.const 0x80000000))))`,
+};
+
+function unaryFuncs() {
+  return Object.entries(UNARY_OPS)
+    .map(
+      ([name, body]) => `
+  ;; dst[i] = ${name}(src[i]) for 4·count floats (byte addresses)
+  (func $u_${name} (export "${name}") (param $src i32) (param $dst i32) (param $count i32)
+    ${UNARY_LOCALS} (local $end i32)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 4))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+        (local.set $x (v128.load (local.get $src)))${body}
+        (v128.store (local.get $dst) (local.get $y))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (br $next))))`,
+    )
+    .join('\n');
+}
+
+/** Binary ops: one loop per operand layout (mode 0: both runs, 1: b one value, 2: a one value). */
+const BINARY_OPS = { add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul' };
+
+function binaryFuncs() {
+  const loop = (label, a, b) => `
+        (block $${label}Done
+          (loop $${label}
+            (br_if $${label}Done (i32.ge_u (local.get $dst) (local.get $end)))
+            (v128.store (local.get $dst) (OP ${a} ${b}))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+            ${a.includes('$a)') ? '(local.set $a (i32.add (local.get $a) (i32.const 16)))' : ''}
+            ${b.includes('$b)') ? '(local.set $b (i32.add (local.get $b) (i32.const 16)))' : ''}
+            (br $${label})))`;
+  const va = '(v128.load (local.get $a))';
+  const vb = '(v128.load (local.get $b))';
+  const sa = '(local.get $sa)';
+  const sb = '(local.get $sb)';
+  return Object.entries(BINARY_OPS)
+    .map(([name, instr]) =>
+      `
+  ;; dst = a ${name} b over 4·count floats; a single value (splatted) stands for a broadcast operand
+  (func (export "${name}") (param $a i32) (param $b i32) (param $dst i32) (param $count i32) (param $mode i32)
+    (local $end i32) (local $sa v128) (local $sb v128)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $count) (i32.const 4))))
+    (local.set $sa (v128.load32_splat (local.get $a)))
+    (local.set $sb (v128.load32_splat (local.get $b)))
+    (block $dispatch
+      (if (i32.eq (local.get $mode) (i32.const 0)) (then ${loop('vv', va, vb)} (br $dispatch)))
+      (if (i32.eq (local.get $mode) (i32.const 1)) (then ${loop('vs', va, sb)} (br $dispatch)))
+      (if (i32.eq (local.get $mode) (i32.const 2)) (then ${loop('sv', sa, vb)} (br $dispatch)))
+      ${loop('ss', sa, sb)}))`.replaceAll('OP', instr),
+    )
+    .join('\n');
+}
+
+/** Byte offsets of the i32 parameters of an elementwise job (see `unary_task`). */
+const UP = { op: 0, src: 4, dst: 8, count: 12, chunk: 16 };
+
+/** Task t of an elementwise job: vectors [t·chunk, (t+1)·chunk) of op (an index into UNARY_OPS). */
+function unaryTaskFunc() {
+  const g = (k) => `(i32.load offset=${UP[k]} (local.get $params))`;
+  const calls = Object.keys(UNARY_OPS)
+    .map(
+      (name, i) => `
+    (if (i32.eq ${g('op')} (i32.const ${i}))
+      (then (call $u_${name} (i32.add ${g('src')} (local.get $off)) (i32.add ${g('dst')} (local.get $off)) (local.get $n))))`,
+    )
+    .join('');
+  return `
+  (func (export "unary_task") (param $params i32) (param $t i32)
+    (local $v0 i32) (local $n i32) (local $off i32)
+    (local.set $v0 (i32.mul (local.get $t) ${g('chunk')}))
+    (local.set $n (i32.sub ${g('count')} (local.get $v0)))
+    (if (i32.gt_u (local.get $n) ${g('chunk')}) (then (local.set $n ${g('chunk')})))
+    (local.set $off (i32.shl (local.get $v0) (i32.const 4)))${calls})`;
+}
+
+const get = (name) => `(i32.load offset=${P[name]} (local.get $params))`;
+
+function moduleText(shared) {
+  return `(module
+  (import "env" "memory" (memory 1${shared ? ' 65536 shared' : ''}))
+${tileFunc()}
+
+  ;; Rows [i0, i1) × columns [j0, j1) of one GEMM (multiples of MR and NR), blocked over K by kc so
+  ;; that a kc×NR slice of packed B stays in L1 while the row block of packed A streams past it.
+  (func $gemm (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32) (param $k i32) (param $kcMax i32)
+               (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $j1 i32)
+    (local $k0 i32) (local $kc i32) (local $i i32) (local $j i32) (local $bp i32)
+    (block $kDone
+      (loop $kLoop
+        (br_if $kDone (i32.ge_u (local.get $k0) (local.get $k)))
+        (local.set $kc (i32.sub (local.get $k) (local.get $k0)))
+        (if (i32.gt_u (local.get $kc) (local.get $kcMax)) (then (local.set $kc (local.get $kcMax))))
+        (local.set $j (local.get $j0))
+        (block $jDone
+          (loop $jLoop
+            (br_if $jDone (i32.ge_u (local.get $j) (local.get $j1)))
+            ;; packed B panel j/NR starts at (j/NR)·K·NR floats; its k0 slice k0·NR floats further
+            (local.set $bp (i32.add (local.get $pb)
+              (i32.shl (i32.add (i32.mul (local.get $j) (local.get $k)) (i32.mul (local.get $k0) (i32.const ${NR}))) (i32.const 2))))
+            (local.set $i (local.get $i0))
+            (block $iDone
+              (loop $iLoop
+                (br_if $iDone (i32.ge_u (local.get $i) (local.get $i1)))
+                (call $tile
+                  (i32.add (local.get $pa)
+                    (i32.shl (i32.add (i32.mul (local.get $i) (local.get $k)) (i32.mul (local.get $k0) (i32.const ${MR}))) (i32.const 2)))
+                  (local.get $bp)
+                  (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2))))
+                  (local.get $kc)
+                  (local.get $ldc)
+                  (local.get $k0))
+                (local.set $i (i32.add (local.get $i) (i32.const ${MR})))
+                (br $iLoop)))
+            (local.set $j (i32.add (local.get $j) (i32.const ${NR})))
+            (br $jLoop)))
+        (local.set $k0 (i32.add (local.get $k0) (local.get $kc)))
+        (br $kLoop))))
+
+  ;; Packs op(X) into panels of r outer indices: dst[o0·k + q·r + (o − o0)] = X(o, q), zeros past
+  ;; outer (the padding of the last panel). X(o, q) is the f32 at src + 4·(o·so + q·sq), so one
+  ;; function packs A (outer = M rows, r = MR) and B (outer = N columns, r = NR), transposed or not.
+  (func (export "pack") (param $src i32) (param $dst i32) (param $outer i32) (param $k i32)
+                        (param $so i32) (param $sq i32) (param $r i32)
+    (local $o0 i32) (local $q i32) (local $i i32) (local $o i32) (local $row i32)
+    (block $oDone
+      (loop $oLoop
+        (br_if $oDone (i32.ge_u (local.get $o0) (local.get $outer)))
+        (local.set $q (i32.const 0))
+        (block $qDone
+          (loop $qLoop
+            (br_if $qDone (i32.ge_u (local.get $q) (local.get $k)))
+            ;; address of X(o0, q)
+            (local.set $row (i32.add (local.get $src)
+              (i32.shl (i32.add (i32.mul (local.get $o0) (local.get $so)) (i32.mul (local.get $q) (local.get $sq))) (i32.const 2))))
+            (if (i32.and (i32.eq (local.get $so) (i32.const 1))
+                         (i32.le_u (i32.add (local.get $o0) (local.get $r)) (local.get $outer)))
+              (then
+                ;; contiguous and a full panel: copy r floats four at a time
+                (local.set $i (i32.const 0))
+                (block $vDone
+                  (loop $vLoop
+                    (br_if $vDone (i32.ge_u (local.get $i) (local.get $r)))
+                    (v128.store (local.get $dst) (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                    (br $vLoop))))
+              (else
+                (local.set $i (i32.const 0))
+                (block $sDone
+                  (loop $sLoop
+                    (br_if $sDone (i32.ge_u (local.get $i) (local.get $r)))
+                    (local.set $o (i32.add (local.get $o0) (local.get $i)))
+                    (f32.store (local.get $dst)
+                      (if (result f32) (i32.lt_u (local.get $o) (local.get $outer))
+                        (then (f32.load (i32.add (local.get $row) (i32.shl (i32.mul (local.get $i) (local.get $so)) (i32.const 2)))))
+                        (else (f32.const 0))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $sLoop)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $qLoop)))
+        (local.set $o0 (i32.add (local.get $o0) (local.get $r)))
+        (br $oLoop))))
+
+${unaryFuncs()}
+${binaryFuncs()}
+${unaryTaskFunc()}
+
+  ;; Task t of the job described at $params: batch p, row block, column block (see gemm.ts).
+  (func (export "run_task") (param $params i32) (param $t i32)
+    (local $per i32) (local $p i32) (local $r i32) (local $rb i32) (local $cb i32)
+    (local $i0 i32) (local $i1 i32) (local $j0 i32) (local $j1 i32)
+    (local.set $per (i32.mul ${get('rowBlocks')} ${get('colBlocks')}))
+    (local.set $p (i32.div_u (local.get $t) (local.get $per)))
+    (local.set $r (i32.rem_u (local.get $t) (local.get $per)))
+    (local.set $rb (i32.div_u (local.get $r) ${get('colBlocks')}))
+    (local.set $cb (i32.rem_u (local.get $r) ${get('colBlocks')}))
+    (local.set $i0 (i32.mul (local.get $rb) ${get('mc')}))
+    (local.set $i1 (i32.add (local.get $i0) ${get('mc')}))
+    (if (i32.gt_u (local.get $i1) ${get('mp')}) (then (local.set $i1 ${get('mp')})))
+    (local.set $j0 (i32.mul (local.get $cb) ${get('nc')}))
+    (local.set $j1 (i32.add (local.get $j0) ${get('nc')}))
+    (if (i32.gt_u (local.get $j1) ${get('np')}) (then (local.set $j1 ${get('np')})))
+    (call $gemm
+      (i32.add ${get('aBase')} (i32.mul (local.get $p) ${get('aStride')}))
+      (i32.add ${get('bBase')} (i32.mul (local.get $p) ${get('bStride')}))
+      (i32.add ${get('cBase')} (i32.mul (local.get $p) ${get('cStride')}))
+      (i32.shl ${get('np')} (i32.const 2))
+      ${get('k')}
+      ${get('kc')}
+      (local.get $i0) (local.get $i1) (local.get $j0) (local.get $j1)))
+)
+`;
+}
+
+const wabt = await wabtFactory();
+function compile(shared) {
+  const mod = wabt.parseWat(`gemm${shared ? '-shared' : ''}.wat`, moduleText(shared), {
+    simd: true,
+    threads: true,
+  });
+  mod.validate({ simd: true, threads: true });
+  const { buffer } = mod.toBinary({});
+  mod.destroy();
+  return Buffer.from(buffer).toString('base64');
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = `// Generated by generate-wasm-module.mjs — do not edit; edit the generator and rerun it.
+
+/** Rows of C per micro-kernel tile; packed A holds [K][GEMM_MR] per GEMM_MR rows. */
+export const GEMM_MR = ${MR};
+/** Columns of C per micro-kernel tile; packed B holds [K][GEMM_NR] per GEMM_NR columns. */
+export const GEMM_NR = ${NR};
+/** Byte offsets of the i32 job parameters that \`run_task(params, t)\` reads. */
+export const GEMM_PARAMS = ${JSON.stringify(P)} as const;
+/** Elementwise functions the module exports, each \`(src, dst, count4)\`. */
+export const UNARY_OPS = ${JSON.stringify(Object.keys(UNARY_OPS))} as const;
+/** Byte offsets of the i32 parameters that \`unary_task(params, t)\` reads. */
+export const UNARY_PARAMS = ${JSON.stringify(UP)} as const;
+/** Binary functions the module exports, each \`(a, b, dst, count4, mode)\`. */
+export const BINARY_OPS = ${JSON.stringify(Object.keys(BINARY_OPS))} as const;
+/** The module importing \`env.memory\` as a shared memory (threads). */
+export const WASM_MODULE_SHARED = '${compile(true)}';
+/** The same module importing a plain (unshared) memory. */
+export const WASM_MODULE_PLAIN = '${compile(false)}';
+`;
+const target = join(here, 'wasm-module-bytes.ts');
+writeFileSync(target, out);
+// Format as the repository does, so that a regenerated file only differs where the module changed.
+execFileSync('npx', ['biome', 'format', '--write', target], { stdio: 'ignore' });
+console.log(`wrote wasm-module-bytes.ts (MR=${MR}, NR=${NR})`);

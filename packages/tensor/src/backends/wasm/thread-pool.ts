@@ -1,0 +1,245 @@
+import type { WasmRuntime } from './wasm-runtime.js';
+
+/**
+ * Slots of the control block (an Int32Array over its own SharedArrayBuffer):
+ * CLAIM = generation << 16 | next task (claimed by compare-and-swap, so a late worker still
+ * holding an older job's message can never take a task of the current one), DONE = tasks finished,
+ * FAILED = a task threw, BY_WORKERS = tasks completed off the main thread (for tests and stats).
+ */
+const CLAIM = 0;
+const DONE = 1;
+const FAILED = 2;
+const BY_WORKERS = 3;
+/** Tasks per job fit in the 16 low bits of CLAIM. */
+export const MAX_POOL_TASKS = 0xffff;
+
+/** The module exports a pool can run as tasks. */
+export type TaskFunction = 'run_task' | 'unary_task';
+
+interface Job {
+  gen: number;
+  total: number;
+  params: number;
+  fn: TaskFunction;
+}
+
+/**
+ * The loop every thread runs for a job: claim the next task of this generation, run it, count it
+ * done. WORKER_CORE repeats it as source text (a function's `toString()` would break under coverage
+ * instrumentation or bundlers); keep the two in step.
+ */
+function claimTasks(
+  ctl: Int32Array,
+  job: Job,
+  runTask: (params: number, t: number) => void,
+  onWorker: boolean,
+): void {
+  for (;;) {
+    const v = Atomics.load(ctl, CLAIM);
+    if (v >>> 16 !== job.gen || (v & 0xffff) >= job.total) return;
+    if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
+    try {
+      runTask(job.params, v & 0xffff);
+      if (onWorker) Atomics.add(ctl, BY_WORKERS, 1);
+    } catch {
+      Atomics.store(ctl, FAILED, 1);
+    }
+    if (Atomics.add(ctl, DONE, 1) + 1 === job.total) Atomics.notify(ctl, DONE);
+  }
+}
+
+/** Shared by the Node and browser workers: instantiate on the shared memory, then serve jobs. */
+const WORKER_CORE = `
+function claimTasks(ctl, job, runTask, onWorker) {
+  for (;;) {
+    const v = Atomics.load(ctl, 0);
+    if (v >>> 16 !== job.gen || (v & 0xffff) >= job.total) return;
+    if (Atomics.compareExchange(ctl, 0, v, v + 1) !== v) continue;
+    try {
+      runTask(job.params, v & 0xffff);
+      if (onWorker) Atomics.add(ctl, 3, 1);
+    } catch {
+      Atomics.store(ctl, 2, 1);
+    }
+    if (Atomics.add(ctl, 1, 1) + 1 === job.total) Atomics.notify(ctl, 1);
+  }
+}
+function makeHandler(init) {
+  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  const ctl = new Int32Array(init.control);
+  return (job) => claimTasks(ctl, job, instance.exports[job.fn], true);
+}
+`;
+
+const NODE_WORKER = `${WORKER_CORE}
+const { parentPort, workerData } = require('node:worker_threads');
+const handle = makeHandler(workerData);
+parentPort.on('message', handle);
+parentPort.postMessage('ready');
+`;
+
+const BROWSER_WORKER = `${WORKER_CORE}
+let handle = null;
+self.onmessage = (e) => {
+  if (handle) return handle(e.data);
+  handle = makeHandler(e.data);
+  self.postMessage('ready');
+};
+`;
+
+interface PoolWorker {
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+  /** Node only: whether the worker keeps the event loop alive. */
+  ref?(): void;
+  unref?(): void;
+}
+
+interface NodeWorkerModule {
+  Worker: new (
+    source: string,
+    options: { eval: true; workerData: unknown },
+  ) => PoolWorker & { on(event: string, listener: (m: unknown) => void): void };
+  isMainThread: boolean;
+}
+
+const nodeProcess = (): NodeJS.Process | undefined =>
+  (globalThis as { process?: NodeJS.Process }).process?.versions?.node ? globalThis.process : undefined;
+
+/** Node's worker_threads when running in Node 20.16+ (`process.getBuiltinModule`), else undefined. */
+function nodeWorkerThreads(): NodeWorkerModule | undefined {
+  const proc = nodeProcess();
+  return proc?.getBuiltinModule?.('node:worker_threads') as NodeWorkerModule | undefined;
+}
+
+/**
+ * Whether this thread may block in `Atomics.wait` and start workers sharing a memory: Node (main
+ * thread included), or a cross-origin-isolated browser worker. A browser main thread may not block,
+ * so the wasm backend runs single-threaded there.
+ */
+export function threadsSupported(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
+  if (nodeWorkerThreads()) return true;
+  const g = globalThis as { crossOriginIsolated?: boolean; WorkerGlobalScope?: unknown; Worker?: unknown };
+  return g.crossOriginIsolated === true && g.WorkerGlobalScope !== undefined && g.Worker !== undefined;
+}
+
+/** Logical cores available to this process (Node) or reported by the browser. */
+export function hardwareThreads(): number {
+  const os = nodeProcess()?.getBuiltinModule?.('node:os') as
+    | { availableParallelism?: () => number }
+    | undefined;
+  const n = os?.availableParallelism?.() ?? (globalThis.navigator?.hardwareConcurrency || 1);
+  return Math.max(1, n);
+}
+
+/**
+ * Worker threads that compute GEMM tasks in the runtime's shared memory alongside the calling
+ * thread. Created lazily by the backend, never keeps a Node process alive (workers are `unref`ed),
+ * and a task's result does not depend on which thread ran it.
+ *
+ * ```ts
+ * const pool = WasmThreadPool.create(runtime, 1); // one worker + the calling thread
+ * pool?.run(paramsOffset, tasks, (p, t) => runtime.exports.run_task(p, t));
+ * ```
+ */
+export class WasmThreadPool {
+  private readonly control = new Int32Array(new SharedArrayBuffer(16));
+  private gen = 0;
+  private readyCount = 0;
+  private readonly readyWaiters: (() => void)[] = [];
+
+  private constructor(
+    private readonly workers: PoolWorker[],
+    private readonly runtime: WasmRuntime,
+  ) {}
+
+  /** A pool of `workers` threads on `runtime`'s shared memory, or null where threads are unavailable. */
+  static create(runtime: WasmRuntime, workers: number): WasmThreadPool | null {
+    if (!runtime.shared || workers < 1 || !threadsSupported()) return null;
+    const list: PoolWorker[] = [];
+    const pool = new WasmThreadPool(list, runtime);
+    const init = { module: runtime.module, memory: runtime.memory, control: pool.control.buffer };
+    const onReady = (m: unknown) => {
+      if (m !== 'ready') return;
+      pool.readyCount++;
+      if (pool.readyCount === list.length) for (const w of pool.readyWaiters.splice(0)) w();
+    };
+    try {
+      const wt = nodeWorkerThreads();
+      for (let i = 0; i < workers; i++) {
+        if (wt) {
+          const w = new wt.Worker(NODE_WORKER, { eval: true, workerData: init });
+          w.on('message', onReady);
+          // A worker that failed to start takes no tasks; count it so that warmUp() still resolves.
+          w.on('error', () => onReady('ready'));
+          // After `on('message')`, which would otherwise ref the worker again and keep Node alive.
+          w.unref?.();
+          list.push(w);
+        } else {
+          const url = URL.createObjectURL(new Blob([BROWSER_WORKER], { type: 'text/javascript' }));
+          const w = new Worker(url);
+          w.onmessage = (e) => onReady(e.data);
+          w.postMessage(init);
+          list.push(w);
+        }
+      }
+    } catch {
+      for (const w of list) w.terminate();
+      return null;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Resolves once every worker has instantiated the module (until then the caller does more of the work). */
+  whenReady(): Promise<void> {
+    if (this.readyCount === this.workers.length) return Promise.resolve();
+    // Someone awaits the workers: keep Node alive until they report, then let go again.
+    for (const w of this.workers) w.ref?.();
+    return new Promise((resolve) =>
+      this.readyWaiters.push(() => {
+        for (const w of this.workers) w.unref?.();
+        resolve();
+      }),
+    );
+  }
+
+  /** Tasks run by workers so far (the rest ran on the calling thread). */
+  get tasksOnWorkers(): number {
+    return Atomics.load(this.control, BY_WORKERS);
+  }
+
+  /**
+   * Runs tasks 0..total-1 of the job at `params` (`fn`: the module export that runs one task) on
+   * the workers and the calling thread, blocking
+   * until all are done. Workers that have not started yet simply take no tasks, so this cannot
+   * deadlock; the caller only ever waits for tasks that a running worker has claimed. Returns false
+   * when a worker's task failed (the caller then reruns the job itself).
+   */
+  run(params: number, total: number, fn: TaskFunction = 'run_task'): boolean {
+    if (total > MAX_POOL_TASKS) throw new RangeError(`WasmThreadPool: ${total} tasks > ${MAX_POOL_TASKS}`);
+    const ctl = this.control;
+    this.gen = (this.gen + 1) & 0x7fff;
+    const job: Job = { gen: this.gen, total, params, fn };
+    Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, FAILED, 0);
+    Atomics.store(ctl, CLAIM, this.gen << 16);
+    for (const w of this.workers) w.postMessage(job);
+    claimTasks(ctl, job, this.runtime.exports[fn], false);
+    for (;;) {
+      const done = Atomics.load(ctl, DONE);
+      if (done >= total) break;
+      Atomics.wait(ctl, DONE, done, 100);
+    }
+    return Atomics.load(ctl, FAILED) === 0;
+  }
+
+  destroy(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+  }
+}

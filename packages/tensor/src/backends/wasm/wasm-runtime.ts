@@ -1,0 +1,108 @@
+import { WASM_MODULE_PLAIN, WASM_MODULE_SHARED } from './wasm-module-bytes.js';
+
+/** What the module exports (see generate-wasm-module.mjs). */
+export interface WasmExports {
+  /** Runs task `t` of the job whose i32 parameters start at byte `params`. */
+  run_task(params: number, t: number): void;
+  /** Runs chunk `t` of the elementwise job whose i32 parameters start at byte `params`. */
+  unary_task(params: number, t: number): void;
+  /** Packs op(X) into panels of `r` (see generate-wasm-module.mjs); addresses in bytes. */
+  pack(src: number, dst: number, outer: number, k: number, so: number, sq: number, r: number): void;
+  /** Elementwise ops: `count` f32x4 vectors from byte `src` to byte `dst`. */
+  relu(src: number, dst: number, count: number): void;
+  exp(src: number, dst: number, count: number): void;
+  sigmoid(src: number, dst: number, count: number): void;
+  tanh(src: number, dst: number, count: number): void;
+  /** Binary ops over `count` vectors; mode 0: a and b runs, 1: b one value, 2: a one value, 3: both. */
+  add(a: number, b: number, dst: number, count: number, mode: number): void;
+  sub(a: number, b: number, dst: number, count: number, mode: number): void;
+  mul(a: number, b: number, dst: number, count: number, mode: number): void;
+}
+
+const PAGE_BYTES = 65536;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** A shared memory when this runtime allows one (threads), else null. */
+function createSharedMemory(): WebAssembly.Memory | null {
+  if (typeof SharedArrayBuffer === 'undefined') return null;
+  // A shared memory needs a maximum, reserved up front: try 4 GiB, then smaller where address space is short.
+  for (const maximum of [65536, 16384, 4096]) {
+    try {
+      return new WebAssembly.Memory({ initial: 16, maximum, shared: true });
+    } catch {
+      // try a smaller reservation
+    }
+  }
+  return null;
+}
+
+/**
+ * One WebAssembly memory with the kernel module instantiated on it, grown on demand. Shared (so a
+ * worker pool can compute in it) where SharedArrayBuffer exists, plain otherwise.
+ *
+ * ```ts
+ * const rt = new WasmRuntime();
+ * rt.reserve(1 << 20);
+ * rt.f32.set(values, 16);
+ * ```
+ */
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly shared: boolean;
+  readonly exports: WasmExports;
+  private f32View: Float32Array;
+  private i32View: Int32Array;
+
+  /** @param preferShared false: a plain memory even where a shared one is possible (tests the browser path). */
+  constructor(preferShared = true) {
+    const shared = preferShared ? createSharedMemory() : null;
+    this.shared = shared !== null;
+    this.memory = shared ?? new WebAssembly.Memory({ initial: 16 });
+    // Synchronous compile: the module is about 3.3 KB, under browsers' main-thread limit (4 KB).
+    this.module = new WebAssembly.Module(decodeBase64(this.shared ? WASM_MODULE_SHARED : WASM_MODULE_PLAIN));
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
+    this.exports = instance.exports as unknown as WasmExports;
+    this.f32View = new Float32Array(this.memory.buffer);
+    this.i32View = new Int32Array(this.memory.buffer);
+  }
+
+  /** Grows the memory to hold at least `bytes`; false when that is beyond what it can hold. */
+  reserve(bytes: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) {
+      try {
+        this.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      } catch {
+        return false;
+      }
+    }
+    this.refreshViews();
+    return true;
+  }
+
+  /** The memory as float32 (views are refreshed after growth). */
+  get f32(): Float32Array {
+    this.refreshViews();
+    return this.f32View;
+  }
+
+  get i32(): Int32Array {
+    this.refreshViews();
+    return this.i32View;
+  }
+
+  private refreshViews(): void {
+    const buffer = this.memory.buffer;
+    if (this.f32View.buffer !== buffer || this.f32View.byteLength !== buffer.byteLength) {
+      this.f32View = new Float32Array(buffer);
+      this.i32View = new Int32Array(buffer);
+    }
+  }
+}

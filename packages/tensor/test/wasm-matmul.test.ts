@@ -1,0 +1,262 @@
+/**
+ * The `wasm` backend's SIMD GEMM against an independent float64 reference and the cpu backend, over
+ * odd sizes (every panel edge case of the 4×8 micro-kernel), all transpose combinations and batch
+ * broadcasting; and bit-identical results whatever the thread count.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { gemm } from '../src/backends/wasm/gemm.js';
+import { WasmThreadPool } from '../src/backends/wasm/thread-pool.js';
+import { WasmBackend } from '../src/backends/wasm/wasm-backend.js';
+import { WasmRuntime } from '../src/backends/wasm/wasm-runtime.js';
+import { ENGINE } from '../src/engine.js';
+import * as T from '../src/index.js';
+
+afterAll(() => T.setBackend('cpu'));
+
+/** op(A)[i, q] for A stored [batch, rows, cols] (transposed: stored [batch, k, m]). */
+function opAt(
+  v: Float32Array,
+  batchIdx: number,
+  rows: number,
+  cols: number,
+  t: boolean,
+  i: number,
+  q: number,
+) {
+  const base = batchIdx * rows * cols;
+  return t ? v[base + q * cols + i]! : v[base + i * cols + q]!;
+}
+
+/**
+ * Float64 reference and, per element, the forward error bound of a float32 dot product of length
+ * k: |fl(s) − s| ≤ γ_k Σ|aᵢbᵢ| with γ_k ≈ k·2⁻²⁴ (Higham, "Accuracy and Stability of Numerical
+ * Algorithms", §3.1), doubled for the reference's own rounding to float32.
+ */
+function reference(
+  a: Float32Array,
+  aShape: [number, number, number],
+  b: Float32Array,
+  bShape: [number, number, number],
+  ta: boolean,
+  tb: boolean,
+) {
+  const [ba, a1, a2] = aShape;
+  const [bb, b1, b2] = bShape;
+  const [m, k] = ta ? [a2, a1] : [a1, a2];
+  const n = tb ? b1 : b2;
+  const batch = Math.max(ba, bb);
+  const values = new Float64Array(batch * m * n);
+  const bound = new Float64Array(batch * m * n);
+  for (let p = 0; p < batch; p++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        let abs = 0;
+        for (let q = 0; q < k; q++) {
+          const x = opAt(a, ba === 1 ? 0 : p, a1, a2, ta, i, q) * opAt(b, bb === 1 ? 0 : p, b1, b2, tb, q, j);
+          s += x;
+          abs += Math.abs(x);
+        }
+        values[(p * m + i) * n + j] = s;
+        bound[(p * m + i) * n + j] = 2 * (k + 2) * 2 ** -24 * abs + 1e-30;
+      }
+  return { values, bound, shape: [batch, m, n] };
+}
+
+function runBatchMatMul(backend: string, a: T.Tensor, b: T.Tensor, transposeA: boolean, transposeB: boolean) {
+  T.setBackend(backend);
+  const out = ENGINE.runKernel('BatchMatMul', [a, b], { transposeA, transposeB });
+  const result = { shape: out.shape, values: out.dataSync() as Float32Array };
+  out.dispose();
+  return result;
+}
+
+const SIZES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 3, 17],
+  [3, 17, 65],
+  [17, 65, 130],
+  [65, 130, 1],
+  [130, 1, 3],
+  [130, 130, 17],
+  [65, 17, 130],
+  [3, 130, 3],
+  [17, 1, 65],
+];
+const TRANSPOSES: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+const BATCHES: [number, number][] = [
+  [1, 1],
+  [3, 1],
+  [1, 3],
+  [2, 2],
+];
+
+describe('wasm BatchMatMul', () => {
+  // First in the file: before other tests' pools (which terminate asynchronously) change the count.
+  it('creates its pool lazily and never keeps the Node process alive', async () => {
+    const handles = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
+    const before = handles();
+    const backend = new WasmBackend('wasm-lazy', 2);
+    try {
+      expect(backend.tasksOnWorkers).toBe(0);
+      expect(handles()).toBe(before); // nothing started by the constructor
+      await backend.warmUp();
+      expect(handles()).toBe(before); // workers exist but are unref'ed
+    } finally {
+      backend.destroy();
+    }
+  });
+
+  for (const [m, k, n] of SIZES) {
+    for (const [ta, tb] of TRANSPOSES) {
+      it(`${m}×${k}×${n}, transposeA=${ta}, transposeB=${tb}, every batch broadcast`, () => {
+        for (const [ba, bb] of BATCHES) {
+          T.setBackend('cpu');
+          const aShape: [number, number, number] = ta ? [ba, k, m] : [ba, m, k];
+          const bShape: [number, number, number] = tb ? [bb, n, k] : [bb, k, n];
+          const a = T.randn(aShape, { seed: m * 7 + k });
+          const b = T.randn(bShape, { seed: n * 11 + k });
+          const ref = reference(
+            a.dataSync() as Float32Array,
+            aShape,
+            b.dataSync() as Float32Array,
+            bShape,
+            ta,
+            tb,
+          );
+          const cpu = runBatchMatMul('cpu', a, b, ta, tb);
+          for (const backend of ['wasm-1t', 'wasm']) {
+            const got = runBatchMatMul(backend, a, b, ta, tb);
+            expect(got.shape).toEqual(ref.shape);
+            for (let i = 0; i < ref.values.length; i++) {
+              const err = Math.abs(got.values[i]! - ref.values[i]!);
+              if (!(err <= ref.bound[i]!))
+                expect.fail(`${backend} [${ba},${bb}] [${i}]: ${got.values[i]} vs float64 ${ref.values[i]}`);
+              const vsCpu = Math.abs(got.values[i]! - cpu.values[i]!);
+              if (!(vsCpu <= 2 * ref.bound[i]!))
+                expect.fail(`${backend} [${ba},${bb}] [${i}]: ${got.values[i]} vs cpu ${cpu.values[i]}`);
+            }
+          }
+          a.dispose();
+          b.dispose();
+        }
+      });
+    }
+  }
+
+  it('catches a wrong product (the checks above can fail)', () => {
+    // One flipped sign in B changes a 1×3·3×1 product by 2·a₂b₂, far above the float32 bound.
+    const a = new Float32Array([1, 2, 3]);
+    const b = new Float32Array([4, 5, 6]);
+    const ref = reference(a, [1, 1, 3], b, [1, 3, 1], false, false);
+    expect(ref.values[0]).toBe(32); // 1·4 + 2·5 + 3·6, by hand
+    const wrong = new Float32Array([4, 5, -6]);
+    const got = new WasmBackend('wasm-test', 1).matmul(a, wrong, {
+      batchA: 1,
+      batchB: 1,
+      batch: 1,
+      m: 1,
+      k: 3,
+      n: 1,
+      transposeA: false,
+      transposeB: false,
+    })!;
+    expect(got[0]).toBe(-4);
+    expect(Math.abs(got[0]! - ref.values[0]!)).toBeGreaterThan(ref.bound[0]!);
+  });
+
+  it('returns zeros for an empty inner dimension and empty outputs', () => {
+    T.setBackend('wasm');
+    const z = T.matmul(T.zeros([3, 0]), T.zeros([0, 2]));
+    expect(z.shape).toEqual([3, 2]);
+    expect(Array.from(z.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(T.matmul(T.zeros([0, 4]), T.ones([4, 5])).shape).toEqual([0, 5]);
+    T.setBackend('cpu');
+  });
+
+  it('gives bit-identical results on 1 and on N threads, with workers taking part', async () => {
+    const one = new WasmBackend('wasm-1', 1);
+    const many = new WasmBackend('wasm-3', 3);
+    const coldStart = new WasmBackend('wasm-2', 2);
+    try {
+      const problem = {
+        batchA: 1,
+        batchB: 3,
+        batch: 3,
+        m: 131,
+        k: 257,
+        n: 131, // 1.3 MB of wasm memory: grown after the workers started (1 MB), so they must see the growth
+        transposeA: true,
+        transposeB: false,
+      };
+      const g = new T.Generator(5);
+      const a = Float32Array.from({ length: problem.m * problem.k }, () => g.normal());
+      const b = Float32Array.from({ length: 3 * problem.k * problem.n }, () => g.normal());
+      // Before its workers are up, the calling thread does all or most tasks: same bits either way.
+      const cold = coldStart.matmul(a, b, problem)!;
+      await many.warmUp();
+      const expected = one.matmul(a, b, problem)!;
+      const before = many.tasksOnWorkers;
+      let got = many.matmul(a, b, problem)!;
+      for (let rep = 0; rep < 20 && many.tasksOnWorkers === before; rep++) got = many.matmul(a, b, problem)!;
+      expect(many.threads).toBe(3);
+      expect(many.tasksOnWorkers).toBeGreaterThan(before);
+      expect(one.tasksOnWorkers).toBe(0);
+      expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(expected.buffer));
+      expect(new Uint32Array(cold.buffer)).toEqual(new Uint32Array(expected.buffer));
+      // And still correct, against the float64 reference.
+      const ref = reference(a, [1, problem.k, problem.m], b, [3, problem.k, problem.n], true, false);
+      for (let i = 0; i < ref.values.length; i += 97)
+        expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
+    } finally {
+      one.destroy();
+      many.destroy();
+      coldStart.destroy();
+    }
+  });
+
+  it('runs on a plain (unshared) memory, as in a browser without cross-origin isolation', () => {
+    const plain = new WasmRuntime(false);
+    expect(plain.shared).toBe(false);
+    expect(plain.memory.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(WasmThreadPool.create(plain, 2)).toBeNull(); // no threads without shared memory
+    const problem = {
+      batchA: 2,
+      batchB: 1,
+      batch: 2,
+      m: 9,
+      k: 70,
+      n: 21,
+      transposeA: false,
+      transposeB: true,
+    };
+    const g = new T.Generator(9);
+    const a = Float32Array.from({ length: 2 * 9 * 70 }, () => g.normal());
+    const b = Float32Array.from({ length: 21 * 70 }, () => g.normal());
+    const got = gemm(plain, null, a, b, problem)!;
+    const shared = new WasmBackend('wasm-shared', 1).matmul(a, b, problem)!;
+    expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(shared.buffer)); // same code, same bits
+    const ref = reference(a, [2, 9, 70], b, [1, 21, 70], false, true);
+    for (let i = 0; i < ref.values.length; i++)
+      expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
+  });
+
+  it('trains through matmul: gradients match the cpu backend', () => {
+    const grads: number[][] = [];
+    for (const backend of ['cpu', 'wasm']) {
+      T.setBackend(backend);
+      const x = T.randn([5, 19], { seed: 1 });
+      const w = T.randn([19, 9], { seed: 2, requiresGrad: true });
+      T.matmul(x, w).tanh().mean().backward();
+      grads.push(Array.from(w.grad!.dataSync()));
+    }
+    T.setBackend('cpu');
+    grads[1]!.forEach((v, i) => expect(v).toBeCloseTo(grads[0]![i]!, 5));
+  });
+});
