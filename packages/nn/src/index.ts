@@ -32,6 +32,7 @@ export { LayerNorm, type LayerNormOptions } from './layer-norm.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { MLP, type MLPOptions } from './mlp.js';
 export { type LoadStateDictResult, Module } from './module.js';
+export { namePattern } from './name-pattern.js';
 export { PatchEmbedding, type PatchEmbeddingOptions } from './patch-embedding.js';
 export { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 export { loadModule, loadSafetensors, saveModule, saveSafetensors } from './safetensors-file.js';

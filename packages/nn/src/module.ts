@@ -1,5 +1,6 @@
 import { ArgumentError, keep, noGrad, type Tensor } from '@polymodal/tensor';
 import { StateDictError } from './errors.js';
+import { namePattern } from './name-pattern.js';
 
 /** The outcome of `loadStateDict`: keys the module wanted but did not get, and keys it ignored. */
 export interface LoadStateDictResult {
@@ -7,24 +8,9 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
-/** Turns a glob over dotted names into a RegExp: `*` stays within a segment, `**` crosses dots. */
-function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^.]*';
-    } else re += c.replace(/[\\^$+?.()|[\]{}]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
 function matcher(pattern: string | RegExp | undefined): (name: string) => boolean {
   if (pattern === undefined) return () => true;
-  const re = typeof pattern === 'string' ? globToRegExp(pattern) : pattern;
+  const re = namePattern(pattern);
   return (name) => {
     re.lastIndex = 0;
     return re.test(name);

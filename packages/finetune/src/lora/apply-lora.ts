@@ -1,4 +1,4 @@
-import { Linear, type Module } from '@polymodal/nn';
+import { Linear, type Module, namePattern } from '@polymodal/nn';
 import { ArgumentError, Generator, type Tensor } from '@polymodal/tensor';
 import { LoraLinear } from './lora-linear.js';
 
@@ -23,17 +23,7 @@ function matcher(pattern: string | RegExp): (name: string) => boolean {
   if (pattern instanceof RegExp) return (name) => pattern.test(name);
   if (!pattern.includes('*') && !pattern.includes('.'))
     return (name) => name === pattern || name.endsWith(`.${pattern}`);
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^.]*';
-    } else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  const full = new RegExp(`^${re}$`);
+  const full = namePattern(pattern);
   return (name) => full.test(name);
 }
 
