@@ -10,6 +10,7 @@ export { grad, valueAndGrad } from './autograd/functional.js';
 export { type GradConfig, type GradContext, registerGradient } from './autograd/gradient-registry.js';
 export { sumToShape } from './autograd/gradients.js';
 export type { Backend, BackendMemory, DataId, TensorInfo } from './backend.js';
+export { WasmBackend } from './backends/wasm/wasm-backend.js';
 export type { DType, TypedArray } from './dtype.js';
 export {
   ENGINE,
@@ -38,7 +39,6 @@ export * from './ops/index.js';
 export { Generator, getDefaultGenerator, manualSeed, type RandomOptions } from './random.js';
 export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
-export { WasmBackend } from './backends/wasm/wasm-backend.js';
 export { type GradCheckOptions, type GradCheckResult, gradCheck } from './testing/grad-check.js';
 
 /** Registers a backend under `name`; `setBackend(name)` creates it on first use. */
