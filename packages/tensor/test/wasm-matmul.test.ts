@@ -11,6 +11,9 @@ import { WasmRuntime } from '../src/backends/wasm/wasm-runtime.js';
 import { ENGINE } from '../src/engine.js';
 import * as T from '../src/index.js';
 
+// Worker threads run in Node; on a browser main thread the backend is single-threaded by design.
+const IN_NODE = typeof window === 'undefined';
+
 afterAll(() => T.setBackend('cpu'));
 
 /** op(A)[i, q] for A stored [batch, rows, cols] (transposed: stored [batch, k, m]). */
@@ -98,7 +101,7 @@ const BATCHES: [number, number][] = [
 
 describe('wasm BatchMatMul', () => {
   // First in the file: before other tests' pools (which terminate asynchronously) change the count.
-  it('creates its pool lazily and never keeps the Node process alive', async () => {
+  it.runIf(IN_NODE)('creates its pool lazily and never keeps the Node process alive', async () => {
     const handles = () =>
       process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
     const before = handles();
@@ -180,46 +183,50 @@ describe('wasm BatchMatMul', () => {
     T.setBackend('cpu');
   });
 
-  it('gives bit-identical results on 1 and on N threads, with workers taking part', async () => {
-    const one = new WasmBackend('wasm-1', 1);
-    const many = new WasmBackend('wasm-3', 3);
-    const coldStart = new WasmBackend('wasm-2', 2);
-    try {
-      const problem = {
-        batchA: 1,
-        batchB: 3,
-        batch: 3,
-        m: 131,
-        k: 257,
-        n: 131, // 1.3 MB of wasm memory: grown after the workers started (1 MB), so they must see the growth
-        transposeA: true,
-        transposeB: false,
-      };
-      const g = new T.Generator(5);
-      const a = Float32Array.from({ length: problem.m * problem.k }, () => g.normal());
-      const b = Float32Array.from({ length: 3 * problem.k * problem.n }, () => g.normal());
-      // Before its workers are up, the calling thread does all or most tasks: same bits either way.
-      const cold = coldStart.matmul(a, b, problem)!;
-      await many.warmUp();
-      const expected = one.matmul(a, b, problem)!;
-      const before = many.tasksOnWorkers;
-      let got = many.matmul(a, b, problem)!;
-      for (let rep = 0; rep < 20 && many.tasksOnWorkers === before; rep++) got = many.matmul(a, b, problem)!;
-      expect(many.threads).toBe(3);
-      expect(many.tasksOnWorkers).toBeGreaterThan(before);
-      expect(one.tasksOnWorkers).toBe(0);
-      expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(expected.buffer));
-      expect(new Uint32Array(cold.buffer)).toEqual(new Uint32Array(expected.buffer));
-      // And still correct, against the float64 reference.
-      const ref = reference(a, [1, problem.k, problem.m], b, [3, problem.k, problem.n], true, false);
-      for (let i = 0; i < ref.values.length; i += 97)
-        expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
-    } finally {
-      one.destroy();
-      many.destroy();
-      coldStart.destroy();
-    }
-  });
+  it.runIf(IN_NODE)(
+    'gives bit-identical results on 1 and on N threads, with workers taking part',
+    async () => {
+      const one = new WasmBackend('wasm-1', 1);
+      const many = new WasmBackend('wasm-3', 3);
+      const coldStart = new WasmBackend('wasm-2', 2);
+      try {
+        const problem = {
+          batchA: 1,
+          batchB: 3,
+          batch: 3,
+          m: 131,
+          k: 257,
+          n: 131, // 1.3 MB of wasm memory: grown after the workers started (1 MB), so they must see the growth
+          transposeA: true,
+          transposeB: false,
+        };
+        const g = new T.Generator(5);
+        const a = Float32Array.from({ length: problem.m * problem.k }, () => g.normal());
+        const b = Float32Array.from({ length: 3 * problem.k * problem.n }, () => g.normal());
+        // Before its workers are up, the calling thread does all or most tasks: same bits either way.
+        const cold = coldStart.matmul(a, b, problem)!;
+        await many.warmUp();
+        const expected = one.matmul(a, b, problem)!;
+        const before = many.tasksOnWorkers;
+        let got = many.matmul(a, b, problem)!;
+        for (let rep = 0; rep < 20 && many.tasksOnWorkers === before; rep++)
+          got = many.matmul(a, b, problem)!;
+        expect(many.threads).toBe(3);
+        expect(many.tasksOnWorkers).toBeGreaterThan(before);
+        expect(one.tasksOnWorkers).toBe(0);
+        expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(expected.buffer));
+        expect(new Uint32Array(cold.buffer)).toEqual(new Uint32Array(expected.buffer));
+        // And still correct, against the float64 reference.
+        const ref = reference(a, [1, problem.k, problem.m], b, [3, problem.k, problem.n], true, false);
+        for (let i = 0; i < ref.values.length; i += 97)
+          expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
+      } finally {
+        one.destroy();
+        many.destroy();
+        coldStart.destroy();
+      }
+    },
+  );
 
   it('runs on a plain (unshared) memory, as in a browser without cross-origin isolation', () => {
     const plain = new WasmRuntime(false);
