@@ -90,6 +90,13 @@ export interface KernelAttrs
   ScatterAdd: { axis: number };
   /** `[N,C,H,W] → [N, C·kh·kw, OH·OW]`, out-of-image taps read `padValue`. */
   Im2Col: ConvGeometry & { padValue: number };
+  /**
+   * Optional fused kernels: ops use them where the current backend registers them and compose
+   * the same result from primitives elsewhere. Both work over the last axis.
+   */
+  SoftmaxLastAxis: Record<string, never>;
+  /** `(x − mean) / √(var + eps) · weight + bias` over the last axis; inputs x, weight, bias. */
+  LayerNormLastAxis: { eps: number };
   /** Adjoint of Im2Col: sums columns back into `[N,C,H,W]`. */
   Col2Im: ConvGeometry & { channels: number; height: number; width: number };
 }

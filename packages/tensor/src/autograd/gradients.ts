@@ -219,6 +219,21 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
       ENGINE.runKernel('Im2Col', [dy], { kernelH, kernelW, strideH, strideW, padH, padW, padValue: 0 }),
     ];
   }),
+  // Fused softmax: dx = y · (dy − Σ dy·y).
+  grad('SoftmaxLastAxis', (dy, c) => {
+    const y = c.output;
+    return [y.mul(dy.sub(dy.mul(y).sum(-1, true)))];
+  }),
+  // Fused layerNorm, recomputing x̂ from x: dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · w.
+  grad('LayerNormLastAxis', (dy, c) => {
+    const [x, w] = [input(c, 0), input(c, 1)];
+    const mu = x.mean(-1, true);
+    const rstd = x.var(-1, { correction: 0, keepDim: true }).add(c.attrs.eps).rsqrt();
+    const xhat = x.sub(mu).mul(rstd);
+    const g = dy.mul(w);
+    const dx = rstd.mul(g.sub(g.mean(-1, true)).sub(xhat.mul(g.mul(xhat).mean(-1, true))));
+    return [dx, sumToShape(dy.mul(xhat), w.shape), sumToShape(dy, w.shape)];
+  }),
 ];
 
 function padTo(shape: readonly number[], target: readonly number[]): number[] {

@@ -1,9 +1,11 @@
-import { ENGINE, noGrad, scope } from '../engine.js';
+import { ENGINE, getBackend, noGrad, scope } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors/index.js';
+import { getKernel } from '../kernel-registry.js';
 import { type RandomOptions, resolveGenerator } from '../random.js';
 import { formatShape, normalizeAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './binary.js';
+import { ones, zeros } from './creation.js';
 import { gather } from './indexing.js';
 import { assertDType, assertTensor } from './operand.js';
 import { logSumExp, max, mean, sum, variance } from './reduce.js';
@@ -14,6 +16,9 @@ import { exp } from './unary.js';
 export function softmax(x: Tensor, dim = -1): Tensor {
   assertTensor('softmax', 'input', x);
   const axis = normalizeAxis('softmax', dim, x.rank);
+  if (axis === x.rank - 1 && x.dtype === 'float32' && getKernel('SoftmaxLastAxis', getBackend())) {
+    return ENGINE.runKernel('SoftmaxLastAxis', [x], {});
+  }
   return scope(() => {
     const m = noGrad(() => max(x, axis, true).maximum(-3.4e38));
     const e = exp(x.sub(m));
@@ -59,6 +64,12 @@ export function layerNorm(
     }
   }
   const axes = normalizedShape.map((_, i) => x.rank - k + i);
+  if (k === 1 && x.dtype === 'float32' && getKernel('LayerNormLastAxis', getBackend())) {
+    const d = normalizedShape[0]!;
+    return scope(() =>
+      ENGINE.runKernel('LayerNormLastAxis', [x, weight ?? ones([d]), bias ?? zeros([d])], { eps }),
+    );
+  }
   return scope(() => {
     const mu = mean(x, axes, true);
     const centered = x.sub(mu);

@@ -4,6 +4,7 @@ import { elementwiseKernels } from './elementwise.js';
 import { gatherKernels } from './gather.js';
 import { layoutKernels } from './layout.js';
 import { matmulKernel } from './matmul.js';
+import { normalizationKernels } from './normalization.js';
 import { reduceKernelConfigs } from './reduce.js';
 
 /** Every kernel of the reference backend. */
@@ -14,4 +15,5 @@ export const CPU_KERNELS: KernelConfig[] = [
   ...layoutKernels,
   ...gatherKernels,
   ...convKernels,
+  ...normalizationKernels,
 ];
