@@ -66,6 +66,21 @@ describe('registry', () => {
     expect(fused.shape).toEqual([2, expectedDim]);
   });
 
+  it('a config key the strategy never reads is reported, not ignored', () => {
+    expect(() =>
+      fusionFromConfig({ type: 'concat', inputDims: { image: 4, text: 3 }, outputdim: 8 }),
+    ).toThrow(/fusionFromConfig: 'concat' does not take option 'outputdim'/);
+    expect(() =>
+      fusionFromConfig({
+        type: 'gated',
+        inputDims: { image: 4, text: 3 },
+        outputDim: 8,
+        heads: 2,
+        dropOut: 0.1,
+      }),
+    ).toThrow(/'gated' does not take options 'heads', 'dropOut'/);
+  });
+
   it('late fusion takes its combiner as a nested config', () => {
     const late = fusionFromConfig({
       type: 'late',

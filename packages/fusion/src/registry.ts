@@ -179,5 +179,25 @@ export function fusionFromConfig(config: FusionConfig): FusionModule {
   }
   const { type, ...options } = config;
   if (!registry.has(type)) throw new UnknownFusionError('fusionFromConfig', type, listFusions());
-  return createFusion(type, options as FusionFactoryOptions);
+  // Configs are written by hand: a key the strategy never reads is a typo, not a default.
+  const read = new Set<PropertyKey>();
+  const tracked = new Proxy(options, {
+    get(target, key, receiver) {
+      read.add(key);
+      return Reflect.get(target, key, receiver);
+    },
+    ownKeys(target) {
+      for (const k of Reflect.ownKeys(target)) read.add(k);
+      return Reflect.ownKeys(target);
+    },
+  });
+  const fusion = createFusion(type, tracked as FusionFactoryOptions);
+  const unused = Object.keys(options).filter((k) => !read.has(k));
+  if (unused.length > 0) {
+    throw new ArgumentError(
+      'fusionFromConfig',
+      `'${type}' does not take option${unused.length > 1 ? 's' : ''} ${unused.map((k) => `'${k}'`).join(', ')}`,
+    );
+  }
+  return fusion;
 }
