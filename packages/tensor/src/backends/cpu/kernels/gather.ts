@@ -11,12 +11,8 @@ const around = (shape: readonly number[], axis: number): [number, number, number
   sizeOf(shape.slice(axis + 1)),
 ];
 
-/** Visits every position of `shape`, giving its flat offset under `strides` with `axis` replaced. */
-function forEachElementAlong(
-  shape: readonly number[],
-  axis: number,
-  fn: (pos: number, coords: number[]) => void,
-): void {
+/** Visits every position of `shape` in row-major order with its flat index and coordinates. */
+function forEachIndex(shape: readonly number[], fn: (pos: number, coords: number[]) => void): void {
   const n = sizeOf(shape);
   const coords = new Array<number>(shape.length).fill(0);
   for (let p = 0; p < n; p++) {
@@ -26,7 +22,6 @@ function forEachElementAlong(
       coords[d] = 0;
     }
   }
-  void axis;
 }
 
 export const gatherKernels: KernelConfig[] = [
@@ -78,7 +73,7 @@ export const gatherKernels: KernelConfig[] = [
       const idx = cpu(backend).values(index!.dataId);
       const xStrides = contiguousStrides(x!.shape);
       const out = allocate(x!.dtype, idx.length);
-      forEachElementAlong(index!.shape, axis, (p, coords) => {
+      forEachIndex(index!.shape, (p, coords) => {
         let off = 0;
         for (let d = 0; d < coords.length; d++) off += (d === axis ? idx[p]! : coords[d]!) * xStrides[d]!;
         out[p] = xs[off]!;
@@ -96,7 +91,7 @@ export const gatherKernels: KernelConfig[] = [
       const sv = cpu(backend).values(src!.dataId);
       const xStrides = contiguousStrides(x!.shape);
       const sStrides = contiguousStrides(src!.shape);
-      forEachElementAlong(index!.shape, axis, (p, coords) => {
+      forEachIndex(index!.shape, (p, coords) => {
         let off = 0;
         let soff = 0;
         for (let d = 0; d < coords.length; d++) {

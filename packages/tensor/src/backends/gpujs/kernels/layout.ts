@@ -79,7 +79,6 @@ export const layoutKernels: KernelFactory[] = [
   }),
   gpujsKernel('Concat', (backend, inputs, { axis }) => {
     const first = inputs[0]!;
-    const outer = sizeOf(first.shape.slice(0, axis));
     const inner = sizeOf(first.shape.slice(axis + 1));
     // Pairwise from the left; intermediate results are freed as soon as they are consumed.
     let acc = first;
@@ -99,7 +98,6 @@ export const layoutKernels: KernelFactory[] = [
       acc = next;
       accLen += len;
     }
-    void outer;
     return acc;
   }),
   gpujsKernel('Pad', (backend, [x], { pads, value }) => {

@@ -13,7 +13,7 @@ const ACCUMULATE = {
 
 const reduce: KernelFactory[] = REDUCE_KERNELS.map((kernelName) =>
   gpujsKernel(kernelName, (backend, [x], { axes }) => {
-    const [outer, r, inner] = reductionLayout(x!.shape, axes);
+    const [, r, inner] = reductionLayout(x!.shape, axes);
     const a = ACCUMULATE[kernelName];
     const source = `function(x, r, inner) {
   const o = ${idiv('this.thread.x', 'inner')};
@@ -27,7 +27,6 @@ const reduce: KernelFactory[] = REDUCE_KERNELS.map((kernelName) =>
   return s;
 }`;
     const shape = x!.shape.filter((_, i) => !axes.includes(i));
-    void outer;
     return backend.run(kernelName, source, shape, x!.dtype, [backend.arg(x!.dataId), r, inner]);
   }),
 );
