@@ -8,6 +8,7 @@ export { BilinearFusion, type BilinearFusionOptions } from './bilinear-fusion.js
 export { ConcatFusion, type ConcatFusionOptions } from './concat-fusion.js';
 export { type DecisionCombine, DecisionFusion, type DecisionFusionOptions } from './decision-fusion.js';
 export { EarlyFusion, type EarlyFusionOptions } from './early-fusion.js';
+export { ElementwiseFusion, type ElementwiseFusionOptions } from './elementwise-fusion.js';
 export { FusionInputError, UnknownFusionError } from './errors.js';
 export {
   type CheckedInputs,

@@ -1,19 +1,7 @@
-import { generatorFrom, type Linear, type ModuleDict } from '@polymodal/nn';
-import { scope, type Tensor } from '@polymodal/tensor';
-import {
-  checkPositive,
-  type FusionBaseOptions,
-  type FusionInputs,
-  type FusionMasks,
-  FusionModule,
-  type FusionOutput,
-} from './fusion-module.js';
-import { modalityProjections } from './projections.js';
+import type { Tensor } from '@polymodal/tensor';
+import { ElementwiseFusion, type ElementwiseFusionOptions } from './elementwise-fusion.js';
 
-export interface ProductFusionOptions extends FusionBaseOptions {
-  /** Common width each modality is projected to. */
-  outputDim: number;
-}
+export type ProductFusionOptions = ElementwiseFusionOptions;
 
 /**
  * Feature-level fusion by elementwise (Hadamard) product of per-modality projections,
@@ -27,28 +15,12 @@ export interface ProductFusionOptions extends FusionBaseOptions {
  * fusion.forward({ image, text }).fused; // [B, 256]
  * ```
  */
-export class ProductFusion extends FusionModule {
-  readonly inputKind = 'pooled';
-  readonly outputDim: number;
-  readonly projections: ModuleDict<Linear>;
-
+export class ProductFusion extends ElementwiseFusion {
   constructor(options: ProductFusionOptions) {
-    super(options.inputDims);
-    this.outputDim = checkPositive('ProductFusion', 'outputDim', options.outputDim);
-    this.projections = this.registerModule(
-      'projections',
-      modalityProjections(this.modalities, this.inputDims, this.outputDim, generatorFrom(options)),
-    );
+    super('ProductFusion', options);
   }
 
-  forward(inputs: FusionInputs, masks?: FusionMasks): FusionOutput {
-    const { tensors } = this.checkInputs(inputs, masks);
-    return {
-      fused: scope(() =>
-        tensors
-          .map((x, i) => this.projections.get(this.modalities[i]!).forward(x))
-          .reduce((a: Tensor, b: Tensor) => a.mul(b)),
-      ),
-    };
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return a.mul(b);
   }
 }

@@ -1,19 +1,7 @@
-import { generatorFrom, type Linear, type ModuleDict } from '@polymodal/nn';
-import { scope, type Tensor } from '@polymodal/tensor';
-import {
-  checkPositive,
-  type FusionBaseOptions,
-  type FusionInputs,
-  type FusionMasks,
-  FusionModule,
-  type FusionOutput,
-} from './fusion-module.js';
-import { modalityProjections } from './projections.js';
+import type { Tensor } from '@polymodal/tensor';
+import { ElementwiseFusion, type ElementwiseFusionOptions } from './elementwise-fusion.js';
 
-export interface SumFusionOptions extends FusionBaseOptions {
-  /** Common width each modality is projected to. */
-  outputDim: number;
-}
+export type SumFusionOptions = ElementwiseFusionOptions;
 
 /**
  * Feature-level fusion by summation: each modality is projected to a common width and the
@@ -27,28 +15,12 @@ export interface SumFusionOptions extends FusionBaseOptions {
  * fusion.forward({ image, text }).fused; // [B, 256]
  * ```
  */
-export class SumFusion extends FusionModule {
-  readonly inputKind = 'pooled';
-  readonly outputDim: number;
-  readonly projections: ModuleDict<Linear>;
-
+export class SumFusion extends ElementwiseFusion {
   constructor(options: SumFusionOptions) {
-    super(options.inputDims);
-    this.outputDim = checkPositive('SumFusion', 'outputDim', options.outputDim);
-    this.projections = this.registerModule(
-      'projections',
-      modalityProjections(this.modalities, this.inputDims, this.outputDim, generatorFrom(options)),
-    );
+    super('SumFusion', options);
   }
 
-  forward(inputs: FusionInputs, masks?: FusionMasks): FusionOutput {
-    const { tensors } = this.checkInputs(inputs, masks);
-    return {
-      fused: scope(() =>
-        tensors
-          .map((x, i) => this.projections.get(this.modalities[i]!).forward(x))
-          .reduce((a: Tensor, b: Tensor) => a.add(b)),
-      ),
-    };
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return a.add(b);
   }
 }
