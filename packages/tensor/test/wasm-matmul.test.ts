@@ -1,6 +1,6 @@
 /**
  * The `wasm` backend's SIMD GEMM against an independent float64 reference and the cpu backend, over
- * odd sizes (every panel edge case of the 4×8 micro-kernel), all transpose combinations and batch
+ * odd sizes (every panel edge case of the 6×8 micro-kernel), all transpose combinations and batch
  * broadcasting; and bit-identical results whatever the thread count.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -252,6 +252,33 @@ describe('wasm BatchMatMul', () => {
     const ref = reference(a, [2, 9, 70], b, [1, 21, 70], false, true);
     for (let i = 0; i < ref.values.length; i++)
       expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
+  });
+
+  it('the fused multiply-add (relaxed SIMD) and plain micro-kernels both meet the float64 bound', () => {
+    const fma = new WasmRuntime(true, true);
+    const plainSimd = new WasmRuntime(true, false);
+    expect(plainSimd.fusedMultiplyAdd).toBe(false);
+    // Node 20 gets relaxed SIMD through V8's flag, set at runtime; newer runtimes have it built in.
+    if (IN_NODE) expect(fma.fusedMultiplyAdd).toBe(true);
+    const problem = {
+      batchA: 1,
+      batchB: 1,
+      batch: 1,
+      m: 31,
+      k: 300,
+      n: 45,
+      transposeA: true,
+      transposeB: false,
+    };
+    const g = new T.Generator(4);
+    const a = Float32Array.from({ length: 31 * 300 }, () => g.normal());
+    const b = Float32Array.from({ length: 300 * 45 }, () => g.normal());
+    const ref = reference(a, [1, 300, 31], b, [1, 300, 45], true, false);
+    for (const rt of [fma, plainSimd]) {
+      const got = gemm(rt, null, a, b, problem)!;
+      for (let i = 0; i < ref.values.length; i++)
+        expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
+    }
   });
 
   it('trains through matmul: gradients match the cpu backend', () => {

@@ -1,4 +1,4 @@
-import { MAX_POOL_TASKS, type WasmThreadPool } from './thread-pool.js';
+import { MAX_POOL_TASKS, type TaskFunction, type WasmThreadPool } from './thread-pool.js';
 import { GEMM_PARAMS, GEMM_MR as MR, GEMM_NR as NR } from './wasm-module-bytes.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
@@ -39,6 +39,13 @@ const align16 = (floats: number) => roundUp(floats, 16);
  *   transposeA: false, transposeB: false }); // Float32Array(8)
  * ```
  */
+/** Runs tasks 0..total−1 of `fn` on the pool (the caller's thread included), or here in order. */
+function runTasks(runtime: WasmRuntime, pool: WasmThreadPool | null, fn: TaskFunction, total: number): void {
+  if (pool?.run(PARAMS_OFFSET, total, fn)) return;
+  const run = runtime.exports[fn];
+  for (let t = 0; t < total; t++) run(PARAMS_OFFSET, t);
+}
+
 export function gemm(
   runtime: WasmRuntime,
   pool: WasmThreadPool | null,
@@ -66,18 +73,13 @@ export function gemm(
   const heap = runtime.f32;
   heap.set(a.length === batchA * m * k ? a : Array.prototype.slice.call(a, 0, batchA * m * k), rawA);
   heap.set(b.length === batchB * k * n ? b : Array.prototype.slice.call(b, 0, batchB * k * n), rawB);
-  const { pack } = runtime.exports;
-  // op(A)(i, q) is A[i, q] (stride k, 1) or, transposed, A[q, i] (stride 1, m); op(B)(q, j) likewise.
-  for (let p = 0; p < batchA; p++)
-    pack((rawA + p * m * k) * 4, (aBase + p * aStride) * 4, m, k, transposeA ? 1 : k, transposeA ? m : 1, MR);
-  for (let p = 0; p < batchB; p++)
-    pack((rawB + p * k * n) * 4, (bBase + p * bStride) * 4, n, k, transposeB ? k : 1, transposeB ? 1 : n, NR);
 
   const mc = Math.min(MC, mp);
   const nc = Math.min(NC, np);
   const rowBlocks = Math.ceil(mp / mc);
   const colBlocks = Math.ceil(np / nc);
   const tasks = batch * rowBlocks * colBlocks;
+  const packTasks = batchA * rowBlocks + batchB * colBlocks;
   const i32 = runtime.i32;
   const P = PARAMS_OFFSET / 4;
   const set = (key: keyof typeof GEMM_PARAMS, value: number) => {
@@ -97,13 +99,30 @@ export function gemm(
   set('nc', nc);
   set('rowBlocks', rowBlocks);
   set('colBlocks', colBlocks);
+  // op(A)(i, q) is A[i, q] (strides k, 1) or, transposed, A[q, i] (strides 1, m); op(B)(q, j) likewise.
+  set('aRaw', rawA * 4);
+  set('bRaw', rawB * 4);
+  set('aRawStride', m * k);
+  set('bRawStride', k * n);
+  set('aPackStride', aStride);
+  set('bPackStride', bStride);
+  set('soA', transposeA ? 1 : k);
+  set('sqA', transposeA ? m : 1);
+  set('soB', transposeB ? k : 1);
+  set('sqB', transposeB ? 1 : n);
+  set('m', m);
+  set('n', n);
+  set('aPackTasks', batchA * rowBlocks);
 
   const threaded =
-    pool !== null && tasks > 1 && tasks <= MAX_POOL_TASKS && batch * m * n * k >= MIN_THREADED_MACS;
-  if (!threaded || !pool.run(PARAMS_OFFSET, tasks)) {
-    const run = runtime.exports.run_task;
-    for (let t = 0; t < tasks; t++) run(PARAMS_OFFSET, t);
-  }
+    pool !== null &&
+    tasks > 1 &&
+    tasks <= MAX_POOL_TASKS &&
+    packTasks <= MAX_POOL_TASKS &&
+    batch * m * n * k >= MIN_THREADED_MACS;
+  // Packing first (every task reads packed panels of both operands), then the GEMM tasks.
+  runTasks(runtime, threaded ? pool : null, 'pack_task', packTasks);
+  runTasks(runtime, threaded ? pool : null, 'run_task', tasks);
 
   const c = runtime.f32;
   for (let p = 0; p < batch; p++) {

@@ -23,7 +23,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtFactory from 'wabt';
 
-const MR = Number(process.env.GEMM_MR ?? 4);
+const MR = Number(process.env.GEMM_MR ?? 6);
+/** Set while emitting the variant whose micro-kernel uses relaxed SIMD's fused multiply-add. */
+let FMA = false;
 const NR = 8;
 
 /** Byte offsets of the job parameter block (i32 each) that `run_task` reads. */
@@ -42,10 +44,26 @@ const P = {
   nc: 44,
   rowBlocks: 48,
   colBlocks: 52,
+  // packing (pack_task): raw operands, their per-batch strides in floats, op() strides, sizes
+  aRaw: 56,
+  bRaw: 60,
+  aRawStride: 64,
+  bRawStride: 68,
+  aPackStride: 72,
+  bPackStride: 76,
+  soA: 80,
+  sqA: 84,
+  soB: 88,
+  sqB: 92,
+  m: 96,
+  n: 100,
+  aPackTasks: 104,
 };
 
 const lines = (n, f) => Array.from({ length: n }, (_, i) => f(i)).join('\n');
 const acc = (r, h) => `$c${r}${h}`;
+const madd = (a, b, c) =>
+  FMA ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add ${c} (f32x4.mul ${a} ${b}))`;
 
 function tileFunc() {
   const locals = lines(MR, (r) => `    (local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`);
@@ -58,8 +76,8 @@ function tileFunc() {
   const step = lines(
     MR,
     (r) => `      (local.set $a (v128.load32_splat offset=${4 * r} (local.get $ap)))
-      (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $a) (local.get $b0))))
-      (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $a) (local.get $b1))))`,
+      (local.set ${acc(r, 0)} ${madd('(local.get $a)', '(local.get $b0)', `(local.get ${acc(r, 0)})`)})
+      (local.set ${acc(r, 1)} ${madd('(local.get $a)', '(local.get $b1)', `(local.get ${acc(r, 1)})`)})`,
   );
   const storeC = lines(
     MR,
@@ -274,7 +292,7 @@ ${tileFunc()}
   ;; Packs op(X) into panels of r outer indices: dst[o0·k + q·r + (o − o0)] = X(o, q), zeros past
   ;; outer (the padding of the last panel). X(o, q) is the f32 at src + 4·(o·so + q·sq), so one
   ;; function packs A (outer = M rows, r = MR) and B (outer = N columns, r = NR), transposed or not.
-  (func (export "pack") (param $src i32) (param $dst i32) (param $outer i32) (param $k i32)
+  (func $pack (export "pack") (param $src i32) (param $dst i32) (param $outer i32) (param $k i32)
                         (param $so i32) (param $sq i32) (param $r i32)
     (local $o0 i32) (local $q i32) (local $i i32) (local $o i32) (local $row i32)
     (block $oDone
@@ -290,15 +308,22 @@ ${tileFunc()}
             (if (i32.and (i32.eq (local.get $so) (i32.const 1))
                          (i32.le_u (i32.add (local.get $o0) (local.get $r)) (local.get $outer)))
               (then
-                ;; contiguous and a full panel: copy r floats four at a time
+                ;; contiguous and a full panel: copy r floats four at a time, then the rest one by one
                 (local.set $i (i32.const 0))
                 (block $vDone
                   (loop $vLoop
-                    (br_if $vDone (i32.ge_u (local.get $i) (local.get $r)))
+                    (br_if $vDone (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $r)))
                     (v128.store (local.get $dst) (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
                     (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
                     (local.set $i (i32.add (local.get $i) (i32.const 4)))
-                    (br $vLoop))))
+                    (br $vLoop)))
+                (block $tDone
+                  (loop $tLoop
+                    (br_if $tDone (i32.ge_u (local.get $i) (local.get $r)))
+                    (f32.store (local.get $dst) (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $tLoop))))
               (else
                 (local.set $i (i32.const 0))
                 (block $sDone
@@ -316,6 +341,31 @@ ${tileFunc()}
             (br $qLoop)))
         (local.set $o0 (i32.add (local.get $o0) (local.get $r)))
         (br $oLoop))))
+
+  ;; Packing task t: one MC-row block of one batch of A (t < aPackTasks), else one NC-column block
+  ;; of one batch of B; so packing is spread over the pool like the GEMM itself.
+  (func (export "pack_task") (param $params i32) (param $t i32)
+    (local $p i32) (local $o0 i32) (local $cnt i32)
+    (if (i32.lt_u (local.get $t) ${get('aPackTasks')})
+      (then
+        (local.set $p (i32.div_u (local.get $t) ${get('rowBlocks')}))
+        (local.set $o0 (i32.mul (i32.rem_u (local.get $t) ${get('rowBlocks')}) ${get('mc')}))
+        (local.set $cnt (i32.sub ${get('m')} (local.get $o0)))
+        (if (i32.gt_u (local.get $cnt) ${get('mc')}) (then (local.set $cnt ${get('mc')})))
+        (call $pack
+          (i32.add ${get('aRaw')} (i32.shl (i32.add (i32.mul (local.get $p) ${get('aRawStride')}) (i32.mul (local.get $o0) ${get('soA')})) (i32.const 2)))
+          (i32.add ${get('aBase')} (i32.shl (i32.add (i32.mul (local.get $p) ${get('aPackStride')}) (i32.mul (local.get $o0) ${get('k')})) (i32.const 2)))
+          (local.get $cnt) ${get('k')} ${get('soA')} ${get('sqA')} (i32.const ${MR})))
+      (else
+        (local.set $t (i32.sub (local.get $t) ${get('aPackTasks')}))
+        (local.set $p (i32.div_u (local.get $t) ${get('colBlocks')}))
+        (local.set $o0 (i32.mul (i32.rem_u (local.get $t) ${get('colBlocks')}) ${get('nc')}))
+        (local.set $cnt (i32.sub ${get('n')} (local.get $o0)))
+        (if (i32.gt_u (local.get $cnt) ${get('nc')}) (then (local.set $cnt ${get('nc')})))
+        (call $pack
+          (i32.add ${get('bRaw')} (i32.shl (i32.add (i32.mul (local.get $p) ${get('bRawStride')}) (i32.mul (local.get $o0) ${get('soB')})) (i32.const 2)))
+          (i32.add ${get('bBase')} (i32.shl (i32.add (i32.mul (local.get $p) ${get('bPackStride')}) (i32.mul (local.get $o0) ${get('k')})) (i32.const 2)))
+          (local.get $cnt) ${get('k')} ${get('soB')} ${get('sqB')} (i32.const ${NR})))))
 
 ${unaryFuncs()}
 ${binaryFuncs()}
@@ -349,12 +399,14 @@ ${unaryTaskFunc()}
 }
 
 const wabt = await wabtFactory();
-function compile(shared) {
-  const mod = wabt.parseWat(`gemm${shared ? '-shared' : ''}.wat`, moduleText(shared), {
+function compile(shared, fma) {
+  FMA = fma;
+  const mod = wabt.parseWat(`gemm${shared ? '-shared' : ''}${fma ? '-fma' : ''}.wat`, moduleText(shared), {
     simd: true,
     threads: true,
+    relaxed_simd: true,
   });
-  mod.validate({ simd: true, threads: true });
+  mod.validate({ simd: true, threads: true, relaxed_simd: true });
   const { buffer } = mod.toBinary({});
   mod.destroy();
   return Buffer.from(buffer).toString('base64');
@@ -376,9 +428,13 @@ export const UNARY_PARAMS = ${JSON.stringify(UP)} as const;
 /** Binary functions the module exports, each \`(a, b, dst, count4, mode)\`. */
 export const BINARY_OPS = ${JSON.stringify(Object.keys(BINARY_OPS))} as const;
 /** The module importing \`env.memory\` as a shared memory (threads). */
-export const WASM_MODULE_SHARED = '${compile(true)}';
+export const WASM_MODULE_SHARED = '${compile(true, false)}';
 /** The same module importing a plain (unshared) memory. */
-export const WASM_MODULE_PLAIN = '${compile(false)}';
+export const WASM_MODULE_PLAIN = '${compile(false, false)}';
+/** The shared-memory module with a fused multiply-add GEMM micro-kernel (needs relaxed SIMD). */
+export const WASM_MODULE_SHARED_FMA = '${compile(true, true)}';
+/** The plain-memory module with a fused multiply-add GEMM micro-kernel (needs relaxed SIMD). */
+export const WASM_MODULE_PLAIN_FMA = '${compile(false, true)}';
 `;
 const target = join(here, 'wasm-module-bytes.ts');
 writeFileSync(target, out);

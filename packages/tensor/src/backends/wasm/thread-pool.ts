@@ -14,7 +14,7 @@ const BY_WORKERS = 3;
 export const MAX_POOL_TASKS = 0xffff;
 
 /** The module exports a pool can run as tasks. */
-export type TaskFunction = 'run_task' | 'unary_task';
+export type TaskFunction = 'run_task' | 'pack_task' | 'unary_task';
 
 interface Job {
   gen: number;

@@ -1,4 +1,10 @@
-import { WASM_MODULE_PLAIN, WASM_MODULE_SHARED } from './wasm-module-bytes.js';
+import { relaxedSimdAvailable } from './relaxed-simd.js';
+import {
+  WASM_MODULE_PLAIN,
+  WASM_MODULE_PLAIN_FMA,
+  WASM_MODULE_SHARED,
+  WASM_MODULE_SHARED_FMA,
+} from './wasm-module-bytes.js';
 
 /** What the module exports (see generate-wasm-module.mjs). */
 export interface WasmExports {
@@ -6,6 +12,8 @@ export interface WasmExports {
   run_task(params: number, t: number): void;
   /** Runs chunk `t` of the elementwise job whose i32 parameters start at byte `params`. */
   unary_task(params: number, t: number): void;
+  /** Runs packing task `t` (a row block of A or a column block of B) of the GEMM job at `params`. */
+  pack_task(params: number, t: number): void;
   /** Packs op(X) into panels of `r` (see generate-wasm-module.mjs); addresses in bytes. */
   pack(src: number, dst: number, outer: number, k: number, so: number, sq: number, r: number): void;
   /** Elementwise ops: `count` f32x4 vectors from byte `src` to byte `dst`. */
@@ -56,17 +64,30 @@ export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
   readonly shared: boolean;
+  /** Whether the GEMM micro-kernel uses a fused multiply-add (relaxed SIMD). */
+  readonly fusedMultiplyAdd: boolean;
   readonly exports: WasmExports;
   private f32View: Float32Array;
   private i32View: Int32Array;
 
-  /** @param preferShared false: a plain memory even where a shared one is possible (tests the browser path). */
-  constructor(preferShared = true) {
+  /**
+   * @param preferShared false: a plain memory even where a shared one is possible (tests the browser path).
+   * @param preferFma false: the plain-SIMD micro-kernel even where relaxed SIMD is available.
+   */
+  constructor(preferShared = true, preferFma = true) {
     const shared = preferShared ? createSharedMemory() : null;
     this.shared = shared !== null;
+    this.fusedMultiplyAdd = preferFma && relaxedSimdAvailable();
     this.memory = shared ?? new WebAssembly.Memory({ initial: 16 });
-    // Synchronous compile: the module is about 3.3 KB, under browsers' main-thread limit (4 KB).
-    this.module = new WebAssembly.Module(decodeBase64(this.shared ? WASM_MODULE_SHARED : WASM_MODULE_PLAIN));
+    const source = this.fusedMultiplyAdd
+      ? this.shared
+        ? WASM_MODULE_SHARED_FMA
+        : WASM_MODULE_PLAIN_FMA
+      : this.shared
+        ? WASM_MODULE_SHARED
+        : WASM_MODULE_PLAIN;
+    // Synchronous compile: the module is a few KB, within browsers' main-thread limit.
+    this.module = new WebAssembly.Module(decodeBase64(source));
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as WasmExports;
     this.f32View = new Float32Array(this.memory.buffer);
