@@ -1,4 +1,5 @@
 import { ArgumentError } from './errors/index.js';
+import { PCG_CHUNK, pcgWasm } from './pcg-wasm.js';
 
 /**
  * A seeded pseudo-random generator (PCG-XSH-RR, 64-bit state in two 32-bit halves), the same
@@ -60,6 +61,28 @@ export class Generator {
   /** Uniform in [0, 1) with 24 random bits, exactly representable in float32. */
   uniform(): number {
     return (this.nextUint32() >>> 8) / 16777216;
+  }
+
+  /**
+   * Fills `out` with `uniform()` draws, in order: the same numbers and end state as calling it
+   * `out.length` times, drawn in WebAssembly (much faster for dropout masks) where available.
+   */
+  fillUniform(out: Float32Array): Float32Array {
+    const wasm = pcgWasm();
+    if (!wasm) {
+      for (let i = 0; i < out.length; i++) out[i] = this.uniform();
+      return out;
+    }
+    wasm.set_state(this.hi, this.lo);
+    const chunk = new Float32Array(wasm.memory.buffer, 0, PCG_CHUNK);
+    for (let at = 0; at < out.length; at += PCG_CHUNK) {
+      const n = Math.min(PCG_CHUNK, out.length - at);
+      wasm.fill_uniform(n);
+      out.set(n === PCG_CHUNK ? chunk : chunk.subarray(0, n), at);
+    }
+    this.hi = wasm.state_hi() >>> 0;
+    this.lo = wasm.state_lo() >>> 0;
+    return out;
   }
 
   /** Standard normal by the Box–Muller transform. */

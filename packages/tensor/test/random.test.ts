@@ -24,6 +24,18 @@ describe('seeded random generation', () => {
     expect([g.uniform(), g.normal(), g.integer(0, 10)]).toEqual(first);
   });
 
+  it('fillUniform draws the same stream as uniform() and leaves the same state (across wasm chunks)', () => {
+    const bulk = new T.Generator(77);
+    const one = new T.Generator(77);
+    bulk.uniform(); // start mid-stream
+    one.uniform();
+    const got = bulk.fillUniform(new Float32Array(40_003));
+    const want = Float32Array.from({ length: 40_003 }, () => one.uniform());
+    expect(got).toEqual(want);
+    expect(bulk.getState()).toEqual(one.getState());
+    expect(bulk.uniform()).toBe(one.uniform());
+  });
+
   it('has the right moments (100k draws)', () => {
     const u = T.rand([100000], { seed: 1 }).dataSync();
     const n = T.randn([100000], { seed: 2 }).dataSync();

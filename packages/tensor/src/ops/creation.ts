@@ -175,8 +175,8 @@ export function rand(
   const g = resolveGenerator(options);
   const low = options.low ?? 0;
   const span = (options.high ?? 1) - low;
-  const values = new Float32Array(sizeOf(shape));
-  for (let i = 0; i < values.length; i++) values[i] = low + span * g.uniform();
+  const values = g.fillUniform(new Float32Array(sizeOf(shape)));
+  for (let i = 0; i < values.length; i++) values[i] = low + span * values[i]!;
   return finish(ENGINE.fromValues(values, shape, 'float32'), options);
 }
 

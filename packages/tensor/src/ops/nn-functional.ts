@@ -97,8 +97,8 @@ export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tenso
   if (p === 1) return x.mul(0);
   const g = resolveGenerator(options);
   const scale = 1 / (1 - p);
-  const mask = new Float32Array(sizeOf(x.shape));
-  for (let i = 0; i < mask.length; i++) mask[i] = g.uniform() >= p ? scale : 0;
+  const mask = g.fillUniform(new Float32Array(sizeOf(x.shape)));
+  for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! >= p ? scale : 0;
   return scope(() => x.mul(ENGINE.fromValues(mask, x.shape, 'float32')));
 }
 
