@@ -5,6 +5,19 @@
  */
 import type { DType } from './dtype.js';
 
+/** Hyper-parameters of the fused `AdamStep` kernel (documented on `adamStep` in ops/adam-step.ts). */
+export interface AdamStepAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupledWeightDecay: boolean;
+  step: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
 /** Float → float elementwise kernels. */
 export const UNARY_KERNELS = [
   'Neg',
@@ -97,6 +110,17 @@ export interface KernelAttrs
   SoftmaxLastAxis: Record<string, never>;
   /** `(x − mean) / √(var + eps) · weight + bias` over the last axis; inputs x, weight, bias. */
   LayerNormLastAxis: { eps: number };
+  /** Backward of SoftmaxLastAxis: inputs y (its output) and dy; output dx. */
+  SoftmaxLastAxisGrad: Record<string, never>;
+  /** Backward of LayerNormLastAxis for x: inputs x, weight, dy; output dx. */
+  LayerNormLastAxisGrad: { eps: number };
+  /** Backward of LayerNormLastAxis for weight and bias: inputs x, dy; output [2, d] (dWeight; dBias). */
+  LayerNormLastAxisParamGrad: { eps: number };
+  /**
+   * Fused optimizer update (optional, like the two above): inputs param, grad, expAvg, expAvgSq
+   * [, maxExpAvgSq]; output the new values stacked on a leading axis (see ops/adam-step.ts).
+   */
+  AdamStep: AdamStepAttrs;
   /** Adjoint of Im2Col: sums columns back into `[N,C,H,W]`. */
   Col2Im: ConvGeometry & { channels: number; height: number; width: number };
 }

@@ -1,4 +1,4 @@
-import { ArgumentError, type Tensor, zerosLike } from '@polymodal/tensor';
+import { ArgumentError, adamStep, type Tensor, zerosLike } from '@polymodal/tensor';
 import { stripUndefined } from '../util/strip-undefined.js';
 import { type BaseHyperParams, Optimizer, type ParamGroup, type ParamGroupInput } from './optimizer.js';
 
@@ -53,7 +53,6 @@ export class Adam extends Optimizer<AdamOptions> {
     const [beta1, beta2] = group.betas;
     for (const p of group.params) {
       if (!p.grad) continue;
-      let g = maximize ? p.grad.neg() : p.grad;
       const s = this.stateOf(p);
       const step = ((s.step as number | undefined) ?? 0) + 1;
       s.step = step;
@@ -62,26 +61,27 @@ export class Adam extends Optimizer<AdamOptions> {
         this.setStateTensor(s, 'expAvgSq', zerosLike(p));
         if (amsgrad) this.setStateTensor(s, 'maxExpAvgSq', zerosLike(p));
       }
-      if (weightDecay !== 0) {
-        if (this.decoupledWeightDecay) p.assign(p.mul(1 - lr * weightDecay));
-        else g = g.add(p.mul(weightDecay));
-      }
-      const expAvg = s.expAvg as Tensor;
-      const expAvgSq = s.expAvgSq as Tensor;
-      // torch.lerp with weight < 0.5: start + weight·(end − start).
-      expAvg.assign(expAvg.add(g.sub(expAvg).mul(1 - beta1)));
-      expAvgSq.assign(expAvgSq.mul(beta2).add(g.mul(g).mul(1 - beta2)));
-      const biasCorrection1 = 1 - beta1 ** step;
-      const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-      const stepSize = lr / biasCorrection1;
-      let second = expAvgSq;
-      if (amsgrad) {
-        const maxSq = s.maxExpAvgSq as Tensor;
-        maxSq.assign(maxSq.maximum(expAvgSq));
-        second = maxSq;
-      }
-      const denom = second.sqrt().div(biasCorrection2Sqrt).add(eps);
-      p.assign(p.add(expAvg.div(denom).mul(-stepSize)));
+      // One fused pass on the CPU backends; the same float32 ops one by one elsewhere.
+      adamStep(
+        p,
+        p.grad,
+        {
+          expAvg: s.expAvg as Tensor,
+          expAvgSq: s.expAvgSq as Tensor,
+          maxExpAvgSq: (s.maxExpAvgSq as Tensor | undefined) ?? null,
+        },
+        {
+          lr,
+          beta1,
+          beta2,
+          eps,
+          weightDecay,
+          decoupledWeightDecay: this.decoupledWeightDecay,
+          step,
+          amsgrad,
+          maximize,
+        },
+      );
     }
   }
 }

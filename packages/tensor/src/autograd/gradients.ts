@@ -2,8 +2,9 @@
  * The derivative table: one entry per differentiable kernel, written in terms of ops so that it
  * runs on every backend. Composite ops (softmax, layerNorm, losses, attention) need no entry.
  */
-import { ENGINE } from '../engine.js';
+import { ENGINE, getBackend } from '../engine.js';
 import type { KernelAttrs } from '../kernel-names.js';
+import { getKernel } from '../kernel-registry.js';
 import * as ops from '../ops/index.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -23,6 +24,8 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 type Ctx<N extends keyof KernelAttrs> = GradContext<KernelAttrs[N]>;
 const input = (c: GradContext, i = 0): Tensor => c.inputs[i]!;
+/** Whether the current backend registers an optional fused kernel (the composed form runs otherwise). */
+const hasKernel = (name: keyof KernelAttrs): boolean => getKernel(name, getBackend()) !== undefined;
 
 function grad<N extends keyof KernelAttrs>(
   kernelName: N,
@@ -219,16 +222,23 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
       ENGINE.runKernel('Im2Col', [dy], { kernelH, kernelW, strideH, strideW, padH, padW, padValue: 0 }),
     ];
   }),
-  // Fused softmax: dx = y · (dy − Σ dy·y).
+  // Fused softmax: dx = y · (dy − Σ dy·y), by its fused backward kernel where the backend has one.
   grad('SoftmaxLastAxis', (dy, c) => {
     const y = c.output;
+    if (hasKernel('SoftmaxLastAxisGrad')) return [ENGINE.runKernel('SoftmaxLastAxisGrad', [y, dy], {})];
     return [y.mul(dy.sub(dy.mul(y).sum(-1, true)))];
   }),
   // Fused layerNorm, recomputing x̂ from x: dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · w.
   grad('LayerNormLastAxis', (dy, c) => {
     const [x, w] = [input(c, 0), input(c, 1)];
+    const { eps } = c.attrs;
+    if (hasKernel('LayerNormLastAxisGrad') && hasKernel('LayerNormLastAxisParamGrad')) {
+      const dx = ENGINE.runKernel('LayerNormLastAxisGrad', [x, w, dy], { eps });
+      const [dw, db] = ops.split(ENGINE.runKernel('LayerNormLastAxisParamGrad', [x, dy], { eps }), 1, 0);
+      return [dx, ops.reshape(dw!, w.shape), ops.reshape(db!, w.shape)];
+    }
     const mu = x.mean(-1, true);
-    const rstd = x.var(-1, { correction: 0, keepDim: true }).add(c.attrs.eps).rsqrt();
+    const rstd = x.var(-1, { correction: 0, keepDim: true }).add(eps).rsqrt();
     const xhat = x.sub(mu).mul(rstd);
     const g = dy.mul(w);
     const dx = rstd.mul(g.sub(g.mean(-1, true)).sub(xhat.mul(g.mul(xhat).mean(-1, true))));

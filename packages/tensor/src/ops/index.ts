@@ -1,3 +1,4 @@
+export * from './adam-step.js';
 export * from './binary.js';
 export * from './conv.js';
 export * from './creation.js';

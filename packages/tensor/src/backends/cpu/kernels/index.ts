@@ -1,4 +1,5 @@
 import type { KernelConfig } from '../../../kernel-registry.js';
+import { adamStepKernel } from './adam-step.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
 import { gatherKernels } from './gather.js';
@@ -16,4 +17,5 @@ export const CPU_KERNELS: KernelConfig[] = [
   ...gatherKernels,
   ...convKernels,
   ...normalizationKernels,
+  adamStepKernel,
 ];

@@ -3,9 +3,29 @@ import type { CpuBackend } from '../cpu-backend.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
+/** Mean and 1/√(var + eps) of each row of length d (float64 sums, the biased variance). */
+function rowStats(xs: ArrayLike<number>, d: number, eps: number): Float64Array {
+  const rows = xs.length / d;
+  const stats = new Float64Array(2 * rows);
+  for (let r = 0, at = 0; r < rows; r++, at += d) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += xs[at + j]!;
+    const mu = s / d;
+    let v = 0;
+    for (let j = 0; j < d; j++) {
+      const c = xs[at + j]! - mu;
+      v += c * c;
+    }
+    stats[2 * r] = mu;
+    stats[2 * r + 1] = 1 / Math.sqrt(v / d + eps);
+  }
+  return stats;
+}
+
 /**
- * Fused last-axis softmax and layerNorm: one pass per row instead of the five to eight kernels (and
- * their intermediate buffers) of the composed ops. Sums accumulate in float64.
+ * Fused last-axis softmax and layerNorm, and their backward passes: one pass per row instead of
+ * the five to fifteen kernels (and their intermediate buffers) of the composed ops. Sums
+ * accumulate in float64.
  */
 export const normalizationKernels: KernelConfig[] = [
   {
@@ -41,19 +61,84 @@ export const normalizationKernels: KernelConfig[] = [
       const bs = cpu(backend).values(b!.dataId);
       const d = x!.shape.at(-1) ?? 1;
       const out = new Float32Array(xs.length);
-      for (let r = 0; r < xs.length; r += d) {
-        let s = 0;
-        for (let j = 0; j < d; j++) s += xs[r + j]!;
-        const mu = s / d;
-        let v = 0;
-        for (let j = 0; j < d; j++) {
-          const c = xs[r + j]! - mu;
-          v += c * c;
-        }
-        const rstd = 1 / Math.sqrt(v / d + eps);
-        for (let j = 0; j < d; j++) out[r + j] = (xs[r + j]! - mu) * rstd * ws[j]! + bs[j]!;
+      const stats = rowStats(xs, d, eps);
+      for (let r = 0, at = 0; at < xs.length; r++, at += d) {
+        const mu = stats[2 * r]!;
+        const rstd = stats[2 * r + 1]!;
+        for (let j = 0; j < d; j++) out[at + j] = (xs[at + j]! - mu) * rstd * ws[j]! + bs[j]!;
       }
       return cpu(backend).output(out, x!.shape, 'float32');
+    },
+  },
+  {
+    // dx = y · (dy − Σ dy·y), per row.
+    kernelName: 'SoftmaxLastAxisGrad',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs: [y, dy], backend }) => {
+      const ys = cpu(backend).values(y!.dataId);
+      const gs = cpu(backend).values(dy!.dataId);
+      const d = y!.shape.at(-1) ?? 1;
+      const out = new Float32Array(ys.length);
+      for (let at = 0; at < ys.length; at += d) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += gs[at + j]! * ys[at + j]!;
+        for (let j = 0; j < d; j++) out[at + j] = ys[at + j]! * (gs[at + j]! - s);
+      }
+      return cpu(backend).output(out, y!.shape, 'float32');
+    },
+  },
+  {
+    // dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)) with g = dy · w and x̂ recomputed from x.
+    kernelName: 'LayerNormLastAxisGrad',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs: [x, w, dy], attrs, backend }) => {
+      const { eps } = attrs as { eps: number };
+      const xs = cpu(backend).values(x!.dataId);
+      const ws = cpu(backend).values(w!.dataId);
+      const gs = cpu(backend).values(dy!.dataId);
+      const d = x!.shape.at(-1) ?? 1;
+      const stats = rowStats(xs, d, eps);
+      const out = new Float32Array(xs.length);
+      for (let r = 0, at = 0; at < xs.length; r++, at += d) {
+        const mu = stats[2 * r]!;
+        const rstd = stats[2 * r + 1]!;
+        let gMean = 0;
+        let gxMean = 0;
+        for (let j = 0; j < d; j++) {
+          const g = gs[at + j]! * ws[j]!;
+          gMean += g;
+          gxMean += g * (xs[at + j]! - mu) * rstd;
+        }
+        gMean /= d;
+        gxMean /= d;
+        for (let j = 0; j < d; j++) {
+          const xhat = (xs[at + j]! - mu) * rstd;
+          out[at + j] = rstd * (gs[at + j]! * ws[j]! - gMean - xhat * gxMean);
+        }
+      }
+      return cpu(backend).output(out, x!.shape, 'float32');
+    },
+  },
+  {
+    // [2, d]: row 0 the weight gradient Σ dy·x̂, row 1 the bias gradient Σ dy, over every row of x.
+    kernelName: 'LayerNormLastAxisParamGrad',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs: [x, dy], attrs, backend }) => {
+      const { eps } = attrs as { eps: number };
+      const xs = cpu(backend).values(x!.dataId);
+      const gs = cpu(backend).values(dy!.dataId);
+      const d = x!.shape.at(-1) ?? 1;
+      const stats = rowStats(xs, d, eps);
+      const sums = new Float64Array(2 * d);
+      for (let r = 0, at = 0; at < xs.length; r++, at += d) {
+        const mu = stats[2 * r]!;
+        const rstd = stats[2 * r + 1]!;
+        for (let j = 0; j < d; j++) {
+          sums[j]! += gs[at + j]! * (xs[at + j]! - mu) * rstd;
+          sums[d + j]! += gs[at + j]!;
+        }
+      }
+      return cpu(backend).output(Float32Array.from(sums), [2, d], 'float32');
     },
   },
 ];
