@@ -3,6 +3,7 @@ import { allocate, type DType, type TypedArray, toStorage } from '../../dtype.js
 import { BackendError } from '../../errors/index.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
+import { Float32BufferPool } from './buffer-pool.js';
 
 /**
  * The reference backend: plain TypeScript over typed arrays. Every other backend is tested
@@ -13,14 +14,24 @@ export class CpuBackend implements Backend {
   readonly supportsSyncRead = true;
   readonly hostMemory = true;
   private readonly buffers = new Map<DataId, TypedArray>();
+  /** Tensors storing each array (a kernel may return an input's array as its output). */
+  private readonly references = new Map<TypedArray, number>();
+  /** Reuses disposed kernel outputs; see buffer-pool.ts. */
+  readonly outputBuffers = new Float32BufferPool();
   private bytes = 0;
 
   write(values: TypedArray, dtype: DType): DataId {
     const stored = toStorage(values, dtype);
     const id = {};
     this.buffers.set(id, stored);
+    this.references.set(stored, (this.references.get(stored) ?? 0) + 1);
     this.bytes += stored.byteLength;
     return id;
+  }
+
+  /** An output array whose contents are unspecified: for kernels that write every element. */
+  uninitializedFloat32(length: number): Float32Array {
+    return this.outputBuffers.take(length);
   }
 
   values(dataId: DataId): TypedArray {
@@ -42,6 +53,13 @@ export class CpuBackend implements Backend {
     if (!v) return;
     this.bytes -= v.byteLength;
     this.buffers.delete(dataId);
+    const left = (this.references.get(v) ?? 1) - 1;
+    if (left > 0) {
+      this.references.set(v, left);
+    } else {
+      this.references.delete(v);
+      this.outputBuffers.release(v);
+    }
   }
 
   memory(): BackendMemory {

@@ -28,6 +28,7 @@ export function binary(
   aShape: readonly number[],
   b: Float32Array,
   bShape: readonly number[],
+  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
 ): Float32Array | null {
   const shape = broadcastShapes(op, aShape, bShape);
   const size = sizeOf(shape);
@@ -55,5 +56,7 @@ export function binary(
     const mode = as === 1 ? (bs === 1 ? 0 : 1) : bs === 1 ? 2 : 3;
     run((aAt + ai) * 4, (bAt + bi) * 4, (out + o) * 4, Math.ceil(n / 4), mode);
   });
-  return heap.slice(out, out + size);
+  const result = allocate(size);
+  result.set(heap.subarray(out, out + size));
+  return result;
 }

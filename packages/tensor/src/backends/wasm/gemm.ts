@@ -32,7 +32,8 @@ const align16 = (floats: number) => roundUp(floats, 16);
 /**
  * `C[p] = op(A[p])·op(B[p])` for every batch p in WebAssembly SIMD, optionally spread over a thread
  * pool. Returns null when the problem does not fit in a 32-bit wasm memory (the caller then uses
- * the JS kernel). Output is [batch, m, n], row-major.
+ * the JS kernel). Output is [batch, m, n], row-major, in an array from `allocate` (every element is
+ * written, so it may come uninitialized from the backend's buffer pool).
  *
  * ```ts
  * const c = gemm(runtime, null, a, b, { batchA: 1, batchB: 1, batch: 1, m: 2, k: 3, n: 4,
@@ -52,10 +53,10 @@ export function gemm(
   a: ArrayLike<number>,
   b: ArrayLike<number>,
   problem: GemmProblem,
+  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
 ): Float32Array | null {
   const { batchA, batchB, batch, m, k, n, transposeA, transposeB } = problem;
-  const out = new Float32Array(batch * m * n);
-  if (out.length === 0 || k === 0) return out;
+  if (batch * m * n === 0 || k === 0) return new Float32Array(batch * m * n);
   const mp = roundUp(m, MR);
   const np = roundUp(n, NR);
   const aStride = align16(mp * k);
@@ -124,6 +125,7 @@ export function gemm(
   runTasks(runtime, threaded ? pool : null, 'pack_task', packTasks);
   runTasks(runtime, threaded ? pool : null, 'run_task', tasks);
 
+  const out = allocate(batch * m * n);
   const c = runtime.f32;
   for (let p = 0; p < batch; p++) {
     const src = cBase + p * cStride;

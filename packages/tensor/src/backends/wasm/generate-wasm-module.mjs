@@ -113,6 +113,29 @@ ${storeC}
 // ---- elementwise: f32x4 over whole vectors (callers pad buffers to a multiple of 4 floats) ----
 
 const splat = (v) => `(f32x4.splat (f32.const ${v}))`;
+
+/**
+ * Loop constants: K(v) names a v128 local holding splat(v), set once at function entry, because V8
+ * re-materializes an inline splat or v128.const on every loop iteration. `withConstants` collects
+ * the constants a function body used and returns their declarations and initialisation.
+ */
+let constants = null;
+const K = (v) => {
+  if (!constants) return splat(v);
+  if (!constants.has(v)) constants.set(v, `$k${constants.size}`);
+  return `(local.get ${constants.get(v)})`;
+};
+function withConstants(build) {
+  constants = new Map();
+  const body = build();
+  const used = [...constants];
+  constants = null;
+  return {
+    body,
+    locals: used.map(([, name]) => `(local ${name} v128)`).join(' '),
+    init: used.map(([v, name]) => `(local.set ${name} ${splat(v)})`).join('\n    '),
+  };
+}
 const UNARY_LOCALS = ['$x', '$y', '$e', '$t', '$u', '$n', '$i1', '$i2']
   .map((l) => `(local ${l} v128)`)
   .join(' ');
@@ -121,19 +144,24 @@ const UNARY_LOCALS = ['$x', '$y', '$e', '$t', '$u', '$n', '$i1', '$i2']
  * e^x for the f32x4 in local $x, left in local $e (Cephes expf: n = round(x·log2 e), a degree-6
  * polynomial for e^r on |r| ≤ ln2/2, then ·2^n applied as 2^⌊n/2⌋·2^(n−⌊n/2⌋) so that both factors
  * stay normal: overflow gives +Infinity and underflow denormals or 0 like Math.exp). NaN propagates.
+ * Written for V8's code generator: pmin/pmax are one instruction each (min/max need NaN fix-ups),
+ * and n is rounded by adding 1.5·2²³, whose float bits then hold n as an integer (no nearest or
+ * float-to-int conversion sequences).
  */
-const EXP = `
-    (local.set $t (f32x4.min (f32x4.max (local.get $x) ${splat(-104)}) ${splat(88.73)}))
-    (local.set $n (f32x4.nearest (f32x4.mul (local.get $t) ${splat(Math.LOG2E)})))
-    (local.set $t (f32x4.sub (f32x4.sub (local.get $t) (f32x4.mul (local.get $n) ${splat(0.693359375)}))
-                             (f32x4.mul (local.get $n) ${splat(-2.1219444e-4)})))
-    (local.set $u ${splat(1.98756915e-4)})
+const ROUND_MAGIC = 12582912; // 1.5·2²³
+const EXP = () => `
+    (local.set $t (f32x4.pmin (f32x4.pmax (local.get $x) ${K(-104)}) ${K(88.73)}))
+    (local.set $i1 (f32x4.add (f32x4.mul (local.get $t) ${K(Math.LOG2E)}) ${K(ROUND_MAGIC)}))
+    (local.set $n (f32x4.sub (local.get $i1) ${K(ROUND_MAGIC)}))
+    (local.set $t (f32x4.sub (f32x4.sub (local.get $t) (f32x4.mul (local.get $n) ${K(0.693359375)}))
+                             (f32x4.mul (local.get $n) ${K(-2.1219444e-4)})))
+    (local.set $u ${K(1.98756915e-4)})
 ${[1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]
-  .map((c) => `    (local.set $u (f32x4.add (f32x4.mul (local.get $u) (local.get $t)) ${splat(c)}))`)
+  .map((c) => `    (local.set $u (f32x4.add (f32x4.mul (local.get $u) (local.get $t)) ${K(c)}))`)
   .join('\n')}
     (local.set $u (f32x4.add (f32x4.add (f32x4.mul (local.get $u) (f32x4.mul (local.get $t) (local.get $t)))
-                                        (local.get $t)) ${splat(1)}))
-    (local.set $i1 (i32x4.trunc_sat_f32x4_s (local.get $n)))
+                                        (local.get $t)) ${K(1)}))
+    (local.set $i1 (i32x4.sub (local.get $i1) (i32x4.splat (i32.const 0x4b400000))))
     (local.set $i2 (i32x4.shr_s (local.get $i1) (i32.const 1)))
     (local.set $i1 (i32x4.sub (local.get $i1) (local.get $i2)))
     (local.set $e (f32x4.mul
@@ -142,40 +170,42 @@ ${[1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001
 
 /** Per op: WAT that reads local $x and leaves the result in local $y. */
 const UNARY_OPS = {
-  relu: '(local.set $y (f32x4.max (local.get $x) (v128.const i32x4 0 0 0 0)))',
-  exp: `${EXP}
+  relu: () => '(local.set $y (f32x4.max (local.get $x) (v128.const i32x4 0 0 0 0)))',
+  exp: () => `${EXP()}
     (local.set $y (local.get $e))`,
   // 1/(1+e^−|x|) for x ≥ 0, e^−|x|/(1+e^−|x|) below: the same two forms as the JS kernel.
-  sigmoid: `
+  sigmoid: () => `
     (local.set $y (local.get $x))
-    (local.set $x (f32x4.neg (f32x4.abs (local.get $x))))${EXP}
-    (local.set $t (f32x4.div ${splat(1)} (f32x4.add ${splat(1)} (local.get $e))))
+    (local.set $x (f32x4.neg (f32x4.abs (local.get $x))))${EXP()}
+    (local.set $t (f32x4.div ${K(1)} (f32x4.add ${K(1)} (local.get $e))))
     (local.set $y (v128.bitselect (local.get $t) (f32x4.mul (local.get $e) (local.get $t))
-                                  (f32x4.ge (local.get $y) ${splat(0)})))`,
+                                  (f32x4.ge (local.get $y) ${K(0)})))`,
   // Cephes tanhf: an odd polynomial below |x| = 0.625, else sign(x)·(1 − 2/(e^{2|x|} + 1)).
-  tanh: `
+  tanh: () => `
     (local.set $y (local.get $x))
-    (local.set $x (f32x4.mul (f32x4.abs (local.get $y)) ${splat(2)}))${EXP}
-    (local.set $t (f32x4.sub ${splat(1)} (f32x4.div ${splat(2)} (f32x4.add (local.get $e) ${splat(1)}))))
+    (local.set $x (f32x4.mul (f32x4.abs (local.get $y)) ${K(2)}))${EXP()}
+    (local.set $t (f32x4.sub ${K(1)} (f32x4.div ${K(2)} (f32x4.add (local.get $e) ${K(1)}))))
     (local.set $x (f32x4.mul (local.get $y) (local.get $y)))
-    (local.set $u ${splat(-5.70498872745e-3)})
+    (local.set $u ${K(-5.70498872745e-3)})
 ${[2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]
-  .map((c) => `    (local.set $u (f32x4.add (f32x4.mul (local.get $u) (local.get $x)) ${splat(c)}))`)
+  .map((c) => `    (local.set $u (f32x4.add (f32x4.mul (local.get $u) (local.get $x)) ${K(c)}))`)
   .join('\n')}
     (local.set $u (f32x4.add (f32x4.mul (f32x4.mul (local.get $u) (local.get $x)) (local.get $y)) (local.get $y)))
     (local.set $t (v128.bitselect (local.get $t) (local.get $u)
-                                  (f32x4.gt (f32x4.abs (local.get $y)) ${splat(0.625)})))
+                                  (f32x4.gt (f32x4.abs (local.get $y)) ${K(0.625)})))
     ;; tanh is odd: the magnitude from above with x's sign (which also keeps tanh(−0) = −0)
     (local.set $y (v128.bitselect (local.get $y) (local.get $t) (i32x4.splat (i32.const 0x80000000))))`,
 };
 
 function unaryFuncs() {
   return Object.entries(UNARY_OPS)
-    .map(
-      ([name, body]) => `
+    .map(([name, op]) => {
+      const { body, locals, init } = withConstants(op);
+      return `
   ;; dst[i] = ${name}(src[i]) for 4·count floats (byte addresses)
   (func $u_${name} (export "${name}") (param $src i32) (param $dst i32) (param $count i32)
-    ${UNARY_LOCALS} (local $end i32)
+    ${UNARY_LOCALS} ${locals} (local $end i32)
+    ${init}
     (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 4))))
     (block $done
       (loop $next
@@ -184,8 +214,8 @@ function unaryFuncs() {
         (v128.store (local.get $dst) (local.get $y))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-        (br $next))))`,
-    )
+        (br $next))))`;
+    })
     .join('\n');
 }
 
@@ -245,6 +275,96 @@ function unaryTaskFunc() {
     (if (i32.gt_u (local.get $n) ${g('chunk')}) (then (local.set $n ${g('chunk')})))
     (local.set $off (i32.shl (local.get $v0) (i32.const 4)))${calls})`;
 }
+
+/** Byte offsets of the parameters of a row-wise job (see `rows_task`); eps is an f32. */
+const RP = { op: 0, src: 4, dst: 8, w: 12, b: 16, rows: 20, d: 24, eps: 28, chunk: 32 };
+/** Row-wise kernels, by their index in RP.op. */
+const ROW_OPS = ['softmax', 'layernorm'];
+
+const hsum = (v) =>
+  `(f32.add (f32.add (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v})) (f32.add (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v})))`;
+const hmax = (v) =>
+  `(f32.max (f32.max (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v})) (f32.max (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v})))`;
+
+/**
+ * Softmax and layerNorm of rows of d floats (d a multiple of 4): max / exp-and-sum / scale, and
+ * mean / variance / normalize-scale-shift, each pass one f32x4 loop (sums in four float32 lanes).
+ */
+function rowFuncs() {
+  const softmaxRow = () => {
+    const { body, locals, init } = withConstants(() => SOFTMAX_BODY());
+    return `  (func $softmax_row (param $src i32) (param $dst i32) (param $d i32)
+    ${UNARY_LOCALS} ${locals} (local $j i32) (local $bytes i32) (local $acc v128) (local $m f32)
+    ${init}${body})`;
+  };
+  const vloop = (label, body) => `
+    (local.set $j (i32.const 0))
+    (block $${label}Done
+      (loop $${label}
+        (br_if $${label}Done (i32.ge_u (local.get $j) (local.get $bytes)))
+${body}
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $${label})))`;
+  const at = (base) => `(i32.add (local.get ${base}) (local.get $j))`;
+  const SOFTMAX_BODY = () => `
+    (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
+    ;; pmax (acc < x ? x : acc) skips NaN like the JS kernel's \`x > m\`; NaN rows still come out NaN.
+    (local.set $acc ${splat('-inf')})${vloop('max', `        (local.set $acc (f32x4.pmax (local.get $acc) (v128.load ${at('$src')})))`)}
+    (local.set $m ${hmax('(local.get $acc)')})
+    ;; an all −∞ row: exp(−∞ − 0) = 0, then 0/0, as the composed op gives
+    (if (f32.eq (local.get $m) (f32.const -inf)) (then (local.set $m (f32.const 0))))
+    (local.set $y (f32x4.splat (local.get $m)))
+    (local.set $acc ${splat(0)})${vloop(
+      'exp',
+      `        (local.set $x (f32x4.sub (v128.load ${at('$src')}) (local.get $y)))${EXP()}
+        (v128.store ${at('$dst')} (local.get $e))
+        (local.set $acc (f32x4.add (local.get $acc) (local.get $e)))`,
+    )}
+    (local.set $y (f32x4.splat (f32.div (f32.const 1) ${hsum('(local.get $acc)')})))${vloop(
+      'scale',
+      `        (v128.store ${at('$dst')} (f32x4.mul (v128.load ${at('$dst')}) (local.get $y)))`,
+    )}`;
+  return `
+${softmaxRow()}
+  (func $layernorm_row (param $src i32) (param $dst i32) (param $w i32) (param $b i32) (param $d i32) (param $eps f32)
+    (local $j i32) (local $bytes i32) (local $acc v128) (local $mu v128) (local $rstd v128) (local $c v128) (local $n f32)
+    (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $n (f32.convert_i32_u (local.get $d)))
+    (local.set $acc ${splat(0)})${vloop('sum', `        (local.set $acc (f32x4.add (local.get $acc) (v128.load ${at('$src')})))`)}
+    (local.set $mu (f32x4.splat (f32.div ${hsum('(local.get $acc)')} (local.get $n))))
+    (local.set $acc ${splat(0)})${vloop(
+      'var',
+      `        (local.set $c (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $c) (local.get $c))))`,
+    )}
+    (local.set $rstd (f32x4.splat (f32.div (f32.const 1)
+      (f32.sqrt (f32.add (f32.div ${hsum('(local.get $acc)')} (local.get $n)) (local.get $eps))))))${vloop(
+        'norm',
+        `        (v128.store ${at('$dst')}
+          (f32x4.add (f32x4.mul (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd))
+                                (v128.load ${at('$w')}))
+                     (v128.load ${at('$b')})))`,
+      )})
+
+  ;;  Task t of a row-wise job: rows [t·chunk, (t+1)·chunk) of op (an index into ROW_OPS).
+  (func (export "rows_task") (param $params i32) (param $t i32)
+    (local $r i32) (local $end i32) (local $stride i32) (local $off i32)
+    (local.set $r (i32.mul (local.get $t) ${rget('chunk')}))
+    (local.set $end (i32.add (local.get $r) ${rget('chunk')}))
+    (if (i32.gt_u (local.get $end) ${rget('rows')}) (then (local.set $end ${rget('rows')})))
+    (local.set $stride (i32.shl ${rget('d')} (i32.const 2)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $off (i32.mul (local.get $r) (local.get $stride)))
+        (if (i32.eqz ${rget('op')})
+          (then (call $softmax_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off)) ${rget('d')}))
+          (else (call $layernorm_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off))
+                      ${rget('w')} ${rget('b')} ${rget('d')} (f32.load offset=${RP.eps} (local.get $params)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))`;
+}
+const rget = (name) => `(i32.load offset=${RP[name]} (local.get $params))`;
 
 const get = (name) => `(i32.load offset=${P[name]} (local.get $params))`;
 
@@ -369,6 +489,7 @@ ${tileFunc()}
 
 ${unaryFuncs()}
 ${binaryFuncs()}
+${rowFuncs()}
 ${unaryTaskFunc()}
 
   ;; Task t of the job described at $params: batch p, row block, column block (see gemm.ts).
@@ -425,6 +546,10 @@ export const GEMM_PARAMS = ${JSON.stringify(P)} as const;
 export const UNARY_OPS = ${JSON.stringify(Object.keys(UNARY_OPS))} as const;
 /** Byte offsets of the i32 parameters that \`unary_task(params, t)\` reads. */
 export const UNARY_PARAMS = ${JSON.stringify(UP)} as const;
+/** Row-wise kernels \`rows_task\` runs, by their index in the job's \`op\`. */
+export const ROW_OPS = ${JSON.stringify(ROW_OPS)} as const;
+/** Byte offsets of the parameters that \`rows_task(params, t)\` reads (\`eps\` is a float32). */
+export const ROW_PARAMS = ${JSON.stringify(RP)} as const;
 /** Binary functions the module exports, each \`(a, b, dst, count4, mode)\`. */
 export const BINARY_OPS = ${JSON.stringify(Object.keys(BINARY_OPS))} as const;
 /** The module importing \`env.memory\` as a shared memory (threads). */

@@ -23,6 +23,7 @@ export function unary(
   pool: WasmThreadPool | null,
   op: WasmUnaryOp,
   x: Float32Array,
+  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
 ): Float32Array | null {
   const n = x.length;
   if (n === 0) return new Float32Array(0);
@@ -45,5 +46,7 @@ export function unary(
     done = pool.run(PARAMS_OFFSET, tasks, 'unary_task');
   }
   if (!done) runtime.exports[op](src * 4, dst * 4, vectors);
-  return runtime.f32.slice(dst, dst + n);
+  const out = allocate(n);
+  out.set(runtime.f32.subarray(dst, dst + n));
+  return out;
 }

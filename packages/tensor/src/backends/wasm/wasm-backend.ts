@@ -1,6 +1,7 @@
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { binary, type WasmBinaryOp } from './binary.js';
 import { type GemmProblem, gemm } from './gemm.js';
+import { rowwise, type WasmRowOp } from './rows.js';
 import { hardwareThreads, threadsSupported, WasmThreadPool } from './thread-pool.js';
 import { unary, type WasmUnaryOp } from './unary.js';
 import { WasmRuntime } from './wasm-runtime.js';
@@ -28,6 +29,8 @@ export class WasmBackend extends CpuBackend {
   private runtimeInstance: WasmRuntime | null = null;
   private pool: WasmThreadPool | null = null;
   private poolTried = false;
+  /** Kernel outputs come from the buffer pool: each driver writes every element. */
+  private readonly allocateOutput = (length: number) => this.uninitializedFloat32(length);
 
   /** @param threads threads for GEMM, calling thread included; `'auto'`: the machine's cores (at most 8). */
   constructor(name = 'wasm', threads: number | 'auto' = 'auto') {
@@ -84,12 +87,30 @@ export class WasmBackend extends CpuBackend {
 
   /** `op(A)·op(B)` per batch (see gemm.ts); null when too large for wasm memory. */
   matmul(a: ArrayLike<number>, b: ArrayLike<number>, problem: GemmProblem): Float32Array | null {
-    return gemm(this.runtime, this.threadPool(), a, b, problem);
+    return gemm(this.runtime, this.threadPool(), a, b, problem, this.allocateOutput);
   }
 
   /** `op` elementwise over float32 values (see unary.ts); null when too large for wasm memory. */
   unary(op: WasmUnaryOp, x: Float32Array): Float32Array | null {
-    return unary(this.runtime, x.length >= 2 * 65536 ? this.threadPool() : null, op, x);
+    return unary(this.runtime, x.length >= 2 * 65536 ? this.threadPool() : null, op, x, this.allocateOutput);
+  }
+
+  /** Softmax or layerNorm over rows of `d` (see rows.ts); null where the JS kernel should run. */
+  rows(
+    op: WasmRowOp,
+    x: Float32Array,
+    d: number,
+    layerNorm?: { weight: Float32Array; bias: Float32Array; eps: number },
+  ): Float32Array | null {
+    return rowwise(
+      this.runtime,
+      x.length >= 65536 ? this.threadPool() : null,
+      op,
+      x,
+      d,
+      layerNorm,
+      this.allocateOutput,
+    );
   }
 
   /** `a op b` with broadcasting (see binary.ts); null where the JS kernel should run. */
@@ -100,7 +121,7 @@ export class WasmBackend extends CpuBackend {
     b: Float32Array,
     bShape: readonly number[],
   ): Float32Array | null {
-    return binary(this.runtime, op, a, aShape, b, bShape);
+    return binary(this.runtime, op, a, aShape, b, bShape, this.allocateOutput);
   }
 
   destroy(): void {

@@ -91,6 +91,40 @@ function wasmMatmulKernel(backendName: string): KernelConfig<'BatchMatMul'> {
   };
 }
 
+/** Fused last-axis softmax and layerNorm in WebAssembly SIMD (rows over the pool). */
+function wasmRowKernels(backendName: string): KernelConfig[] {
+  const jsSoftmax = CPU_KERNELS.find((k) => k.kernelName === 'SoftmaxLastAxis')!;
+  const jsLayerNorm = CPU_KERNELS.find((k) => k.kernelName === 'LayerNormLastAxis')!;
+  return [
+    {
+      kernelName: 'SoftmaxLastAxis',
+      backendName,
+      kernelFunc: (args) => {
+        const x = args.inputs[0]!;
+        const backend = args.backend as WasmBackend;
+        const xs = backend.values(x.dataId);
+        const out = xs instanceof Float32Array ? backend.rows('softmax', xs, x.shape.at(-1) ?? 1) : null;
+        return out ? backend.output(out, x.shape, 'float32') : jsSoftmax.kernelFunc(args);
+      },
+    },
+    {
+      kernelName: 'LayerNormLastAxis',
+      backendName,
+      kernelFunc: (args) => {
+        const [x, w, b] = args.inputs as [TensorInfo, TensorInfo, TensorInfo];
+        const backend = args.backend as WasmBackend;
+        const [xs, weight, bias] = [x, w, b].map((t) => backend.values(t.dataId));
+        const { eps } = args.attrs as { eps: number };
+        const out =
+          xs instanceof Float32Array && weight instanceof Float32Array && bias instanceof Float32Array
+            ? backend.rows('layernorm', xs, x.shape.at(-1) ?? 1, { weight, bias, eps })
+            : null;
+        return out ? backend.output(out, x.shape, 'float32') : jsLayerNorm.kernelFunc(args);
+      },
+    },
+  ];
+}
+
 /**
  * Every kernel of the `wasm` backend registered as `backendName`: the cpu kernels (same storage),
  * with the WebAssembly ones replacing their JS counterparts.
@@ -100,6 +134,7 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     wasmMatmulKernel(backendName) as unknown as KernelConfig,
     ...UNARY.map(([kernel, op]) => wasmUnaryKernel(kernel, op, backendName)),
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
+    ...wasmRowKernels(backendName),
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
   return [

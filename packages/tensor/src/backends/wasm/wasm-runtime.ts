@@ -12,6 +12,8 @@ export interface WasmExports {
   run_task(params: number, t: number): void;
   /** Runs chunk `t` of the elementwise job whose i32 parameters start at byte `params`. */
   unary_task(params: number, t: number): void;
+  /** Runs task `t` (a block of rows) of the softmax / layerNorm job at `params`. */
+  rows_task(params: number, t: number): void;
   /** Runs packing task `t` (a row block of A or a column block of B) of the GEMM job at `params`. */
   pack_task(params: number, t: number): void;
   /** Packs op(X) into panels of `r` (see generate-wasm-module.mjs); addresses in bytes. */
