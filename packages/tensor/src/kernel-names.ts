@@ -110,6 +110,8 @@ export interface KernelAttrs
   SoftmaxLastAxis: Record<string, never>;
   /** `(x − mean) / √(var + eps) · weight + bias` over the last axis; inputs x, weight, bias. */
   LayerNormLastAxis: { eps: number };
+  /** Backward of Relu: inputs x and dy; output dy where x > 0, else 0. */
+  ReluGrad: Record<string, never>;
   /** Backward of SoftmaxLastAxis: inputs y (its output) and dy; output dx. */
   SoftmaxLastAxisGrad: Record<string, never>;
   /** Backward of LayerNormLastAxis for x: inputs x, weight, dy; output dx. */

@@ -79,7 +79,11 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
   grad('Abs', (dy, c) => [dy.mul(input(c).sign())]),
   grad('Tanh', (dy, c) => [dy.mul(c.output.square().neg().add(1))]),
   grad('Sigmoid', (dy, c) => [dy.mul(c.output.mul(c.output.neg().add(1)))]),
-  grad('Relu', (dy, c) => [dy.mul(input(c).gt(0).float())]),
+  grad('Relu', (dy, c) =>
+    hasKernel('ReluGrad')
+      ? [ENGINE.runKernel('ReluGrad', [input(c), dy], {})]
+      : [dy.mul(input(c).gt(0).float())],
+  ),
   grad('Erf', (dy, c) => [
     dy.mul(
       input(c)

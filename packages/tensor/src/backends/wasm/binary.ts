@@ -33,6 +33,9 @@ export function binary(
   const shape = broadcastShapes(op, aShape, bShape);
   const size = sizeOf(shape);
   if (size < MIN_ELEMENTS) return null;
+  // Both operands full size: the JS kernel's single flat pass moves less memory than copying both
+  // in and the result out (storage lives in JS typed arrays, not in wasm memory).
+  if (a.length === size && b.length === size) return null;
   const aStrides = broadcastStrides(aShape, shape);
   const bStrides = broadcastStrides(bShape, shape);
   let shortRuns = false;

@@ -20,6 +20,22 @@ const unaryKernels: KernelConfig[] = UNARY_KERNELS.map((kernelName) => ({
   },
 }));
 
+/** `out[i] = a[i] op b[i]`, with the hot ops written out so that no call per element remains. */
+function sameShapeLoop(
+  kernelName: string,
+  a: TypedArray,
+  b: TypedArray,
+  out: Float32Array,
+  f: (x: number, y: number) => number,
+): void {
+  const n = out.length;
+  if (kernelName === 'Add') for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+  else if (kernelName === 'Sub') for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+  else if (kernelName === 'Mul') for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+  else if (kernelName === 'Div') for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
+  else for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
+}
+
 const binaryKernels: KernelConfig[] = [...ARITHMETIC_KERNELS, ...COMPARISON_KERNELS].map((kernelName) => ({
   kernelName,
   backendName: 'cpu',
@@ -33,6 +49,12 @@ const binaryKernels: KernelConfig[] = [...ARITHMETIC_KERNELS, ...COMPARISON_KERN
     const f = BINARY_FNS[kernelName];
     const aStr = broadcastStrides(a!.shape, shape);
     const bStr = broadcastStrides(b!.shape, shape);
+    if (dtype === 'float32' && av.length === out.length && bv.length === out.length) {
+      // Same shapes (the common case in training): one flat loop per op into a recycled buffer.
+      const o = cpu(backend).uninitializedFloat32(out.length);
+      sameShapeLoop(kernelName, av, bv, o, f);
+      return cpu(backend).output(o, shape, dtype);
+    }
     if (kernelName === 'Add' || kernelName === 'Mul' || kernelName === 'Sub') {
       // The hot three get loops without a call per element.
       forEachBroadcastRun(shape, aStr, bStr, (ai, bi, o, n, as, bs) => {

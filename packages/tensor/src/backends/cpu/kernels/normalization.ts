@@ -23,8 +23,8 @@ function rowStats(xs: ArrayLike<number>, d: number, eps: number): Float64Array {
 }
 
 /**
- * Fused last-axis softmax and layerNorm, and their backward passes: one pass per row instead of
- * the five to fifteen kernels (and their intermediate buffers) of the composed ops. Sums
+ * Fused last-axis softmax and layerNorm, their backward passes and relu's: one pass instead of
+ * the three to fifteen kernels (and their intermediate buffers) of the composed ops. Sums
  * accumulate in float64.
  */
 export const normalizationKernels: KernelConfig[] = [
@@ -71,6 +71,18 @@ export const normalizationKernels: KernelConfig[] = [
     },
   },
   {
+    // One pass instead of three kernels (x > 0, cast, multiply); NaN in x gives 0 like the composed form.
+    kernelName: 'ReluGrad',
+    backendName: 'cpu',
+    kernelFunc: ({ inputs: [x, dy], backend }) => {
+      const xs = cpu(backend).values(x!.dataId);
+      const gs = cpu(backend).values(dy!.dataId);
+      const out = cpu(backend).uninitializedFloat32(xs.length);
+      for (let i = 0; i < xs.length; i++) out[i] = xs[i]! > 0 ? gs[i]! : 0;
+      return cpu(backend).output(out, x!.shape, 'float32');
+    },
+  },
+  {
     // dx = y · (dy − Σ dy·y), per row.
     kernelName: 'SoftmaxLastAxisGrad',
     backendName: 'cpu',
@@ -78,7 +90,7 @@ export const normalizationKernels: KernelConfig[] = [
       const ys = cpu(backend).values(y!.dataId);
       const gs = cpu(backend).values(dy!.dataId);
       const d = y!.shape.at(-1) ?? 1;
-      const out = new Float32Array(ys.length);
+      const out = cpu(backend).uninitializedFloat32(ys.length);
       for (let at = 0; at < ys.length; at += d) {
         let s = 0;
         for (let j = 0; j < d; j++) s += gs[at + j]! * ys[at + j]!;
