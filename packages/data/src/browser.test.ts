@@ -82,11 +82,14 @@ describe('@polymodal/data/browser', () => {
       'sceneQuestions',
       'sceneCaptions',
       'drawScene',
+      'shapeSpans',
+      'rasterizeScene',
       'DataLoader',
       'collate',
       'AnswerVocab',
       'decodeImageBrowser',
       'renderScenePngBrowser',
+      'renderSceneRgbaBrowser',
     ])
       expect(browser, name).toHaveProperty(name);
     for (const name of [
@@ -94,6 +97,7 @@ describe('@polymodal/data/browser', () => {
       'decodeImageFile',
       'ImageDecodePool',
       'renderScenePng',
+      'renderSceneRgba',
       'generateDataset',
       'readVqaV2',
       'readWebDataset',
@@ -201,6 +205,11 @@ describe('@polymodal/data/browser', () => {
     browser.drawScene(recorder() as unknown as browser.DrawContext, scene);
     expected.push(...calls.splice(direct), 'convertToBlob(image/png)');
     expect(calls).toEqual(expected);
-    expect(calls.filter((c) => c === 'fill()')).toHaveLength(scene.objects.length);
+    // Only whole-pixel rectangles: the background, then one per row span of each object.
+    const spans = scene.objects.reduce((n, o) => n + browser.shapeSpans(o, 48, 48).length, 0);
+    const rects = calls.filter((c) => c.startsWith('fillRect('));
+    expect(rects).toHaveLength(1 + spans);
+    for (const r of rects) expect(r).toMatch(/^fillRect\((\d+),(\d+),(\d+),(\d+)\)$/);
+    expect(calls.some((c) => /^(arc|lineTo|fill)\(/.test(c))).toBe(false);
   });
 });

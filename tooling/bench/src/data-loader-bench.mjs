@@ -1,32 +1,42 @@
 /**
  * Data-loader throughput: one epoch of @polymodal/data's `DataLoader` over a generated
  * Sort-of-CLEVR set read through the VQA v2 reader (decode → preprocess → tokenize → collate into
- * tensors), with image decoding on the `ImageDecodePool` worker pool and on the main thread.
+ * tensors), with decoding and preprocessing in the `ImageDecodePool` workers, decoding only in the
+ * workers, or everything on the main thread.
  *
  *   pnpm --filter @polymodal/data build
  *   node tooling/bench/src/data-loader-bench.mjs [--images 10000] [--size 64] [--batch 64]
- *        [--prefetch 4] [--workers 2] [--repeats 3] [--modes pool,main,pool-js,main-js] [--dir PATH]
- *        [--out DIR] [--clean]
+ *        [--prefetch 4] [--workers 2] [--repeats 3]
+ *        [--modes pool-pre,pool-js-pre,pool,pool-js,main,main-js] [--dir PATH] [--out DIR] [--clean]
+ *   node tooling/bench/src/data-loader-bench.mjs --render-only [--out DIR]   # re-write the .md from the .json
  *
  * The images are generated once into os.tmpdir() and reused by later runs (`--clean` deletes them
  * at the end). Writes tooling/bench/results/data-loader.json and .md.
  *
  * CPU utilisation is process CPU time (`process.cpuUsage()`, all threads: main, decode workers,
- * libuv/libvips threads) divided by wall time, so it can reach the number of cores. The machine
- * is usually shared: compare the modes of one run, not absolute numbers across runs.
+ * libuv/libvips threads) divided by wall time, so it can reach the number of cores. Main-thread
+ * and worker busy shares are event-loop utilisation (`performance.eventLoopUtilization()`, and
+ * the pool's per-worker figure): the share of the epoch each JavaScript thread was running code.
+ * The machine is usually shared: compare the modes of one run, not absolute numbers across runs.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const MODES = {
-  pool: 'ImageDecodePool worker threads (sharp in each worker)',
-  main: 'no pool: decodeImageFile from the main thread (sharp, async on libvips threads)',
-  'pool-js': 'ImageDecodePool worker threads, pure-JS codecs (pngjs)',
-  'main-js': 'no pool: pure-JS codecs (pngjs) on the main thread',
+  'pool-pre': 'ImageDecodePool workers decode (sharp) and preprocess; main thread tokenizes and collates',
+  'pool-js-pre':
+    'ImageDecodePool workers decode (pure-JS pngjs) and preprocess; main thread tokenizes and collates',
+  pool: 'ImageDecodePool workers decode (sharp); preprocessing on the main thread',
+  'pool-js': 'ImageDecodePool workers decode (pure-JS pngjs); preprocessing on the main thread',
+  main: 'no pool: decodeImageFile (sharp, async on libvips threads) and preprocessing on the main thread',
+  'main-js': 'no pool: pure-JS decoding (pngjs) and preprocessing on the main thread',
 };
+const POOL_MODES = new Set(['pool-pre', 'pool-js-pre', 'pool', 'pool-js']);
 
 const { values: args } = parseArgs({
   options: {
@@ -35,18 +45,119 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '64' },
     prefetch: { type: 'string', default: '4' },
     workers: { type: 'string', default: '2' },
-    modes: { type: 'string', default: 'pool,main,pool-js,main-js' },
+    modes: { type: 'string', default: Object.keys(MODES).join(',') },
     seed: { type: 'string', default: '1' },
     dir: { type: 'string' },
     out: { type: 'string' },
     repeats: { type: 'string', default: '3' },
     clean: { type: 'boolean', default: false },
+    'render-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]);
   process.exit(0);
+}
+const outDir = args.out ?? fileURLToPath(new URL('../results/', import.meta.url));
+if (args['render-only']) {
+  const json = JSON.parse(readFileSync(join(outDir, 'data-loader.json'), 'utf8'));
+  writeFileSync(join(outDir, 'data-loader.md'), renderMarkdown(json));
+  console.log(`re-wrote ${join(outDir, 'data-loader.md')} from data-loader.json`);
+  process.exit(0);
+}
+
+/** The Markdown report, from the JSON one alone (so `--render-only` can re-write it). */
+function renderMarkdown({ date, machine, config, consistent, stages, results }) {
+  const { images, imageSize: size, batchSize, prefetch, workers, repeats, sharpAvailable } = config;
+  const fingerprintEvery = config.fingerprintEvery ?? 8;
+  const base = results.find((r) => r.mode === 'main') ?? results[0];
+  const pct = (x) => `${Math.round(x * 100)} %`;
+  const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const ms = (x) => (x === null ? 'n/a' : `${x.toFixed(3)} ms`);
+  const best = [...results].sort((a, b) => b.imagesPerSec - a.imagesPerSec)[0];
+  const spread = Math.max(
+    ...results.map((r) => Math.max(...r.imagesPerSecAll) / Math.min(...r.imagesPerSecAll)),
+  );
+
+  /** One sentence per mode on what bounds it, read off the busy shares. */
+  function bound(r) {
+    const workersBusy = mean(r.workerBusy);
+    const cores = `${r.cpuUtilisation.toFixed(2)} of ${machine.availableParallelism} cores`;
+    if (r.workerBusy.length === 0)
+      return `everything runs on the main thread (${pct(r.mainThreadBusy)} busy, ${cores}): it is the bottleneck.`;
+    if (r.mainThreadBusy >= 0.85)
+      return `the main thread is the bottleneck (${pct(r.mainThreadBusy)} busy; workers ${pct(workersBusy)}; ${cores}).`;
+    if (workersBusy >= 0.85)
+      return `the workers are the bottleneck (${pct(workersBusy)} busy) and the main thread has ${pct(1 - r.mainThreadBusy)} to spare; ${cores}.`;
+    return `neither thread is saturated (main ${pct(r.mainThreadBusy)}, workers ${pct(workersBusy)}; ${cores}).`;
+  }
+
+  return [
+    '# Data-loader benchmark',
+    '',
+    `Date: ${date}. Machine: ${machine.logicalCores} × ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB, ` +
+      `${machine.platform}, Node ${machine.node}; load average before/after: ${machine.loadavgBefore.join(' ')} / ${machine.loadavgAfter.join(' ')} (shared machine).`,
+    '',
+    `One epoch of \`DataLoader\` over ${images.toLocaleString('en-US')} Sort-of-CLEVR PNGs (${size} px, generated ` +
+      'by `generateDataset`, read with `readVqaV2`): decode → `ImageProcessor` (bilinear resize, rescale, ImageNet ' +
+      `normalise, to CHW) → tokenize → \`collate\` into tensors; batch ${batchSize}, prefetch ${prefetch}, shuffled, ` +
+      `${workers} workers where a pool is used. sharp available: ${sharpAvailable ? 'yes' : 'no'}.`,
+    '',
+    `Each mode ran ${repeats} epoch(s), modes alternating; the table shows each mode's median epoch ` +
+      '(all epochs in data-loader.json). The loop does no training, so it measures the loader alone.',
+    '',
+    `| mode | images/s | wall s | CPU (cores) | main thread busy | workers busy | main-thread ms/image | vs ${base.mode} | every epoch, images/s |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.mode} | ${r.imagesPerSec.toFixed(0)} | ${(r.wallMs / 1000).toFixed(2)} | ${r.cpuUtilisation.toFixed(2)} | ` +
+        `${pct(r.mainThreadBusy)} | ${r.workerBusy.length ? r.workerBusy.map(pct).join(', ') : '–'} | ` +
+        `${r.mainThreadMsPerImage.toFixed(3)} | ${(r.imagesPerSec / base.imagesPerSec).toFixed(2)} | ` +
+        `${r.imagesPerSecAll.map((x) => x.toFixed(0)).join(', ')} |`,
+    ),
+    '',
+    ...results.map((r) => `- **${r.mode}**: ${r.description}.`),
+    '',
+    '- CPU (cores): process CPU time of all threads (main, workers, libuv/libvips) / wall time.',
+    '- busy: event-loop utilisation of that thread over the epoch (`performance.eventLoopUtilization()`; the',
+    "  workers' from `ImageDecodePool.eventLoopUtilization()`). On a shared machine it also counts time a",
+    '  runnable thread waited for a core, so read it as "never idle", not as CPU time.',
+    '- main-thread ms/image: main-thread busy time / images, i.e. what the main thread spends per image in that mode.',
+    '',
+    ...(spread > 1.2
+      ? [
+          `Epochs of one mode differed by up to ${spread.toFixed(2)}× in this run: other processes shared the ` +
+            'cores (see the load average), so differences between modes smaller than that are noise; the busy ' +
+            'shares say more than the rates about where the time goes.',
+          '',
+        ]
+      : []),
+    `All modes produced bit-identical pixels (SHA-256 over every ${fingerprintEvery}th batch): ${consistent ? 'yes' : 'NO (fingerprints differ)'}.`,
+    '',
+    '## What bounds each mode',
+    '',
+    ...results.map((r) => `- **${r.mode}** (${r.imagesPerSec.toFixed(0)} images/s): ${bound(r)}`),
+    '',
+    `Fastest: **${best.mode}**, ${best.imagesPerSec.toFixed(0)} images/s at ${best.cpuUtilisation.toFixed(2)} cores.`,
+    '',
+    `## Cost of each stage on the main thread (one image at a time, ${stages.images} images)`,
+    '',
+    '| stage | ms/image | where it runs in the -pre modes |',
+    '|---|---:|---|',
+    `| decode, sharp | ${ms(stages.decodeSharpMs)} | worker (pool-pre) |`,
+    `| decode, pngjs | ${ms(stages.decodeJsMs)} | worker (pool-js-pre) |`,
+    `| preprocess: resize, rescale, normalise, to CHW | ${ms(stages.preprocessMs)} | worker |`,
+    `| tokenize | ${ms(stages.tokenizeMs)} | main thread |`,
+    `| soft answer target | ${ms(stages.softTargetMs)} | main thread |`,
+    `| collate (per image of a batch of ${batchSize}) | ${ms(stages.collateMs)} | main thread |`,
+    '',
+    'In the -pre modes the main thread also receives each result (a transferred `Float32Array`, no copy)',
+    'and resolves its promise; the "main-thread ms/image" column above is the measured total of all of it.',
+    '',
+    `Re-run: \`pnpm --filter @polymodal/data build && node tooling/bench/src/data-loader-bench.mjs --images ${images}\`.`,
+    '',
+  ].join('\n');
 }
 
 function positiveInt(name) {
@@ -103,9 +214,13 @@ const {
 
 // ---- data set: generated once, reused ------------------------------------------------------------
 
-const dir = args.dir ?? join(os.tmpdir(), `polymodal-sort-of-clevr-${images}x${size}-seed${seed}`);
+// The renderer tag is part of the cache key: scenes drawn before the pixel-exact span renderer
+// (anti-aliased canvas paths) are not reused.
+const renderer = 'spans-v1';
+const dir =
+  args.dir ?? join(os.tmpdir(), `polymodal-sort-of-clevr-${renderer}-${images}x${size}-seed${seed}`);
 const metaPath = join(dir, 'bench-meta.json');
-const wanted = { images, size, seed, questionsPerImage: 1 };
+const wanted = { images, size, seed, questionsPerImage: 1, renderer };
 let generatedMs = null;
 const haveMeta =
   existsSync(metaPath) &&
@@ -153,15 +268,19 @@ const sharpAvailable = (await loadSharp()) !== null;
 
 // ---- one epoch per mode ------------------------------------------------------------------------
 
+/** How many batches feed the cross-mode pixel fingerprint: every FINGERPRINT_EVERY-th (native SHA-256). */
+const FINGERPRINT_EVERY = 8;
+
 async function runMode(mode) {
   let pool = null;
-  if (mode === 'pool' || mode === 'pool-js') {
-    pool = new ImageDecodePool({ workers, useSharp: mode === 'pool' });
+  if (POOL_MODES.has(mode)) {
+    pool = new ImageDecodePool({ workers, useSharp: !mode.includes('-js') });
     await pool.decode(samples[0].imagePath); // start the workers (and load sharp) before timing
   } else if (mode === 'main') {
     await decodeImageFile(samples[0].imagePath); // load sharp before timing
   }
-  // vqaDataset only calls `pool.decode(path)`; main-js forces the pure-JS codecs on this thread.
+  // vqaDataset with preprocessIn 'main' only calls `pool.decode(path)`; main-js forces the
+  // pure-JS codecs on this thread through that hook.
   const decoder = mode === 'main-js' ? { decode: (path) => decodeImageFile(path, { backend: 'js' }) } : pool;
   const dataset = vqaDataset(samples, {
     tokenizer,
@@ -169,6 +288,7 @@ async function runMode(mode) {
     answers,
     maxLength: 16,
     pool: decoder ?? undefined,
+    preprocessIn: mode.endsWith('-pre') ? 'worker' : 'main',
     report,
   });
   const loader = new DataLoader(dataset, {
@@ -181,9 +301,11 @@ async function runMode(mode) {
   globalThis.gc?.();
   let seen = 0;
   let batches = 0;
-  let checksum = 0;
+  const fingerprint = createHash('sha256');
   let waitMs = 0;
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const workerElu0 = pool?.eventLoopUtilization();
   const t0 = performance.now();
   const it = loader[Symbol.asyncIterator]();
   for (;;) {
@@ -195,14 +317,18 @@ async function runMode(mode) {
     if (c !== 3 || h !== size || w !== size)
       throw new Error(`unexpected pixelValues shape [${batch.pixelValues.shape}]`);
     seen += n;
+    // Bit-exact fingerprint of a sample of the batches, to check that the modes agree.
+    if (batches % FINGERPRINT_EVERY === 0) {
+      const px = batch.pixelValues.dataSync();
+      fingerprint.update(new Uint8Array(px.buffer, px.byteOffset, px.byteLength));
+    }
     batches++;
-    // A fingerprint of the batch (the sum of its pixel values) to check that the modes agree.
-    const px = batch.pixelValues.dataSync();
-    for (let i = 0; i < px.length; i++) checksum += px[i];
     for (const v of Object.values(batch)) if (typeof v?.dispose === 'function') v.dispose();
   }
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const mainElu = performance.eventLoopUtilization(elu0).utilization;
+  const workerElu = pool ? pool.eventLoopUtilization(workerElu0).map((e) => round(e.utilization, 3)) : [];
   await pool?.close();
   if (seen !== images) throw new Error(`${mode}: the epoch yielded ${seen} of ${images} images`);
   const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -216,9 +342,13 @@ async function runMode(mode) {
     cpuUserMs: round(cpu.user / 1000, 1),
     cpuSystemMs: round(cpu.system / 1000, 1),
     cpuUtilisation: round(cpuMs / wallMs, 2),
+    // Share of the epoch the main thread's event loop was running JavaScript, and its busy time per image.
+    mainThreadBusy: round(mainElu, 3),
+    mainThreadMsPerImage: round((mainElu * wallMs) / seen, 4),
+    workerBusy: workerElu,
     // Time the consumer spent waiting for the next batch (all of it here: the loop does no training).
     consumerWaitMs: round(waitMs, 1),
-    checksum: round(checksum, 3),
+    fingerprint: fingerprint.digest('hex').slice(0, 16),
   };
 }
 
@@ -241,7 +371,7 @@ async function stageCosts(count) {
   };
   const decoded = [];
   for (const s of subset.slice(0, batchSize))
-    decoded.push(processor.preprocess(await decodeImageFile(s.imagePath)));
+    decoded.push(processor.preprocessToChw(await decodeImageFile(s.imagePath)));
   const items = decoded.map((img, i) => ({
     inputIds: tokenizer.encode(subset[i].question).inputIds,
     pixelValues: img,
@@ -261,10 +391,13 @@ async function stageCosts(count) {
       ? await time((s) => decodeImageFile(s.imagePath, { backend: 'sharp' }))
       : null,
     decodeJsMs: await time((s) => decodeImageFile(s.imagePath, { backend: 'js' })),
-    preprocessMs: await time(() => processor.preprocess(raw)),
+    // ImageProcessor (resize, rescale, normalize) + HWC → CHW: what the -pre modes move to the workers.
+    preprocessMs: await time(() => processor.preprocessToChw(raw)),
     tokenizeMs: await time((s) =>
       tokenizer.encode(s.question, undefined, { truncation: true, maxLength: 16 }),
     ),
+    softTargetMs: await time((s) => answers.softTarget(s.answers)),
+    // Stacking CHW images, padding ids, building masks and targets into tensors (per image of a batch).
     collateMs,
   };
 }
@@ -279,7 +412,8 @@ for (let rep = 0; rep < repeats; rep++) {
   for (const mode of rep % 2 === 0 ? modes : [...modes].reverse()) {
     const r = await runMode(mode);
     console.log(
-      `epoch ${rep + 1}/${repeats} ${mode}: ${r.imagesPerSec} images/s, CPU ${r.cpuUtilisation} cores, ${(r.wallMs / 1000).toFixed(2)} s`,
+      `epoch ${rep + 1}/${repeats} ${mode}: ${r.imagesPerSec} images/s, CPU ${r.cpuUtilisation} cores, ` +
+        `main thread ${(r.mainThreadBusy * 100).toFixed(0)} % busy, workers [${r.workerBusy.join(', ')}], ${(r.wallMs / 1000).toFixed(2)} s`,
     );
     runs[mode].push(r);
   }
@@ -291,8 +425,8 @@ const results = modes.map((mode) => {
 });
 const consistent = Object.values(runs)
   .flat()
-  .every((r) => Math.abs(r.checksum - results[0].checksum) < 1e-3);
-if (!consistent) console.warn('warning: the modes produced different pixels (checksums differ)');
+  .every((r) => r.fingerprint === results[0].fingerprint);
+if (!consistent) console.warn('warning: the modes produced different pixels (fingerprints differ)');
 
 // ---- results -----------------------------------------------------------------------------------
 
@@ -323,50 +457,13 @@ const config = {
   dataDir: dir,
   pngFiles: pngCount,
   generatedMs: generatedMs === null ? null : round(generatedMs, 0),
+  fingerprintEvery: FINGERPRINT_EVERY,
 };
 const json = { date, machine, config, consistent, stages, results };
-const outDir = args.out ?? fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'data-loader.json'), `${JSON.stringify(json, null, 2)}\n`);
 
-const base = results.find((r) => r.mode === 'main') ?? results[0];
-const md = [
-  '# Data-loader benchmark',
-  '',
-  `Date: ${date}. Machine: ${machine.logicalCores} × ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB, ` +
-    `${machine.platform}, Node ${machine.node}; load average before/after: ${machine.loadavgBefore.join(' ')} / ${machine.loadavgAfter.join(' ')} (shared machine).`,
-  '',
-  `One epoch of \`DataLoader\` over ${images.toLocaleString('en-US')} Sort-of-CLEVR PNGs (${size} px, generated ` +
-    'by `generateDataset`, read with `readVqaV2`): decode → `ImageProcessor` (bilinear resize, rescale, ImageNet ' +
-    `normalise) → tokenize → \`collate\` into tensors; batch ${batchSize}, prefetch ${prefetch}, shuffled, ` +
-    `${workers} decode workers where a pool is used. sharp available: ${sharpAvailable ? 'yes' : 'no'}.`,
-  '',
-  `Each mode ran ${repeats} epoch(s), modes alternating; the table shows each mode's median epoch.`,
-  'CPU utilisation = process CPU time (all threads) / wall time, in cores. The loop does no training, so it',
-  'measures the loader alone; in training the pool moves decoding off the thread that runs the model.',
-  '',
-  `| mode | images/s | wall s | CPU (cores) | user s | system s | vs ${base.mode} |`,
-  '|---|---:|---:|---:|---:|---:|---:|',
-  ...results.map(
-    (r) =>
-      `| ${r.mode} | ${r.imagesPerSec.toFixed(0)} | ${(r.wallMs / 1000).toFixed(2)} | ${r.cpuUtilisation.toFixed(2)} | ` +
-      `${(r.cpuUserMs / 1000).toFixed(2)} | ${(r.cpuSystemMs / 1000).toFixed(2)} | ${(r.imagesPerSec / base.imagesPerSec).toFixed(2)} |`,
-  ),
-  '',
-  ...results.map((r) => `- **${r.mode}**: ${r.description}`),
-  '',
-  `All modes produced the same pixels: ${consistent ? 'yes' : 'NO (checksums differ)'}.`,
-  '',
-  `Main-thread cost per image, measured one at a time over ${stages.images} images: decode ` +
-    `${stages.decodeSharpMs === null ? '' : `${stages.decodeSharpMs.toFixed(3)} ms (sharp), `}${stages.decodeJsMs.toFixed(3)} ms (pngjs); ` +
-    `preprocess ${stages.preprocessMs.toFixed(3)} ms; tokenize ${stages.tokenizeMs.toFixed(3)} ms; ` +
-    `collate ${stages.collateMs.toFixed(3)} ms. Preprocessing and collation stay on the main thread in every mode, ` +
-    'so they bound the loader once decoding is off it.',
-  '',
-  `Re-run: \`pnpm --filter @polymodal/data build && node tooling/bench/src/data-loader-bench.mjs --images ${images}\`.`,
-  '',
-].join('\n');
-writeFileSync(join(outDir, 'data-loader.md'), md);
+writeFileSync(join(outDir, 'data-loader.md'), renderMarkdown(json));
 console.log(`wrote ${join(outDir, 'data-loader.json')} and data-loader.md`);
 
 if (args.clean) rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,10 @@
 import { ArgumentError, type Tensor } from '@polymodal/tensor';
-import { PIL_RESAMPLE, type Resample, resize, resizeShortestEdge } from './resize.js';
-import type { RgbImage } from './rgb-image.js';
-import { centerCrop, IMAGENET_MEAN, IMAGENET_STD, imagesToTensor, normalize, rescale } from './transforms.js';
+import { kernels, type PreprocessPlan } from './pixel-kernels.js';
+import { PIL_RESAMPLE, type Resample } from './resize.js';
+import { assertImage, type RgbImage } from './rgb-image.js';
+import { type ChwImage, IMAGENET_MEAN, IMAGENET_STD, imagesToTensor } from './transforms.js';
+
+export type { PreprocessPlan } from './pixel-kernels.js';
 
 type SizeSpec = number | { shortest_edge?: number; height?: number; width?: number };
 
@@ -25,12 +28,21 @@ export interface PreprocessorConfig {
 type ResolvedSize = { kind: 'shortest'; edge: number } | { kind: 'exact'; width: number; height: number };
 
 function resolveSize(key: string, spec: SizeSpec, defaultToSquare: boolean): ResolvedSize {
+  const positive = (n: number) => {
+    if (!Number.isInteger(n) || n < 1)
+      throw new ArgumentError(
+        'ImageProcessor',
+        `${key} must hold positive integers, got ${JSON.stringify(spec)}`,
+      );
+    return n;
+  };
   if (typeof spec === 'number') {
+    positive(spec);
     return defaultToSquare ? { kind: 'exact', width: spec, height: spec } : { kind: 'shortest', edge: spec };
   }
-  if (spec.shortest_edge !== undefined) return { kind: 'shortest', edge: spec.shortest_edge };
+  if (spec.shortest_edge !== undefined) return { kind: 'shortest', edge: positive(spec.shortest_edge) };
   if (spec.height !== undefined && spec.width !== undefined)
-    return { kind: 'exact', width: spec.width, height: spec.height };
+    return { kind: 'exact', width: positive(spec.width), height: positive(spec.height) };
   throw new ArgumentError(
     'ImageProcessor',
     `${key} needs shortest_edge or height+width, got ${JSON.stringify(spec)}`,
@@ -57,6 +69,11 @@ export class ImageProcessor {
   readonly doNormalize: boolean;
   readonly imageMean: readonly number[];
   readonly imageStd: readonly number[];
+  /**
+   * The steps above, validated, as plain JSON: what `ImageDecodePool.preprocess` posts to its
+   * workers (once per processor), so the worker never re-reads or re-validates a config.
+   */
+  readonly plan: PreprocessPlan;
 
   constructor(config: PreprocessorConfig = {}) {
     const square = config.default_to_square ?? true;
@@ -81,6 +98,25 @@ export class ImageProcessor {
     this.doNormalize = config.do_normalize ?? true;
     this.imageMean = config.image_mean ?? [...IMAGENET_MEAN];
     this.imageStd = config.image_std ?? [...IMAGENET_STD];
+    if (this.doNormalize) {
+      if (this.imageMean.length !== 3 || this.imageStd.length !== 3)
+        throw new ArgumentError(
+          'ImageProcessor',
+          `image_mean and image_std need 3 values, got ${this.imageMean.length} and ${this.imageStd.length}`,
+        );
+      if (this.imageStd.some((v) => !(v > 0)))
+        throw new ArgumentError(
+          'ImageProcessor',
+          `image_std must be positive, got [${this.imageStd.join(', ')}]`,
+        );
+    }
+    this.plan = {
+      resize: this.doResize ? this.size : null,
+      resample: this.resample,
+      crop: this.doCenterCrop ? this.cropSize : null,
+      rescale: this.doRescale ? this.rescaleFactor : null,
+      normalize: this.doNormalize ? { mean: [...this.imageMean], std: [...this.imageStd] } : null,
+    };
   }
 
   /** Builds from a parsed or raw `preprocessor_config.json`. */
@@ -90,18 +126,26 @@ export class ImageProcessor {
     );
   }
 
-  /** Applies the configured steps to one image, returning HWC floats. */
+  /**
+   * Applies the configured steps to one image, returning HWC floats. Runs `pixelKernels`, the
+   * code the `ImageDecodePool` workers run, so both give bit-identical pixels.
+   */
   preprocess(img: RgbImage): RgbImage {
-    if (this.doResize && this.size) {
-      img =
-        this.size.kind === 'shortest'
-          ? resizeShortestEdge(img, this.size.edge, this.resample)
-          : resize(img, this.size.width, this.size.height, this.resample);
-    }
-    if (this.doCenterCrop && this.cropSize) img = centerCrop(img, this.cropSize.width, this.cropSize.height);
-    if (this.doRescale) img = rescale(img, this.rescaleFactor);
-    if (this.doNormalize) img = normalize(img, this.imageMean, this.imageStd);
-    return img;
+    assertImage('ImageProcessor.preprocess', img);
+    return kernels.preprocess(img, this.plan);
+  }
+
+  /**
+   * `preprocess`, then channel-first (`toChwImage(proc.preprocess(img))`, bit for bit, in one pass
+   * over the pixels): what `ImageDecodePool.preprocess` computes in a worker.
+   *
+   * ```ts
+   * const { chw, width, height } = proc.preprocessToChw(img); // chw.length === 3 * height * width
+   * ```
+   */
+  preprocessToChw(img: RgbImage): ChwImage {
+    assertImage('ImageProcessor.preprocessToChw', img);
+    return kernels.preprocessToChw(img, this.plan);
   }
 
   /** Processes one or many images into `pixelValues` [N, 3, H, W] (float32). */

@@ -1,4 +1,5 @@
 import { ArgumentError } from '@polymodal/tensor';
+import { kernels } from './pixel-kernels.js';
 
 /**
  * A decoded RGB image as float pixels in height × width × 3 (HWC) order, values nominally in
@@ -28,21 +29,7 @@ export function rgbFromInterleaved(
   if (pixels.length < width * height * channels) {
     throw new ArgumentError('rgbFromInterleaved', `${pixels.length} values < ${width}×${height}×${channels}`);
   }
-  const data = new Float32Array(width * height * 3);
-  for (let p = 0; p < width * height; p++) {
-    const s = p * channels;
-    if (channels >= 3) {
-      data[p * 3] = pixels[s]!;
-      data[p * 3 + 1] = pixels[s + 1]!;
-      data[p * 3 + 2] = pixels[s + 2]!;
-    } else {
-      const g = pixels[s]!;
-      data[p * 3] = g;
-      data[p * 3 + 1] = g;
-      data[p * 3 + 2] = g;
-    }
-  }
-  return { width, height, data };
+  return kernels.fromInterleaved(pixels, width, height, channels);
 }
 
 /** A blank (or constant) image, mostly for tests: `createImage(4, 2, [255, 0, 0])`. */

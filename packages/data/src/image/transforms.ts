@@ -1,4 +1,5 @@
 import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
+import { kernels } from './pixel-kernels.js';
 import { assertImage, type RgbImage } from './rgb-image.js';
 
 /** ImageNet channel statistics on [0, 1] pixels (torchvision / HF `IMAGENET_DEFAULT_MEAN/STD`). */
@@ -21,18 +22,7 @@ export function crop(img: RgbImage, left: number, top: number, width: number, he
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new ArgumentError('crop', `crop size must be positive integers, got ${width}×${height}`);
   }
-  const out = new Float32Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    const sy = top + y;
-    if (sy < 0 || sy >= img.height) continue;
-    for (let x = 0; x < width; x++) {
-      const sx = left + x;
-      if (sx < 0 || sx >= img.width) continue;
-      const src = (sy * img.width + sx) * 3;
-      out.set(img.data.subarray(src, src + 3), (y * width + x) * 3);
-    }
-  }
-  return { width, height, data: out };
+  return kernels.crop(img, left, top, width, height);
 }
 
 /**
@@ -43,15 +33,17 @@ export function crop(img: RgbImage, left: number, top: number, width: number, he
  * ```
  */
 export function centerCrop(img: RgbImage, width: number, height: number): RgbImage {
-  return crop(img, Math.floor((img.width - width) / 2), Math.floor((img.height - height) / 2), width, height);
+  assertImage('centerCrop', img);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new ArgumentError('centerCrop', `crop size must be positive integers, got ${width}×${height}`);
+  }
+  return kernels.centerCrop(img, width, height);
 }
 
 /** Multiplies every value by `factor` (HF `rescale`, usually 1/255). */
 export function rescale(img: RgbImage, factor: number): RgbImage {
   assertImage('rescale', img);
-  const data = new Float32Array(img.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = img.data[i]! * factor;
-  return { width: img.width, height: img.height, data };
+  return kernels.rescale(img, factor);
 }
 
 /**
@@ -65,23 +57,32 @@ export function normalize(img: RgbImage, mean: readonly number[], std: readonly 
   }
   if (std.some((s) => !(s > 0)))
     throw new ArgumentError('normalize', `std must be positive, got [${std.join(', ')}]`);
-  const data = new Float32Array(img.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = (img.data[i]! - mean[i % 3]!) / std[i % 3]!;
-  return { width: img.width, height: img.height, data };
+  return kernels.normalize(img, mean, std);
 }
 
 /** HWC pixels → planar CHW floats (length 3·H·W). */
 export function toChw(img: RgbImage): Float32Array {
   assertImage('toChw', img);
-  const plane = img.width * img.height;
-  const out = new Float32Array(plane * 3);
-  for (let p = 0; p < plane; p++) {
-    out[p] = img.data[p * 3]!;
-    out[plane + p] = img.data[p * 3 + 1]!;
-    out[2 * plane + p] = img.data[p * 3 + 2]!;
-  }
-  return out;
+  return kernels.toChw(img);
 }
+
+/**
+ * A preprocessed image already in planar channel-first order: `chw` holds the R plane, then G,
+ * then B (3·H·W floats). What `ImageDecodePool.preprocess` returns and `collate` stacks without
+ * another transpose.
+ */
+export interface ChwImage {
+  width: number;
+  height: number;
+  chw: Float32Array;
+}
+
+/** `RgbImage` (HWC) → `ChwImage`: `toChwImage(processor.preprocess(img))`. */
+export function toChwImage(img: RgbImage): ChwImage {
+  return { width: img.width, height: img.height, chw: toChw(img) };
+}
+
+const isChw = (img: RgbImage | ChwImage): img is ChwImage => 'chw' in img;
 
 /**
  * One image → float32 tensor [3, H, W].
@@ -94,8 +95,11 @@ export function imageToTensor(img: RgbImage): Tensor {
   return tensor(toChw(img), { shape: [3, img.height, img.width], dtype: 'float32' });
 }
 
-/** Same-size images → float32 tensor [N, 3, H, W]; differing sizes throw naming the index. */
-export function imagesToTensor(images: readonly RgbImage[]): Tensor {
+/**
+ * Same-size images (HWC `RgbImage`s or `ChwImage`s, mixed freely) → float32 tensor [N, 3, H, W];
+ * differing sizes throw naming the index.
+ */
+export function imagesToTensor(images: readonly (RgbImage | ChwImage)[]): Tensor {
   const first = images[0];
   if (!first) throw new ArgumentError('imagesToTensor', 'needs at least one image');
   const plane = first.width * first.height * 3;
@@ -107,7 +111,16 @@ export function imagesToTensor(images: readonly RgbImage[]): Tensor {
         `images[${i}] is ${img.width}×${img.height}, images[0] is ${first.width}×${first.height}; resize/crop first`,
       );
     }
-    out.set(toChw(img), i * plane);
+    if (isChw(img)) {
+      if (img.chw.length !== plane)
+        throw new ArgumentError(
+          'imagesToTensor',
+          `images[${i}].chw has ${img.chw.length} values, expected ${plane}`,
+        );
+      out.set(img.chw, i * plane);
+    } else {
+      out.set(toChw(img), i * plane);
+    }
   });
   return tensor(out, { shape: [images.length, 3, first.height, first.width], dtype: 'float32' });
 }

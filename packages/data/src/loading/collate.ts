@@ -1,6 +1,6 @@
 import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
 import type { RgbImage } from '../image/rgb-image.js';
-import { imagesToTensor } from '../image/transforms.js';
+import { type ChwImage, imagesToTensor } from '../image/transforms.js';
 import { int32Matrix } from '../text/encoding-to-tensors.js';
 
 export interface CollateOptions {
@@ -11,17 +11,17 @@ export interface CollateOptions {
 /** A collated batch: tensors for numeric fields, arrays for anything else (strings, ids). */
 export type Batch = Record<string, Tensor | unknown[]>;
 
-const isImage = (v: unknown): v is RgbImage =>
+const isImage = (v: unknown): v is RgbImage | ChwImage =>
   typeof v === 'object' &&
   v !== null &&
-  (v as RgbImage).data instanceof Float32Array &&
+  ((v as RgbImage).data instanceof Float32Array || (v as ChwImage).chw instanceof Float32Array) &&
   'width' in v &&
   'height' in v;
 
 /**
  * Default collate: per field, token sequences (`number[]`) are right-padded to the longest into
- * int32 [N, L] (and `inputIds` also yields `attentionMask`), images are stacked into float32
- * [N, 3, H, W], `Float32Array`s into [N, D], numbers into [N] (int32 when all integers), and
+ * int32 [N, L] (and `inputIds` also yields `attentionMask`), images (`RgbImage` or the
+ * channel-first `ChwImage` the decode pool returns) are stacked into float32 [N, 3, H, W], `Float32Array`s into [N, D], numbers into [N] (int32 when all integers), and
  * anything else is kept as an array.
  *
  * ```ts
@@ -54,7 +54,7 @@ export function collate(samples: readonly Record<string, unknown>[], options: Co
         );
       }
     } else if (isImage(v0)) {
-      out[key] = imagesToTensor(values as RgbImage[]);
+      out[key] = imagesToTensor(values as (RgbImage | ChwImage)[]);
     } else if (v0 instanceof Float32Array) {
       const arrays = values as Float32Array[];
       const d = v0.length;

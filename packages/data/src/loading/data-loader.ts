@@ -131,7 +131,8 @@ export class DataLoader<T, B> implements AsyncIterable<B> {
     this.position = state.position;
   }
 
-  private async loadBatch(b: number): Promise<T[]> {
+  /** Loads batch `b`; failures to skip are returned, and recorded only when the batch is consumed. */
+  private async loadBatch(b: number): Promise<{ samples: T[]; skipped: { item: string; reason: string }[] }> {
     const indices = this.batchIndices(b);
     const skip = this.options.onError === 'skip';
     const results = await Promise.all(
@@ -151,11 +152,12 @@ export class DataLoader<T, B> implements AsyncIterable<B> {
       }),
     );
     const samples: T[] = [];
+    const skipped: { item: string; reason: string }[] = [];
     for (const r of results) {
       if (r.ok) samples.push(r.value);
-      else this.report.skip(r.item, r.reason);
+      else skipped.push({ item: r.item, reason: r.reason });
     }
-    return samples;
+    return { samples, skipped };
   }
 
   /** Iterates the rest of the current epoch, then advances to the next one. */
@@ -163,7 +165,7 @@ export class DataLoader<T, B> implements AsyncIterable<B> {
     this.ensureOrder();
     const total = this.length;
     const ahead = Math.max(1, (this.options.prefetch ?? 2) + 1);
-    const pending = new Map<number, Promise<T[]>>();
+    const pending = new Map<number, ReturnType<typeof this.loadBatch>>();
     const schedule = (upTo: number) => {
       for (let b = this.position; b < Math.min(total, upTo); b++) {
         if (!pending.has(b)) {
@@ -176,8 +178,11 @@ export class DataLoader<T, B> implements AsyncIterable<B> {
     while (this.position < total) {
       schedule(this.position + ahead);
       const b = this.position;
-      const samples = await pending.get(b)!;
+      const { samples, skipped } = await pending.get(b)!;
       pending.delete(b);
+      // Recorded in batch order (not in the order prefetched batches finish), so the report is
+      // deterministic too, and batches prefetched but never consumed count nothing.
+      for (const s of skipped) this.report.skip(s.item, s.reason);
       if (!this.options.report) this.report.total += this.batchIndices(b).length;
       this.position = b + 1;
       if (samples.length > 0) yield this.options.collate(samples);

@@ -1,41 +1,75 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ArgumentError } from '@polymodal/tensor';
-import { loadSharp } from '../image/decode-image.js';
+import { ArgumentError, PolymodalError } from '@polymodal/tensor';
+import { loadSharp, sniffImageFormat } from '../image/decode-image.js';
 import { ImageDecodeError } from '../image/image-decode-error.js';
+import type { ImageProcessor } from '../image/image-processor.js';
+import { pixelKernels } from '../image/pixel-kernels.js';
 import { type RgbImage, rgbFromInterleaved } from '../image/rgb-image.js';
+import type { ChwImage } from '../image/transforms.js';
 
 // The worker is plain CommonJS evaluated from a string so it runs the same from TypeScript sources
-// (tests) and from the built bundle; codecs are required by absolute path resolved here.
-const WORKER_SOURCE = `
+// (tests) and from the built bundles; codecs are required by absolute paths resolved here. Its
+// pixel arithmetic is not a copy: it embeds the text of `pixelKernels` (the function every
+// main-thread transform calls) and of `sniffImageFormat`, both self-contained by construction
+// (see pixel-kernels.ts), so a worker and the main thread run the same code and agree bit for bit.
+// Decoding mirrors `decodeImage` ('auto': sharp, then pngjs / jpeg-js, same error texts).
+const workerSource = (): string => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readFileSync } = require('node:fs');
 let sharp = null;
-if (workerData.useSharp) { try { sharp = require(workerData.sharp); } catch { sharp = null; } }
+if (workerData.useSharp) {
+  // Under --conditions import (vitest) the path resolved is sharp's ESM entry, which Node 20.19's
+  // require(esm) returns as a namespace: take its default export.
+  try { const m = require(workerData.sharp); sharp = typeof m === 'function' ? m : m && typeof m.default === 'function' ? m.default : null; } catch { sharp = null; }
+}
 const { PNG } = require(workerData.pngjs);
 const jpeg = require(workerData.jpeg);
-function decodeJs(bytes) {
-  if (bytes[0] === 0x89 && bytes[1] === 0x50) { const p = PNG.sync.read(bytes); return { data: p.data, width: p.width, height: p.height, channels: 4 }; }
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) { const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true }); return { data: j.data, width: j.width, height: j.height, channels: 4 }; }
-  throw new Error('not a PNG or JPEG (unknown magic bytes)');
-}
-parentPort.on('message', async ({ id, path }) => {
+const sniffImageFormat = ${sniffImageFormat.toString()};
+const kernels = (${pixelKernels.toString()})();
+const plans = new Map();
+class DecodeFailure extends Error {}
+function decodeJs(bytes, format) {
   try {
-    const bytes = readFileSync(path);
-    let out = null;
-    if (sharp && (bytes[0] === 0x89 || bytes[0] === 0xff)) {
-      try {
-        const r = await sharp(bytes).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-        out = { data: r.data, width: r.info.width, height: r.info.height, channels: r.info.channels };
-      } catch { out = null; }
+    if (format === 'png') { const p = PNG.sync.read(bytes); return { data: p.data, width: p.width, height: p.height, channels: 4 }; }
+    const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
+    return { data: j.data, width: j.width, height: j.height, channels: 4 };
+  } catch (e) { throw new DecodeFailure(format + ': ' + (e && e.message ? e.message : String(e))); }
+}
+async function decode(path) {
+  let bytes;
+  try { bytes = readFileSync(path); } catch (e) { throw new DecodeFailure(e && e.code ? e.code : String(e && e.message ? e.message : e)); }
+  const format = sniffImageFormat(bytes);
+  if (format === null) throw new DecodeFailure('not a PNG or JPEG (unknown magic bytes)');
+  if (sharp) {
+    try {
+      const r = await sharp(bytes).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      return { data: r.data, width: r.info.width, height: r.info.height, channels: r.info.channels };
+    } catch { /* sharp refused it: the JS codecs get a chance, as in decodeImage */ }
+  }
+  return decodeJs(bytes, format);
+}
+parentPort.on('message', async (m) => {
+  if (m.op === 'plan') { plans.set(m.key, m.plan); return; }
+  const { id } = m;
+  let raw;
+  try { raw = await decode(m.path); } catch (e) {
+    parentPort.postMessage({ id, ok: false, stage: 'decode', error: e instanceof DecodeFailure ? e.message : String(e && e.stack ? e.stack : e) });
+    return;
+  }
+  try {
+    if (m.op === 'decode') {
+      const data = new Uint8Array(raw.data);
+      parentPort.postMessage({ id, ok: true, width: raw.width, height: raw.height, channels: raw.channels, data }, [data.buffer]);
+    } else {
+      const out = kernels.preprocessToChw(kernels.fromInterleaved(raw.data, raw.width, raw.height, raw.channels), plans.get(m.key));
+      parentPort.postMessage({ id, ok: true, width: out.width, height: out.height, chw: out.chw }, [out.chw.buffer]);
     }
-    if (!out) out = decodeJs(bytes);
-    const data = new Uint8Array(out.data);
-    parentPort.postMessage({ id, ok: true, width: out.width, height: out.height, channels: out.channels, data }, [data.buffer]);
   } catch (e) {
-    parentPort.postMessage({ id, ok: false, error: e && e.code ? e.code : String(e && e.message ? e.message : e) });
+    parentPort.postMessage({ id, ok: false, stage: 'preprocess', error: String(e && e.message ? e.message : e) });
   }
 });
 `;
@@ -45,20 +79,30 @@ function moduleBase(): string {
   return fileURLToPath(import.meta.url);
 }
 
+/** A worker's reply: raw pixels (`decode`), CHW floats (`preprocess`) or a failure. */
+type Reply =
+  | { id: number; ok: true; width: number; height: number; channels: number; data: Uint8Array }
+  | { id: number; ok: true; width: number; height: number; chw: Float32Array }
+  | { id: number; ok: false; stage: 'decode' | 'preprocess'; error: string };
+
 interface Job {
-  resolve: (img: RgbImage) => void;
+  resolve: (value: RgbImage | ChwImage) => void;
   reject: (e: Error) => void;
   path: string;
 }
 
 /**
  * Decodes image files on a pool of `worker_threads` so the main thread keeps training while
- * images decode (sharp in each worker when available, pngjs / jpeg-js otherwise). Results come
- * back through promises, so callers that await by index get a timing-independent order.
+ * images decode (sharp in each worker when available, pngjs / jpeg-js otherwise), and, with
+ * `preprocess`, also runs an `ImageProcessor`'s resize / crop / rescale / normalize there and
+ * hands back channel-first floats (the buffer is transferred, not copied): the main thread is left
+ * to tokenize and collate. Results come back through promises, so callers that await by index get
+ * a timing-independent order, and pixels are bit-identical to the main-thread path.
  *
  * ```ts
  * const pool = new ImageDecodePool({ workers: 2 });
- * const img = await pool.decode('val2014/COCO_val2014_000000000042.jpg');
+ * const img = await pool.decode('val2014/COCO_val2014_000000000042.jpg');        // RgbImage, HWC 0..255
+ * const x = await pool.preprocess('val2014/COCO_val2014_000000000042.jpg', proc); // ChwImage, [3, H, W]
  * await pool.close();
  * ```
  */
@@ -66,6 +110,9 @@ export class ImageDecodePool {
   private readonly workers: Worker[] = [];
   private readonly jobs = new Map<number, Job>();
   private readonly busy: number[];
+  /** Plans already posted to the workers, by processor. */
+  private readonly planKeys = new WeakMap<ImageProcessor, number>();
+  private nextPlanKey = 0;
   private nextId = 0;
   private ready: Promise<void>;
   private closed = false;
@@ -92,35 +139,34 @@ export class ImageDecodePool {
         pngjs: resolveOr('pngjs'),
         jpeg: resolveOr('jpeg-js'),
       };
+      const source = workerSource();
       for (let w = 0; w < n; w++) {
-        const worker = new Worker(WORKER_SOURCE, {
+        const worker = new Worker(source, {
           eval: true,
           workerData,
           // The source is CommonJS; an inherited --input-type=module would make it ESM.
           execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
         });
-        // Idle workers must not keep the process alive; `decode` re-refs them while jobs are pending.
+        // Idle workers must not keep the process alive; jobs re-ref them while pending.
         worker.unref();
-        worker.on(
-          'message',
-          (m: {
-            id: number;
-            ok: boolean;
-            width: number;
-            height: number;
-            channels: number;
-            data: Uint8Array;
-            error: string;
-          }) => {
-            const job = this.jobs.get(m.id);
-            if (!job) return;
-            this.jobs.delete(m.id);
-            this.busy[w]! -= 1;
-            if (this.busy[w] === 0) worker.unref();
-            if (m.ok) job.resolve(rgbFromInterleaved(m.data, m.width, m.height, m.channels));
-            else job.reject(new ImageDecodeError(job.path, m.error));
-          },
-        );
+        worker.on('message', (m: Reply) => {
+          const job = this.jobs.get(m.id);
+          if (!job) return;
+          this.jobs.delete(m.id);
+          this.busy[w]! -= 1;
+          if (this.busy[w] === 0) worker.unref();
+          if (!m.ok) {
+            job.reject(
+              m.stage === 'decode'
+                ? new ImageDecodeError(job.path, m.error)
+                : new PolymodalError('ImageDecodePool.preprocess', `${job.path}: ${m.error}`),
+            );
+          } else if ('chw' in m) {
+            job.resolve({ width: m.width, height: m.height, chw: m.chw });
+          } else {
+            job.resolve(rgbFromInterleaved(m.data, m.width, m.height, m.channels));
+          }
+        });
         worker.on('error', (e) => {
           for (const job of this.jobs.values())
             job.reject(new ImageDecodeError(job.path, `worker crashed: ${e.message}`));
@@ -137,16 +183,56 @@ export class ImageDecodePool {
 
   /** Decodes one file off the main thread; rejects with `ImageDecodeError` naming the file. */
   async decode(path: string): Promise<RgbImage> {
-    if (this.closed) throw new ArgumentError('ImageDecodePool', 'decode after close()');
+    await this.start('decode');
+    return this.submit({ op: 'decode', path }) as Promise<RgbImage>;
+  }
+
+  /**
+   * Decodes one file and applies `processor` (resize → center crop → rescale → normalize) in a
+   * worker, returning channel-first floats: the same values as
+   * `processor.preprocessToChw(await decodeImageFile(path))`. The processor's `plan` (plain JSON)
+   * is posted to each worker once. An undecodable file rejects with `ImageDecodeError` naming it,
+   * so a `DataLoader` with `onError: 'skip'` skips and counts it.
+   */
+  async preprocess(path: string, processor: ImageProcessor): Promise<ChwImage> {
+    await this.start('preprocess');
+    let key = this.planKeys.get(processor);
+    if (key === undefined) {
+      key = this.nextPlanKey++;
+      this.planKeys.set(processor, key);
+      // Messages on one port arrive in order: every worker has the plan before any job using it.
+      for (const worker of this.workers) worker.postMessage({ op: 'plan', key, plan: processor.plan });
+    }
+    return this.submit({ op: 'preprocess', path, key }) as Promise<ChwImage>;
+  }
+
+  /**
+   * Each worker's event-loop utilisation (`performance.eventLoopUtilization()` of the worker):
+   * pass an earlier result to get the share of the interval since then, e.g. to see whether the
+   * workers or the main thread bound a loader.
+   */
+  eventLoopUtilization(since?: readonly EventLoopUtilization[]): EventLoopUtilization[] {
+    return this.workers.map((w, i) => w.performance.eventLoopUtilization(since?.[i]));
+  }
+
+  private async start(op: string): Promise<void> {
+    if (this.closed) throw new ArgumentError('ImageDecodePool', `${op} after close()`);
     await this.ready;
+  }
+
+  private submit(message: {
+    op: 'decode' | 'preprocess';
+    path: string;
+    key?: number;
+  }): Promise<RgbImage | ChwImage> {
     const id = this.nextId++;
     let w = 0;
     for (let k = 1; k < this.busy.length; k++) if (this.busy[k]! < this.busy[w]!) w = k;
     this.busy[w]! += 1;
     this.workers[w]!.ref();
-    return new Promise<RgbImage>((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject, path });
-      this.workers[w]!.postMessage({ id, path });
+    return new Promise((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject, path: message.path });
+      this.workers[w]!.postMessage({ ...message, id });
     });
   }
 

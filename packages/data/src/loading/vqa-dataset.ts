@@ -3,7 +3,7 @@ import type { SkipReport } from '../datasets/skip-report.js';
 import type { VqaSample } from '../datasets/vqa-v2.js';
 import { decodeImageFile } from '../image/decode-image.js';
 import type { ImageProcessor } from '../image/image-processor.js';
-import type { RgbImage } from '../image/rgb-image.js';
+import type { ChwImage } from '../image/transforms.js';
 import type { WordPieceTokenizer } from '../text/wordpiece-tokenizer.js';
 import type { Dataset } from './data-loader.js';
 import type { ImageDecodePool } from './image-decode-pool.js';
@@ -12,14 +12,17 @@ import type { ImageDecodePool } from './image-decode-pool.js';
 export interface VqaItem extends Record<string, unknown> {
   questionId: number;
   inputIds: number[];
-  pixelValues: RgbImage;
+  /** The processed image, channel-first; `collate` stacks these into [N, 3, H, W]. */
+  pixelValues: ChwImage;
   /** Soft answer scores over the answer vocabulary. */
   target: Float32Array;
 }
 
 /**
- * VQA samples → tokenized question, processed image and soft target, decoding images on `pool`
- * when given (else on the main thread).
+ * VQA samples → tokenized question, processed image and soft target. With a `pool`, each image is
+ * decoded and preprocessed in a worker (`pool.preprocess`), so the main thread only tokenizes and,
+ * in the loader, collates; without one, both happen on the main thread. Both paths give
+ * bit-identical pixels.
  *
  * ```ts
  * const ds = vqaDataset(samples, { tokenizer, processor, answers, maxLength: 32, pool });
@@ -34,6 +37,11 @@ export function vqaDataset(
     answers: AnswerVocab;
     maxLength?: number;
     pool?: ImageDecodePool;
+    /**
+     * Where `processor` runs when a `pool` is given: `'worker'` (default) or `'main'` (the pool
+     * only decodes; for comparison, or for a processor subclass that overrides `preprocess`).
+     */
+    preprocessIn?: 'worker' | 'main';
     /** Receives counts of truncated questions and answers mapped to `[UNK]`. */
     report?: SkipReport;
   },
@@ -43,7 +51,12 @@ export function vqaDataset(
     length: samples.length,
     async get(i) {
       const s = samples[i]!;
-      const img = pool ? await pool.decode(s.imagePath) : await decodeImageFile(s.imagePath);
+      const pixelValues =
+        pool && options.preprocessIn !== 'main'
+          ? await pool.preprocess(s.imagePath, processor)
+          : processor.preprocessToChw(
+              pool ? await pool.decode(s.imagePath) : await decodeImageFile(s.imagePath),
+            );
       const truncatedBefore = tokenizer.stats.truncated;
       const unknownBefore = answers.unknownCount;
       const enc = tokenizer.encode(s.question, undefined, {
@@ -58,7 +71,7 @@ export function vqaDataset(
       return {
         questionId: s.questionId,
         inputIds: enc.inputIds,
-        pixelValues: processor.preprocess(img),
+        pixelValues,
         target,
       };
     },
