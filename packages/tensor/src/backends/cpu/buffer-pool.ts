@@ -17,7 +17,7 @@ export class Float32BufferPool {
    * @param minBytes arrays below this are left to V8's young generation, which is fast for them
    */
   constructor(
-    private readonly maxBytes = 128 * 2 ** 20,
+    private readonly maxBytes = 512 * 2 ** 20,
     private readonly minBytes = 64 * 2 ** 10,
   ) {}
 

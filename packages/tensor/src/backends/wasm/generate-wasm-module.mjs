@@ -136,9 +136,12 @@ function withConstants(build) {
     init: used.map(([v, name]) => `(local.set ${name} ${splat(v)})`).join('\n    '),
   };
 }
-const UNARY_LOCALS = ['$x', '$y', '$e', '$t', '$u', '$n', '$i1', '$i2']
-  .map((l) => `(local ${l} v128)`)
-  .join(' ');
+const UNARY_LOCAL_NAMES = ['$x', '$y', '$e', '$t', '$u', '$n', '$i1', '$i2'];
+const UNARY_LOCALS = UNARY_LOCAL_NAMES.map((l) => `(local ${l} v128)`).join(' ');
+/** The same locals for a second vector in flight (suffix 2). */
+const UNARY_LOCALS_2 = UNARY_LOCAL_NAMES.map((l) => `(local ${l}2 v128)`).join(' ');
+/** A body written for the first vector's locals, renamed to the second's. */
+const second = (body) => body.replace(/\$(x|y|e|t|u|n|i1|i2)\b/g, '$$$1' + '2');
 
 /**
  * e^x for the f32x4 in local $x, left in local $e (Cephes expf: n = round(x·log2 e), a degree-6
@@ -201,20 +204,28 @@ function unaryFuncs() {
   return Object.entries(UNARY_OPS)
     .map(([name, op]) => {
       const { body, locals, init } = withConstants(op);
+      // Two vectors per iteration: two independent dependency chains for the out-of-order core
+      // (the exp polynomial is a long serial chain); an odd last vector runs alone.
       return `
   ;; dst[i] = ${name}(src[i]) for 4·count floats (byte addresses)
   (func $u_${name} (export "${name}") (param $src i32) (param $dst i32) (param $count i32)
-    ${UNARY_LOCALS} ${locals} (local $end i32)
+    ${UNARY_LOCALS} ${UNARY_LOCALS_2} ${locals} (local $end i32)
     ${init}
     (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 4))))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
-        (local.set $x (v128.load (local.get $src)))${body}
+    (block $pairsDone
+      (loop $pairs
+        (br_if $pairsDone (i32.gt_u (i32.add (local.get $src) (i32.const 32)) (local.get $end)))
+        (local.set $x (v128.load (local.get $src)))
+        (local.set $x2 (v128.load offset=16 (local.get $src)))${body}${second(body)}
         (v128.store (local.get $dst) (local.get $y))
-        (local.set $src (i32.add (local.get $src) (i32.const 16)))
-        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-        (br $next))))`;
+        (v128.store offset=16 (local.get $dst) (local.get $y2))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (br $pairs)))
+    (if (i32.lt_u (local.get $src) (local.get $end))
+      (then
+        (local.set $x (v128.load (local.get $src)))${body}
+        (v128.store (local.get $dst) (local.get $y)))))`;
     })
     .join('\n');
 }
@@ -294,7 +305,7 @@ function rowFuncs() {
   const softmaxRow = () => {
     const { body, locals, init } = withConstants(() => SOFTMAX_BODY());
     return `  (func $softmax_row (param $src i32) (param $dst i32) (param $d i32)
-    ${UNARY_LOCALS} ${locals} (local $j i32) (local $bytes i32) (local $acc v128) (local $m f32)
+    ${UNARY_LOCALS} ${UNARY_LOCALS_2} ${locals} (local $j i32) (local $bytes i32) (local $acc v128) (local $acc2 v128) (local $m f32)
     ${init}${body})`;
   };
   const vloop = (label, body) => `
@@ -306,6 +317,24 @@ ${body}
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $${label})))`;
   const at = (base) => `(i32.add (local.get ${base}) (local.get $j))`;
+  /**
+   * $acc = Σ term over the row, as two partial sums over vector pairs (halving the add chain's
+   * latency) plus an odd last vector. term(offset) is the f32x4 at byte offset 0 or 16 from $j.
+   */
+  const sumLoop = (label, term) => `
+    (local.set $acc ${splat(0)})
+    (local.set $acc2 ${splat(0)})
+    (local.set $j (i32.const 0))
+    (block $${label}Done
+      (loop $${label}
+        (br_if $${label}Done (i32.gt_u (i32.add (local.get $j) (i32.const 32)) (local.get $bytes)))
+        (local.set $acc (f32x4.add (local.get $acc) ${term(0)}))
+        (local.set $acc2 (f32x4.add (local.get $acc2) ${term(16)}))
+        (local.set $j (i32.add (local.get $j) (i32.const 32)))
+        (br $${label})))
+    (if (i32.lt_u (local.get $j) (local.get $bytes))
+      (then (local.set $acc (f32x4.add (local.get $acc) ${term(0)}))))
+    (local.set $acc (f32x4.add (local.get $acc) (local.get $acc2)))`;
   const SOFTMAX_BODY = () => `
     (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
     ;; pmax (acc < x ? x : acc) skips NaN like the JS kernel's \`x > m\`; NaN rows still come out NaN.
@@ -314,12 +343,27 @@ ${body}
     ;; an all −∞ row: exp(−∞ − 0) = 0, then 0/0, as the composed op gives
     (if (f32.eq (local.get $m) (f32.const -inf)) (then (local.set $m (f32.const 0))))
     (local.set $y (f32x4.splat (local.get $m)))
-    (local.set $acc ${splat(0)})${vloop(
-      'exp',
-      `        (local.set $x (f32x4.sub (v128.load ${at('$src')}) (local.get $y)))${EXP()}
+    ;; exp(x − max) two vectors at a time (two dependency chains, two partial sums), then an odd last one
+    (local.set $acc ${splat(0)})
+    (local.set $acc2 ${splat(0)})
+    (local.set $j (i32.const 0))
+    (block $pairsDone
+      (loop $pairs
+        (br_if $pairsDone (i32.gt_u (i32.add (local.get $j) (i32.const 32)) (local.get $bytes)))
+        (local.set $x (f32x4.sub (v128.load ${at('$src')}) (local.get $y)))
+        (local.set $x2 (f32x4.sub (v128.load offset=16 ${at('$src')}) (local.get $y)))${EXP()}${second(EXP())}
         (v128.store ${at('$dst')} (local.get $e))
-        (local.set $acc (f32x4.add (local.get $acc) (local.get $e)))`,
-    )}
+        (v128.store offset=16 ${at('$dst')} (local.get $e2))
+        (local.set $acc (f32x4.add (local.get $acc) (local.get $e)))
+        (local.set $acc2 (f32x4.add (local.get $acc2) (local.get $e2)))
+        (local.set $j (i32.add (local.get $j) (i32.const 32)))
+        (br $pairs)))
+    (if (i32.lt_u (local.get $j) (local.get $bytes))
+      (then
+        (local.set $x (f32x4.sub (v128.load ${at('$src')}) (local.get $y)))${EXP()}
+        (v128.store ${at('$dst')} (local.get $e))
+        (local.set $acc (f32x4.add (local.get $acc) (local.get $e)))))
+    (local.set $acc (f32x4.add (local.get $acc) (local.get $acc2)))
     (local.set $y (f32x4.splat (f32.div (f32.const 1) ${hsum('(local.get $acc)')})))${vloop(
       'scale',
       `        (v128.store ${at('$dst')} (f32x4.mul (v128.load ${at('$dst')}) (local.get $y)))`,
@@ -327,16 +371,15 @@ ${body}
   return `
 ${softmaxRow()}
   (func $layernorm_row (param $src i32) (param $dst i32) (param $w i32) (param $b i32) (param $d i32) (param $eps f32)
-    (local $j i32) (local $bytes i32) (local $acc v128) (local $mu v128) (local $rstd v128) (local $c v128) (local $n f32)
+    (local $j i32) (local $bytes i32) (local $acc v128) (local $acc2 v128) (local $mu v128) (local $rstd v128) (local $n f32)
     (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
     (local.set $n (f32.convert_i32_u (local.get $d)))
-    (local.set $acc ${splat(0)})${vloop('sum', `        (local.set $acc (f32x4.add (local.get $acc) (v128.load ${at('$src')})))`)}
+${sumLoop('sum', (o) => `(v128.load offset=${o} ${at('$src')})`)}
     (local.set $mu (f32x4.splat (f32.div ${hsum('(local.get $acc)')} (local.get $n))))
-    (local.set $acc ${splat(0)})${vloop(
-      'var',
-      `        (local.set $c (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)))
-        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $c) (local.get $c))))`,
-    )}
+${sumLoop('var', (o) => {
+  const c = `(f32x4.sub (v128.load offset=${o} ${at('$src')}) (local.get $mu))`;
+  return `(f32x4.mul ${c} ${c})`;
+})}
     (local.set $rstd (f32x4.splat (f32.div (f32.const 1)
       (f32.sqrt (f32.add (f32.div ${hsum('(local.get $acc)')} (local.get $n)) (local.get $eps))))))${vloop(
         'norm',
