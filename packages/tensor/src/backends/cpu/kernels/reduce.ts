@@ -24,6 +24,24 @@ const reduceKernels: KernelConfig[] = REDUCE_KERNELS.map((kernelName) => ({
     const xs = cpu(backend).values(x!.dataId);
     const out = allocate(x!.dtype, outer * inner);
     const init = INIT[kernelName];
+    if (kernelName === 'Sum' && inner > 1) {
+      // Row by row into float64 partial sums: sequential reads instead of a stride of `inner` per
+      // element (bias gradients sum [rows, features] over rows). Each output still adds its inputs
+      // in order k = 0..r−1 in float64, so the result is the same as the strided loop below.
+      const acc = new Float64Array(inner);
+      for (let o = 0; o < outer; o++) {
+        acc.fill(0);
+        for (let k = 0, p = o * r * inner; k < r; k++, p += inner) {
+          for (let i = 0; i < inner; i++) acc[i]! += xs[p + i]!;
+        }
+        for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i]!;
+      }
+      return cpu(backend).output(
+        out,
+        x!.shape.filter((_, i) => !axes.includes(i)),
+        x!.dtype,
+      );
+    }
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         let acc: number = init;
