@@ -232,10 +232,16 @@ class Engine {
     this.swapData(t, { dataId: backend.write(copy, t.dtype), shape: t.shape, dtype: t.dtype }, backend);
   }
 
+  /** Receives every top-level kernel call while `profile()` runs (see profile.ts). */
+  kernelObserver: ((kernelName: string, inputs: readonly Tensor[], ms: number) => void) | null = null;
+  private kernelDepth = 0;
+
   runKernel<N extends KernelName>(kernelName: N, inputs: readonly Tensor[], attrs: KernelAttrs[N]): Tensor {
     for (const t of inputs) this.onCurrentBackend(t, kernelName);
     const backend = this.backend;
-    const info = this.dispatch(kernelName, backend, inputs, attrs);
+    const info = this.kernelObserver
+      ? this.observedDispatch(kernelName, backend, inputs, attrs)
+      : this.dispatch(kernelName, backend, inputs, attrs);
     const out = this.makeTensor(info, backend);
     if (this.anomalyMode) this.checkFinite(kernelName, inputs, out);
     this.record(kernelName, inputs, attrs, out);
@@ -248,6 +254,23 @@ class Engine {
     const out = this.makeTensor({ dataId: input.dataId, shape, dtype: input.dtype }, input.backend);
     this.record('Reshape', [input], { shape }, out);
     return out;
+  }
+
+  /** `dispatch`, timed for the observer; kernels a kernel calls count in their caller's time. */
+  private observedDispatch(
+    kernelName: string,
+    backend: Backend,
+    inputs: readonly Tensor[],
+    attrs: unknown,
+  ): TensorInfo {
+    const start = performance.now();
+    this.kernelDepth++;
+    try {
+      return this.dispatch(kernelName, backend, inputs, attrs);
+    } finally {
+      this.kernelDepth--;
+      if (this.kernelDepth === 0) this.kernelObserver?.(kernelName, inputs, performance.now() - start);
+    }
   }
 
   private dispatch(

@@ -36,6 +36,7 @@ export {
   registerKernels,
 } from './kernel-registry.js';
 export * from './ops/index.js';
+export { type KernelProfile, type KernelTiming, profile } from './profile.js';
 export { Generator, getDefaultGenerator, manualSeed, type RandomOptions } from './random.js';
 export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';

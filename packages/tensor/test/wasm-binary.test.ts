@@ -73,4 +73,18 @@ describe('wasm Add/Sub/Mul', () => {
     T.setBackend('cpu');
     grads[1]!.forEach((g, i) => expect(g).toBeCloseTo(grads[0]![i]!, 6));
   });
+  it("relu backward (a SIMD mask) gives the cpu kernel's values, specials included", () => {
+    const special = [0, -0, Number.NaN, 1e-40, -1e-40, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 3];
+    const grads: number[][] = [];
+    for (const name of ['cpu', 'wasm']) {
+      T.setBackend(name);
+      const x = T.cat([T.randn([4096], { seed: 5 }), T.tensor(special)]).requiresGrad_();
+      const dy = T.randn([4096 + special.length], { seed: 6 });
+      T.scope(() => x.relu().mul(dy).sum().backward());
+      grads.push(Array.from(x.grad!.dataSync()));
+    }
+    T.setBackend('cpu');
+    expect(grads[1]).toEqual(grads[0]);
+    expect(grads[0]!.filter((g) => g === 0).length).toBeGreaterThan(1000); // the mask did zero half
+  });
 });

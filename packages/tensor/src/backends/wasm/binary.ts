@@ -33,9 +33,10 @@ export function binary(
   const shape = broadcastShapes(op, aShape, bShape);
   const size = sizeOf(shape);
   if (size < MIN_ELEMENTS) return null;
-  // Both operands full size: the JS kernel's single flat pass moves less memory than copying both
-  // in and the result out (storage lives in JS typed arrays, not in wasm memory).
-  if (a.length === size && b.length === size) return null;
+  // Both operands full size: for add/sub/mul the JS kernel's single flat pass moves less memory
+  // than copying both in and the result out (storage lives in JS typed arrays, not in wasm memory).
+  // relu_grad stays here: its JS loop branches on the sign of x, which mispredicts half the time.
+  if (op !== 'relu_grad' && a.length === size && b.length === size) return null;
   const aStrides = broadcastStrides(aShape, shape);
   const bStrides = broadcastStrides(bShape, shape);
   let shortRuns = false;

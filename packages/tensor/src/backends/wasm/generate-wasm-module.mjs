@@ -231,14 +231,20 @@ function unaryFuncs() {
 }
 
 /** Binary ops: one loop per operand layout (mode 0: both runs, 1: b one value, 2: a one value). */
-const BINARY_OPS = { add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul' };
+const BINARY_OPS = {
+  add: (a, b) => `(f32x4.add ${a} ${b})`,
+  sub: (a, b) => `(f32x4.sub ${a} ${b})`,
+  mul: (a, b) => `(f32x4.mul ${a} ${b})`,
+  // relu's backward: b (dy) where a (x) > 0, else +0 — a mask, so no branch to mispredict
+  relu_grad: (a, b) => `(v128.and ${b} (f32x4.gt ${a} (v128.const i32x4 0 0 0 0)))`,
+};
 
 function binaryFuncs() {
-  const loop = (label, a, b) => `
+  const loop = (op, label, a, b) => `
         (block $${label}Done
           (loop $${label}
             (br_if $${label}Done (i32.ge_u (local.get $dst) (local.get $end)))
-            (v128.store (local.get $dst) (OP ${a} ${b}))
+            (v128.store (local.get $dst) ${op(a, b)})
             (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
             ${a.includes('$a)') ? '(local.set $a (i32.add (local.get $a) (i32.const 16)))' : ''}
             ${b.includes('$b)') ? '(local.set $b (i32.add (local.get $b) (i32.const 16)))' : ''}
@@ -248,8 +254,8 @@ function binaryFuncs() {
   const sa = '(local.get $sa)';
   const sb = '(local.get $sb)';
   return Object.entries(BINARY_OPS)
-    .map(([name, instr]) =>
-      `
+    .map(
+      ([name, op]) => `
   ;; dst = a ${name} b over 4·count floats; a single value (splatted) stands for a broadcast operand
   (func (export "${name}") (param $a i32) (param $b i32) (param $dst i32) (param $count i32) (param $mode i32)
     (local $end i32) (local $sa v128) (local $sb v128)
@@ -257,10 +263,10 @@ function binaryFuncs() {
     (local.set $sa (v128.load32_splat (local.get $a)))
     (local.set $sb (v128.load32_splat (local.get $b)))
     (block $dispatch
-      (if (i32.eq (local.get $mode) (i32.const 0)) (then ${loop('vv', va, vb)} (br $dispatch)))
-      (if (i32.eq (local.get $mode) (i32.const 1)) (then ${loop('vs', va, sb)} (br $dispatch)))
-      (if (i32.eq (local.get $mode) (i32.const 2)) (then ${loop('sv', sa, vb)} (br $dispatch)))
-      ${loop('ss', sa, sb)}))`.replaceAll('OP', instr),
+      (if (i32.eq (local.get $mode) (i32.const 0)) (then ${loop(op, 'vv', va, vb)} (br $dispatch)))
+      (if (i32.eq (local.get $mode) (i32.const 1)) (then ${loop(op, 'vs', va, sb)} (br $dispatch)))
+      (if (i32.eq (local.get $mode) (i32.const 2)) (then ${loop(op, 'sv', sa, vb)} (br $dispatch)))
+      ${loop(op, 'ss', sa, sb)}))`,
     )
     .join('\n');
 }

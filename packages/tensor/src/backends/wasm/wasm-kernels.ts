@@ -91,6 +91,26 @@ function wasmMatmulKernel(backendName: string): KernelConfig<'BatchMatMul'> {
   };
 }
 
+/** Relu's backward as a SIMD mask (dy where x > 0): the JS loop's data-dependent branch mispredicts. */
+function wasmReluGradKernel(backendName: string): KernelConfig {
+  const js = CPU_KERNELS.find((k) => k.kernelName === 'ReluGrad')!;
+  return {
+    kernelName: 'ReluGrad',
+    backendName,
+    kernelFunc: (args) => {
+      const [x, dy] = args.inputs as [TensorInfo, TensorInfo];
+      const backend = args.backend as WasmBackend;
+      const xs = backend.values(x.dataId);
+      const gs = backend.values(dy.dataId);
+      const out =
+        xs instanceof Float32Array && gs instanceof Float32Array && xs.length === gs.length
+          ? backend.binary('relu_grad', xs, x.shape, gs, dy.shape)
+          : null;
+      return out ? backend.output(out, x.shape, 'float32') : js.kernelFunc(args);
+    },
+  };
+}
+
 /** Fused last-axis softmax and layerNorm in WebAssembly SIMD (rows over the pool). */
 function wasmRowKernels(backendName: string): KernelConfig[] {
   const jsSoftmax = CPU_KERNELS.find((k) => k.kernelName === 'SoftmaxLastAxis')!;
@@ -135,6 +155,7 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...UNARY.map(([kernel, op]) => wasmUnaryKernel(kernel, op, backendName)),
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
     ...wasmRowKernels(backendName),
+    wasmReluGradKernel(backendName),
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
   return [

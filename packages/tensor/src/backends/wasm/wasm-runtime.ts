@@ -27,6 +27,8 @@ export interface WasmExports {
   add(a: number, b: number, dst: number, count: number, mode: number): void;
   sub(a: number, b: number, dst: number, count: number, mode: number): void;
   mul(a: number, b: number, dst: number, count: number, mode: number): void;
+  /** b where a > 0, else +0 (relu's backward), in the same layout as the binary ops. */
+  relu_grad(a: number, b: number, dst: number, count: number, mode: number): void;
 }
 
 const PAGE_BYTES = 65536;
