@@ -144,7 +144,10 @@ for (const backend of ['wasm', 'cpu']) {
   const layerNorm = () =>
     tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
-      x.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).mul(w).add(bias);
+      x.sub(mean)
+        .mul(tf.rsqrt(variance.add(1e-5)))
+        .mul(w)
+        .add(bias);
     });
   record('layerNorm 4096x1024', impl, null, measure(layerNorm));
   const xm = tf.randomNormal([256, 512]);
