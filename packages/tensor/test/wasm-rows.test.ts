@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { WasmBackend } from '../src/backends/wasm/wasm-backend.js';
 import * as T from '../src/index.js';
+import { firstBitDifference } from './bit-compare.js';
 
 const IN_NODE = typeof window === 'undefined';
 
@@ -63,7 +64,7 @@ describe('wasm softmax / layerNorm rows', () => {
 
   it.runIf(IN_NODE)('gives the same bits on one thread and on the pool (rows over tasks)', async () => {
     const g = new T.Generator(3);
-    const x = Float32Array.from({ length: 2000 * 512 }, () => 4 * g.normal());
+    const x = Float32Array.from({ length: 800 * 512 }, () => 4 * g.normal());
     const weight = Float32Array.from({ length: 512 }, () => g.normal());
     const bias = Float32Array.from({ length: 512 }, () => g.normal());
     const one = new WasmBackend('wasm-rows-1', 1);
@@ -77,7 +78,7 @@ describe('wasm softmax / layerNorm rows', () => {
           const op = ln ? 'layernorm' : 'softmax';
           const a = one.rows(op, x, 512, ln)!;
           const b = many.rows(op, x, 512, ln)!;
-          expect(new Uint32Array(b.buffer)).toEqual(new Uint32Array(a.buffer));
+          expect(firstBitDifference(a, b)).toBe(-1);
         }
       }
       expect(many.tasksOnWorkers).toBeGreaterThan(0); // the pool really took rows
