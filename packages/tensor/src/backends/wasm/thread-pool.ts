@@ -159,7 +159,7 @@ export function hardwareThreads(): number {
  *
  * ```ts
  * const pool = WasmThreadPool.create(runtime, 1); // one worker + the calling thread
- * pool?.run(paramsOffset, tasks, (p, t) => runtime.exports.run_task(p, t));
+ * pool?.run(paramsOffset, tasks, 'run_task'); // tasks 0..tasks−1 of the job at paramsOffset
  * ```
  */
 export class WasmThreadPool {
