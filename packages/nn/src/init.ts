@@ -4,6 +4,7 @@ import {
   noGrad,
   type RandomOptions,
   ShapeError,
+  scalarErf,
   type Tensor,
   tensor,
 } from '@polymodal/tensor';
@@ -113,19 +114,6 @@ export function normal_(t: Tensor, mean = 0, std = 1, options?: RandomOptions): 
   return fill('normal_', t, () => mean + std * g.normal());
 }
 
-/** erf by Abramowitz & Stegun 7.1.26 refined: enough for sampling (|error| < 1.5e-7). */
-function erf(x: number): number {
-  const s = Math.sign(x);
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
-      t *
-      Math.exp(-a * a);
-  return s * y;
-}
-
 /** Inverse of erf on (−1, 1) by Newton's method from Giles' initial guess. */
 function erfinv(y: number): number {
   if (y <= -1) return -Infinity;
@@ -150,7 +138,7 @@ function erfinv(y: number): number {
       x = c + x * v;
   }
   x *= y;
-  for (let i = 0; i < 2; i++) x -= (erf(x) - y) / ((2 / Math.sqrt(Math.PI)) * Math.exp(-x * x));
+  for (let i = 0; i < 2; i++) x -= (scalarErf(x) - y) / ((2 / Math.sqrt(Math.PI)) * Math.exp(-x * x));
   return x;
 }
 
@@ -166,7 +154,7 @@ export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, option
   if (!(std > 0) || !(b > a)) {
     throw new ArgumentError('truncNormal_', `needs std > 0 and a < b, got std ${std}, a ${a}, b ${b}`);
   }
-  const cdf = (x: number) => (1 + erf(x / Math.SQRT2)) / 2;
+  const cdf = (x: number) => (1 + scalarErf(x / Math.SQRT2)) / 2;
   const l = cdf((a - mean) / std);
   const u = cdf((b - mean) / std);
   const g = generatorFrom(options);
