@@ -7,7 +7,12 @@ import { registerBuiltinBackends } from './backends/register.js';
 registerBuiltinBackends();
 
 export { grad, valueAndGrad } from './autograd/functional.js';
-export { type GradConfig, type GradContext, registerGradient } from './autograd/gradient-registry.js';
+export {
+  type GradConfig,
+  type GradContext,
+  getGradient,
+  registerGradient,
+} from './autograd/gradient-registry.js';
 export { sumToShape } from './autograd/gradients.js';
 export type { Backend, BackendMemory, DataId, TensorInfo } from './backend.js';
 export { WasmBackend } from './backends/wasm/wasm-backend.js';
