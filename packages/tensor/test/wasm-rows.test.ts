@@ -62,6 +62,15 @@ describe('wasm softmax / layerNorm rows', () => {
     expectClose(l, lRef, 1e-4);
   });
 
+  it('layerNorm keeps its precision on rows with a large mean and a small spread', () => {
+    // One-pass moments are shifted by the row's first value; unshifted, E[x²] − E[x]² would cancel
+    // to noise here (outputs off by 100 % or more). What remains is float32's rounding of the mean
+    // (≈ 3e-5 at 1000, against a spread of 0.01): about 3e-3 of the normalized values.
+    const x = () => T.randn([16, 256], { seed: 8, std: 0.01 }).add(1000);
+    const [l, lRef] = onBoth(() => T.layerNorm(x(), [256]));
+    expectClose(l, lRef, 1e-2);
+  });
+
   it.runIf(IN_NODE)('gives the same bits on one thread and on the pool (rows over tasks)', async () => {
     const g = new T.Generator(3);
     const x = Float32Array.from({ length: 800 * 512 }, () => 4 * g.normal());

@@ -323,24 +323,6 @@ ${body}
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $${label})))`;
   const at = (base) => `(i32.add (local.get ${base}) (local.get $j))`;
-  /**
-   * $acc = Σ term over the row, as two partial sums over vector pairs (halving the add chain's
-   * latency) plus an odd last vector. term(offset) is the f32x4 at byte offset 0 or 16 from $j.
-   */
-  const sumLoop = (label, term) => `
-    (local.set $acc ${splat(0)})
-    (local.set $acc2 ${splat(0)})
-    (local.set $j (i32.const 0))
-    (block $${label}Done
-      (loop $${label}
-        (br_if $${label}Done (i32.gt_u (i32.add (local.get $j) (i32.const 32)) (local.get $bytes)))
-        (local.set $acc (f32x4.add (local.get $acc) ${term(0)}))
-        (local.set $acc2 (f32x4.add (local.get $acc2) ${term(16)}))
-        (local.set $j (i32.add (local.get $j) (i32.const 32)))
-        (br $${label})))
-    (if (i32.lt_u (local.get $j) (local.get $bytes))
-      (then (local.set $acc (f32x4.add (local.get $acc) ${term(0)}))))
-    (local.set $acc (f32x4.add (local.get $acc) (local.get $acc2)))`;
   const SOFTMAX_BODY = () => `
     (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
     ;; pmax (acc < x ? x : acc) skips NaN like the JS kernel's \`x > m\`; NaN rows still come out NaN.
@@ -377,17 +359,41 @@ ${body}
   return `
 ${softmaxRow()}
   (func $layernorm_row (param $src i32) (param $dst i32) (param $w i32) (param $b i32) (param $d i32) (param $eps f32)
-    (local $j i32) (local $bytes i32) (local $acc v128) (local $acc2 v128) (local $mu v128) (local $rstd v128) (local $n f32)
+    (local $j i32) (local $bytes i32) (local $acc v128) (local $acc2 v128) (local $sq v128) (local $sq2 v128)
+    (local $k v128) (local $c v128) (local $c2 v128) (local $mu v128) (local $rstd v128) (local $n f32) (local $m1 f32) (local $m2 f32)
     (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
     (local.set $n (f32.convert_i32_u (local.get $d)))
-${sumLoop('sum', (o) => `(v128.load offset=${o} ${at('$src')})`)}
-    (local.set $mu (f32x4.splat (f32.div ${hsum('(local.get $acc)')} (local.get $n))))
-${sumLoop('var', (o) => {
-  const c = `(f32x4.sub (v128.load offset=${o} ${at('$src')}) (local.get $mu))`;
-  return `(f32x4.mul ${c} ${c})`;
-})}
+    ;; One pass for both moments, shifted by the row's first value k (so the sums stay small and
+    ;; var = E[(x−k)²] − E[x−k]² does not cancel): $acc sums x−k, $sq sums (x−k)², two vectors at a time.
+    (local.set $k (f32x4.splat (f32.load (local.get $src))))
+    (local.set $acc ${splat(0)})
+    (local.set $acc2 ${splat(0)})
+    (local.set $sq ${splat(0)})
+    (local.set $sq2 ${splat(0)})
+    (local.set $j (i32.const 0))
+    (block $momentsDone
+      (loop $moments
+        (br_if $momentsDone (i32.gt_u (i32.add (local.get $j) (i32.const 32)) (local.get $bytes)))
+        (local.set $c (f32x4.sub (v128.load ${at('$src')}) (local.get $k)))
+        (local.set $c2 (f32x4.sub (v128.load offset=16 ${at('$src')}) (local.get $k)))
+        (local.set $acc (f32x4.add (local.get $acc) (local.get $c)))
+        (local.set $acc2 (f32x4.add (local.get $acc2) (local.get $c2)))
+        (local.set $sq (f32x4.add (local.get $sq) (f32x4.mul (local.get $c) (local.get $c))))
+        (local.set $sq2 (f32x4.add (local.get $sq2) (f32x4.mul (local.get $c2) (local.get $c2))))
+        (local.set $j (i32.add (local.get $j) (i32.const 32)))
+        (br $moments)))
+    (if (i32.lt_u (local.get $j) (local.get $bytes))
+      (then
+        (local.set $c (f32x4.sub (v128.load ${at('$src')}) (local.get $k)))
+        (local.set $acc (f32x4.add (local.get $acc) (local.get $c)))
+        (local.set $sq (f32x4.add (local.get $sq) (f32x4.mul (local.get $c) (local.get $c))))))
+    (local.set $m1 (f32.div ${hsum('(f32x4.add (local.get $acc) (local.get $acc2))')} (local.get $n)))
+    (local.set $m2 (f32.div ${hsum('(f32x4.add (local.get $sq) (local.get $sq2))')} (local.get $n)))
+    (local.set $mu (f32x4.splat (f32.add (f32x4.extract_lane 0 (local.get $k)) (local.get $m1))))
+    ;; the biased variance, clamped at 0 against rounding
+    (local.set $acc (f32x4.splat (f32.max (f32.const 0) (f32.sub (local.get $m2) (f32.mul (local.get $m1) (local.get $m1))))))
     (local.set $rstd (f32x4.splat (f32.div (f32.const 1)
-      (f32.sqrt (f32.add (f32.div ${hsum('(local.get $acc)')} (local.get $n)) (local.get $eps))))))${vloop(
+      (f32.sqrt (f32.add (f32x4.extract_lane 0 (local.get $acc)) (local.get $eps))))))${vloop(
         'norm',
         `        (v128.store ${at('$dst')}
           (f32x4.add (f32x4.mul (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd))
