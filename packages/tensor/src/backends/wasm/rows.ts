@@ -8,6 +8,8 @@ const PARAMS_OFFSET = 0;
 const DATA_OFFSET = 256;
 /** Floats per pool task; inputs under two tasks' worth stay on the calling thread. */
 const TASK_FLOATS = 32768;
+/** Blocks a large input is pipelined in (copy in / compute / copy out overlap); at most 4 (params space). */
+const BLOCKS = 4;
 
 /**
  * Softmax or layerNorm (with `weight`, `bias`, `eps`) over rows of `d` floats in WebAssembly SIMD,
@@ -33,33 +35,70 @@ export function rowwise(
   const src = DATA_OFFSET / 4;
   const dst = src + x.length;
   const w = dst + x.length;
-  const b = w + d;
-  const bytes = (b + d) * 4;
+  const b_ = w + d;
+  const bytes = (b_ + d) * 4;
   if (bytes >= 2 ** 32 - 2 ** 16 || !runtime.reserve(bytes)) return null;
-  const heap = runtime.f32;
-  heap.set(x, src);
   if (layerNorm) {
-    heap.set(layerNorm.weight, w);
-    heap.set(layerNorm.bias, b);
+    runtime.f32.set(layerNorm.weight, w);
+    runtime.f32.set(layerNorm.bias, b_);
   }
-  const chunk = Math.max(1, Math.floor(TASK_FLOATS / d));
-  const tasks = Math.ceil(rows / chunk);
-  const i32 = runtime.i32;
-  const at = PARAMS_OFFSET / 4;
-  i32[at + ROW_PARAMS.op / 4] = ROW_OPS.indexOf(op);
-  i32[at + ROW_PARAMS.src / 4] = src * 4;
-  i32[at + ROW_PARAMS.dst / 4] = dst * 4;
-  i32[at + ROW_PARAMS.w / 4] = w * 4;
-  i32[at + ROW_PARAMS.b / 4] = b * 4;
-  i32[at + ROW_PARAMS.rows / 4] = rows;
-  i32[at + ROW_PARAMS.d / 4] = d;
-  heap[at + ROW_PARAMS.eps / 4] = layerNorm?.eps ?? 0;
-  i32[at + ROW_PARAMS.chunk / 4] = chunk;
-  const threaded = pool !== null && tasks > 1 && tasks <= MAX_POOL_TASKS;
-  if (!threaded || !pool.run(PARAMS_OFFSET, tasks, 'rows_task')) {
-    for (let t = 0; t < tasks; t++) runtime.exports.rows_task(PARAMS_OFFSET, t);
-  }
+  const taskRows = Math.max(1, Math.floor(TASK_FLOATS / d));
   const out = allocate(x.length);
-  out.set(runtime.f32.subarray(dst, dst + x.length));
+  const heapNow = () => runtime.f32;
+  // Blocks of rows, each one pool job with its own parameter block (64 bytes apart).
+  const blockRows = pool ? Math.max(taskRows, Math.ceil(rows / BLOCKS)) : rows;
+  const blocks = Math.ceil(rows / blockRows);
+  const setParams = (b: number) => {
+    const r0 = b * blockRows;
+    const n = Math.min(blockRows, rows - r0);
+    const at = (PARAMS_OFFSET + 64 * b) / 4;
+    const i32 = runtime.i32;
+    i32[at + ROW_PARAMS.op / 4] = ROW_OPS.indexOf(op);
+    i32[at + ROW_PARAMS.src / 4] = (src + r0 * d) * 4;
+    i32[at + ROW_PARAMS.dst / 4] = (dst + r0 * d) * 4;
+    i32[at + ROW_PARAMS.w / 4] = w * 4;
+    i32[at + ROW_PARAMS.b / 4] = b_ * 4;
+    i32[at + ROW_PARAMS.rows / 4] = n;
+    i32[at + ROW_PARAMS.d / 4] = d;
+    heapNow()[at + ROW_PARAMS.eps / 4] = layerNorm?.eps ?? 0;
+    i32[at + ROW_PARAMS.chunk / 4] = taskRows;
+    return { params: PARAMS_OFFSET + 64 * b, tasks: Math.ceil(n / taskRows), r0, n };
+  };
+  const copyIn = (b: number) => {
+    const r0 = b * blockRows;
+    const end = Math.min(rows, r0 + blockRows) * d;
+    heapNow().set(x.subarray(r0 * d, end), src + r0 * d);
+  };
+  const copyOut = (b: number) => {
+    const r0 = b * blockRows;
+    const end = Math.min(rows, r0 + blockRows) * d;
+    out.set(heapNow().subarray(dst + r0 * d, dst + end), r0 * d);
+  };
+  const runHere = (params: number, tasks: number) => {
+    for (let t = 0; t < tasks; t++) runtime.exports.rows_task(params, t);
+  };
+  if (!pool || blocks === 1) {
+    copyIn(0);
+    const { params, tasks } = setParams(0);
+    if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(params, tasks, 'rows_task'))
+      runHere(params, tasks);
+    copyOut(0);
+    return out;
+  }
+  // Pipelined: the workers compute block b while this thread copies block b+1 in and block b−1
+  // out, so most of the copying hides behind the computation.
+  copyIn(0);
+  let current = setParams(0);
+  let job = pool.start(current.params, current.tasks, 'rows_task');
+  for (let b = 1; b <= blocks; b++) {
+    if (b < blocks) copyIn(b);
+    if (!pool.finish(job)) runHere(current.params, current.tasks);
+    const finished = b - 1;
+    if (b < blocks) {
+      current = setParams(b);
+      job = pool.start(current.params, current.tasks, 'rows_task');
+    }
+    copyOut(finished);
+  }
   return out;
 }

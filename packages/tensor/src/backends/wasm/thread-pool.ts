@@ -34,6 +34,9 @@ interface Job {
   fn: TaskFunction;
 }
 
+/** A job `start` published, to pass to `finish`. */
+export type PoolJob = Readonly<Job>;
+
 /**
  * The loop every thread runs for a job: claim the next task of this generation, run it, count it
  * done. WORKER_CORE repeats it as source text (a function's `toString()` would break under coverage
@@ -234,12 +237,20 @@ export class WasmThreadPool {
 
   /**
    * Runs tasks 0..total-1 of the job at `params` (`fn`: the module export that runs one task) on
-   * the workers and the calling thread, blocking
-   * until all are done. Workers that have not started yet simply take no tasks, so this cannot
-   * deadlock; the caller only ever waits for tasks that a running worker has claimed. Returns false
-   * when a worker's task failed (the caller then reruns the job itself).
+   * the workers and the calling thread, blocking until all are done. Workers that have not started
+   * yet simply take no tasks, so this cannot deadlock; the caller only ever waits for tasks that a
+   * running worker has claimed. Returns false when a worker's task failed (the caller then reruns
+   * the job itself).
    */
   run(params: number, total: number, fn: TaskFunction = 'run_task'): boolean {
+    return this.finish(this.start(params, total, fn));
+  }
+
+  /**
+   * Publishes a job and returns at once: the workers start on it while the caller does something
+   * else (copies the next block in, say). One job at a time: `finish` it before starting another.
+   */
+  start(params: number, total: number, fn: TaskFunction = 'run_task'): PoolJob {
     if (total > MAX_POOL_TASKS) throw new RangeError(`WasmThreadPool: ${total} tasks > ${MAX_POOL_TASKS}`);
     const ctl = this.control;
     this.gen = (this.gen + 1) & 0x7fff;
@@ -255,10 +266,16 @@ export class WasmThreadPool {
     Atomics.store(ctl, JOB_FN, TASK_FUNCTIONS.indexOf(fn));
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
-    claimTasks(ctl, job, this.runtime.exports[fn], false);
+    return job;
+  }
+
+  /** Joins a started job: the caller takes the tasks left, then waits for those workers claimed. */
+  finish(job: PoolJob): boolean {
+    const ctl = this.control;
+    claimTasks(ctl, job, this.runtime.exports[job.fn], false);
     for (;;) {
       const done = Atomics.load(ctl, DONE);
-      if (done >= total) break;
+      if (done >= job.total) break;
       Atomics.wait(ctl, DONE, done, 100);
     }
     return Atomics.load(ctl, FAILED) === 0;
