@@ -7,8 +7,16 @@ import { playwright } from '@vitest/browser-playwright';
  */
 const backends = process.env.POLYMODAL_BACKENDS ?? 'gpujs-webgl2,gpujs-webgpu';
 
+// Cross-origin isolation (COOP + COEP on every response) gives the pages SharedArrayBuffer, so the
+// wasm backend's worker pool runs in a browser worker (test/wasm-threads-browser.test.ts).
+const crossOriginIsolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 const config = packageTestConfig({
   define: { 'process.env.POLYMODAL_BACKENDS': JSON.stringify(backends) },
+  server: { headers: crossOriginIsolation },
   test: {
     pool: undefined,
     browser: {
