@@ -110,6 +110,10 @@ export interface KernelAttrs
   SoftmaxLastAxis: Record<string, never>;
   /** `(x − mean) / √(var + eps) · weight + bias` over the last axis; inputs x, weight, bias. */
   LayerNormLastAxis: { eps: number };
+  /** GELU (`x·Φ(x)`, or the tanh approximation); input x. */
+  Gelu: { approximate: 'none' | 'tanh' };
+  /** Backward of Gelu: inputs x and dy; output dx. */
+  GeluGrad: { approximate: 'none' | 'tanh' };
   /** Backward of Relu: inputs x and dy; output dy where x > 0, else 0. */
   ReluGrad: Record<string, never>;
   /** Backward of SoftmaxLastAxis: inputs y (its output) and dy; output dx. */

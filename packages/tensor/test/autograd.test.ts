@@ -26,6 +26,30 @@ describe('autograd semantics', () => {
     for (const g of grads) g.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
   });
 
+  it('skips the work for inputs that need no gradient (needsInputGrad), with unchanged results', () => {
+    T.setBackend('cpu');
+    const x = T.randn([5, 4], { seed: 3 });
+    const w = T.randn([4, 3], { seed: 4, requiresGrad: true });
+    const bias = T.randn([3], { seed: 5 });
+    const mask = T.rand([5, 3], { seed: 6 }).gt(0.3).float();
+    const loss = () => T.matmul(x, w).add(bias).mul(mask).sum();
+    // Only w wants a gradient: the backward runs one GEMM (dW), not two, and no sum for the bias.
+    const p = T.profile(() => loss().backward());
+    const calls = (k: string) => p.kernels.filter((t) => t.kernel === k).reduce((n, t) => n + t.calls, 0);
+    const gemmsFwdAndBwd = calls('BatchMatMul');
+    expect(gemmsFwdAndBwd).toBe(2);
+    const onlyW = Array.from(w.grad!.dataSync());
+    // The same gradient for w as when every input requires grad.
+    w.grad = null;
+    const [x2, b2, m2] = [x, bias, mask].map((t) =>
+      T.tensor(t.dataSync(), { shape: t.shape, requiresGrad: true }),
+    );
+    T.matmul(x2!, w).add(b2!).mul(m2!).sum().backward();
+    expect(Array.from(w.grad!.dataSync())).toEqual(onlyW);
+    expect(x2!.grad!.shape).toEqual([5, 4]);
+    expect(b2!.grad!.shape).toEqual([3]);
+  });
+
   it('accumulates across backward calls and undoes broadcasting', () => {
     const b = T.zeros([3], { requiresGrad: true });
     const x = T.ones([2, 3]);

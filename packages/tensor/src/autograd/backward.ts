@@ -64,7 +64,12 @@ export function backward(root: Tensor, gradient?: Tensor): void {
           continue;
         }
         const config = getGradient(node.kernelName)!;
-        const inputGrads = config.gradFunc(dy, { inputs: node.inputs, output: t, attrs: node.attrs });
+        const inputGrads = config.gradFunc(dy, {
+          inputs: node.inputs,
+          output: t,
+          attrs: node.attrs,
+          needsInputGrad: node.inputs.map((input) => input.requiresGrad),
+        });
         node.inputs.forEach((input, k) => {
           const g = inputGrads[k];
           if (!g || !input.requiresGrad) return;

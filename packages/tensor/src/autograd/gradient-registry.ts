@@ -5,6 +5,12 @@ export interface GradContext<A = unknown> {
   inputs: readonly Tensor[];
   output: Tensor;
   attrs: A;
+  /**
+   * Per input, whether its gradient is wanted (it requires grad), like PyTorch's
+   * `ctx.needs_input_grad`: a gradient function may return null for the others and skip their work
+   * (the data side of a matmul, a mask, a constant).
+   */
+  needsInputGrad: readonly boolean[];
 }
 
 /**

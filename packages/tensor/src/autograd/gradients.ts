@@ -24,6 +24,9 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 type Ctx<N extends keyof KernelAttrs> = GradContext<KernelAttrs[N]>;
 const input = (c: GradContext, i = 0): Tensor => c.inputs[i]!;
+/** `f()` when input i's gradient is wanted, else null (its work is skipped). */
+const ifNeeded = (c: GradContext, i: number, f: () => Tensor): Tensor | null =>
+  c.needsInputGrad[i] ? f() : null;
 /** Whether the current backend registers an optional fused kernel (the composed form runs otherwise). */
 const hasKernel = (name: keyof KernelAttrs): boolean => getKernel(name, getBackend()) !== undefined;
 
@@ -46,28 +49,23 @@ function extremeGrad(dy: Tensor, c: Ctx<'Max'>): Tensor[] {
   return [mask.div(count).mul(ops.reshape(dy, kept))];
 }
 
-function matmulGrad(dy: Tensor, c: Ctx<'BatchMatMul'>): Tensor[] {
+function matmulGrad(dy: Tensor, c: Ctx<'BatchMatMul'>): (Tensor | null)[] {
   const [a, b] = [input(c, 0), input(c, 1)];
   const { transposeA: ta, transposeB: tb } = c.attrs;
   const mm = (x: Tensor, y: Tensor, tx: boolean, tyy: boolean) =>
     ENGINE.runKernel('BatchMatMul', [x, y], { transposeA: tx, transposeB: tyy });
-  let da: Tensor;
-  let db: Tensor;
-  if (!ta && !tb) {
-    da = mm(dy, b, false, true);
-    db = mm(a, dy, true, false);
-  } else if (!ta && tb) {
-    da = mm(dy, b, false, false);
-    db = mm(dy, a, true, false);
-  } else if (ta && !tb) {
-    da = mm(b, dy, false, true);
-    db = mm(a, dy, false, false);
-  } else {
-    da = mm(b, dy, true, true);
-    db = mm(dy, a, true, true);
-  }
+  // Each side is one GEMM, computed only when that input wants a gradient (a layer's input
+  // activations from data, or frozen weights, cost nothing).
+  const da = () => {
+    if (!ta) return tb ? mm(dy, b, false, false) : mm(dy, b, false, true);
+    return tb ? mm(b, dy, true, true) : mm(b, dy, false, true);
+  };
+  const db = () => {
+    if (!tb) return ta ? mm(a, dy, false, false) : mm(a, dy, true, false);
+    return ta ? mm(dy, a, true, true) : mm(dy, a, true, false);
+  };
   // A batch of one was broadcast over the others: its gradient is the sum.
-  return [sumToShape(da, a.shape), sumToShape(db, b.shape)];
+  return [ifNeeded(c, 0, () => sumToShape(da(), a.shape)), ifNeeded(c, 1, () => sumToShape(db(), b.shape))];
 }
 
 export const BUILTIN_GRADIENTS: GradConfig[] = [
@@ -101,22 +99,31 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
   noGradient('Floor'),
   noGradient('Ceil'),
   noGradient('Round'),
-  grad('Add', (dy, c) => [sumToShape(dy, input(c, 0).shape), sumToShape(dy, input(c, 1).shape)]),
-  grad('Sub', (dy, c) => [sumToShape(dy, input(c, 0).shape), sumToShape(dy.neg(), input(c, 1).shape)]),
+  grad('Add', (dy, c) => [
+    ifNeeded(c, 0, () => sumToShape(dy, input(c, 0).shape)),
+    ifNeeded(c, 1, () => sumToShape(dy, input(c, 1).shape)),
+  ]),
+  grad('Sub', (dy, c) => [
+    ifNeeded(c, 0, () => sumToShape(dy, input(c, 0).shape)),
+    ifNeeded(c, 1, () => sumToShape(dy.neg(), input(c, 1).shape)),
+  ]),
   grad('Mul', (dy, c) => [
-    sumToShape(dy.mul(input(c, 1)), input(c, 0).shape),
-    sumToShape(dy.mul(input(c, 0)), input(c, 1).shape),
+    ifNeeded(c, 0, () => sumToShape(dy.mul(input(c, 1)), input(c, 0).shape)),
+    ifNeeded(c, 1, () => sumToShape(dy.mul(input(c, 0)), input(c, 1).shape)),
   ]),
   grad('Div', (dy, c) => {
     const [a, b] = [input(c, 0), input(c, 1)];
-    return [sumToShape(dy.div(b), a.shape), sumToShape(dy.mul(a).div(b.square()).neg(), b.shape)];
+    return [
+      ifNeeded(c, 0, () => sumToShape(dy.div(b), a.shape)),
+      ifNeeded(c, 1, () => sumToShape(dy.mul(a).div(b.square()).neg(), b.shape)),
+    ];
   }),
   grad('Pow', (dy, c) => {
     const [a, b] = [input(c, 0), input(c, 1)];
-    const da = dy.mul(b).mul(a.pow(b.sub(1)));
+    const da = () => dy.mul(b).mul(a.pow(b.sub(1)));
     // d/db a^b = a^b·ln a, defined for a > 0 (0 elsewhere, as PyTorch does for a = 0).
-    const db = ops.where(a.gt(0), dy.mul(c.output).mul(ops.log(a.maximum(1e-38))), 0);
-    return [sumToShape(da, a.shape), sumToShape(db, b.shape)];
+    const db = () => ops.where(a.gt(0), dy.mul(c.output).mul(ops.log(a.maximum(1e-38))), 0);
+    return [ifNeeded(c, 0, () => sumToShape(da(), a.shape)), ifNeeded(c, 1, () => sumToShape(db(), b.shape))];
   }),
   grad('Maximum', (dy, c) => {
     const [a, b] = [input(c, 0), input(c, 1)];
@@ -130,7 +137,11 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
   }),
   grad('Where', (dy, c) => {
     const [cond, a, b] = [input(c, 0), input(c, 1), input(c, 2)];
-    return [null, sumToShape(ops.where(cond, dy, 0), a.shape), sumToShape(ops.where(cond, 0, dy), b.shape)];
+    return [
+      null,
+      ifNeeded(c, 1, () => sumToShape(ops.where(cond, dy, 0), a.shape)),
+      ifNeeded(c, 2, () => sumToShape(ops.where(cond, 0, dy), b.shape)),
+    ];
   }),
   grad('Cast', (dy, c) => [input(c).dtype === 'float32' ? dy : null]),
   grad('Reshape' as keyof KernelAttrs, (dy, c) => [ops.reshape(dy, input(c).shape)]),
@@ -204,6 +215,8 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
     ];
   }),
   grad('Im2Col', (dy, c) => {
+    // The first convolution's input is data: no Col2Im for it.
+    if (!c.needsInputGrad[0]) return [null];
     const x = input(c);
     const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
     return [
@@ -225,6 +238,37 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
     return [
       ENGINE.runKernel('Im2Col', [dy], { kernelH, kernelW, strideH, strideW, padH, padW, padValue: 0 }),
     ];
+  }),
+  // Fused GELU, by its fused backward kernel where the backend has one, else composed:
+  // dx = dy·(Φ(x) + x·φ(x)), or the tanh form's derivative.
+  grad('Gelu', (dy, c) => {
+    const x = input(c);
+    const { approximate } = c.attrs;
+    if (hasKernel('GeluGrad')) return [ENGINE.runKernel('GeluGrad', [x, dy], { approximate })];
+    if (approximate === 'tanh') {
+      const k = Math.sqrt(2 / Math.PI);
+      const th = ops.tanh(x.add(x.pow(3).mul(0.044715)).mul(k));
+      const du = x
+        .square()
+        .mul(3 * 0.044715)
+        .add(1)
+        .mul(k);
+      return [
+        dy.mul(
+          th
+            .add(1)
+            .mul(0.5)
+            .add(x.mul(0.5).mul(th.square().neg().add(1)).mul(du)),
+        ),
+      ];
+    }
+    const cdf = ops.erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
+    const pdf = x
+      .square()
+      .mul(-0.5)
+      .exp()
+      .mul(1 / Math.sqrt(2 * Math.PI));
+    return [dy.mul(cdf.add(x.mul(pdf)))];
   }),
   // Fused softmax: dx = y · (dy − Σ dy·y), by its fused backward kernel where the backend has one.
   grad('SoftmaxLastAxis', (dy, c) => {

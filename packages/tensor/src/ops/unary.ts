@@ -1,6 +1,7 @@
-import { ENGINE, scope } from '../engine.js';
+import { ENGINE, getBackend, scope } from '../engine.js';
 import { ArgumentError } from '../errors/index.js';
 import type { UnaryKernel } from '../kernel-names.js';
+import { getKernel } from '../kernel-registry.js';
 import type { Tensor } from '../tensor.js';
 import { asDType, assertTensor } from './operand.js';
 
@@ -46,6 +47,10 @@ export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
   if (approximate !== 'none' && approximate !== 'tanh') {
     throw new ArgumentError('gelu', `approximate must be 'none' or 'tanh', got '${approximate}'`);
   }
+  assertTensor('gelu', 'input', x);
+  // The fused kernel where the backend has one (cpu, wasm); the composed form elsewhere.
+  if (getKernel('Gelu', getBackend()))
+    return asDType(x, 'float32', (xf) => ENGINE.runKernel('Gelu', [xf], { approximate }));
   return scope(() => {
     if (approximate === 'tanh') {
       const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));

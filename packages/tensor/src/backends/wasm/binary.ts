@@ -35,8 +35,11 @@ export function binary(
   if (size < MIN_ELEMENTS) return null;
   // Both operands full size: for add/sub/mul the JS kernel's single flat pass moves less memory
   // than copying both in and the result out (storage lives in JS typed arrays, not in wasm memory).
-  // relu_grad stays here: its JS loop branches on the sign of x, which mispredicts half the time.
-  if (op !== 'relu_grad' && a.length === size && b.length === size) return null;
+  // relu_grad and gelu_grad stay here: relu's JS loop branches on the sign of x, which
+  // mispredicts half the time, and gelu's backward is compute-bound (an exp and a division).
+  const sameShape = a.length === size && b.length === size;
+  if (op === 'gelu_grad' && !sameShape) return null;
+  if (op !== 'relu_grad' && op !== 'gelu_grad' && sameShape) return null;
   const aStrides = broadcastStrides(aShape, shape);
   const bStrides = broadcastStrides(bShape, shape);
   let shortRuns = false;

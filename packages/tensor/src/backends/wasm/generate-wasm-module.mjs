@@ -198,7 +198,63 @@ ${[2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]
                                   (f32x4.gt (f32x4.abs (local.get $y)) ${K(0.625)})))
     ;; tanh is odd: the magnitude from above with x's sign (which also keeps tanh(−0) = −0)
     (local.set $y (v128.bitselect (local.get $y) (local.get $t) (i32x4.splat (i32.const 0x80000000))))`,
+  // GELU, exact form x·Φ(x): Φ from erfc by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), as
+  // Φ(−|x|) = ½·P(t)·t·e^{−x²/2} with t = 1/(1 + p·|x|/√2), so the small tail for x < 0 keeps its
+  // relative accuracy (1 − erf would cancel). Same formula as the JS kernel (cpu/kernels/gelu.ts).
+  gelu: () => `
+    (local.set $y (local.get $x))
+    (local.set $x (f32x4.neg (f32x4.mul (f32x4.mul (local.get $y) (local.get $y)) ${K(0.5)})))${EXP()}
+    ${PHI('$y')}
+    (local.set $y (f32x4.mul (local.get $y) (local.get $t)))`,
 };
+
+/** A&S 7.1.26 coefficients, highest power first, and p. */
+const ERFC_POLY = [1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592];
+const ERFC_P = 0.3275911;
+/**
+ * Φ(v) into local $t, for v in the local named by `v` and $e = e^{−v²/2} already computed (uses $t and $u):
+ * q = ½·P(t)·t·e is Φ(−|v|); Φ(v) = 1 − q for v ≥ 0, q below.
+ */
+const PHI = (v) => `
+    (local.set $t (f32x4.div ${K(1)} (f32x4.add ${K(1)} (f32x4.mul (f32x4.abs (local.get ${v})) ${K(ERFC_P * Math.SQRT1_2)}))))
+    (local.set $u ${K(ERFC_POLY[0])})
+${ERFC_POLY.slice(1)
+  .map((c) => `    (local.set $u (f32x4.add (f32x4.mul (local.get $u) (local.get $t)) ${K(c)}))`)
+  .join('\n')}
+    (local.set $u (f32x4.mul (f32x4.mul (f32x4.mul (local.get $u) (local.get $t)) (local.get $e)) ${K(0.5)}))
+    (local.set $t (v128.bitselect (f32x4.sub ${K(1)} (local.get $u)) (local.get $u)
+                                  (f32x4.ge (local.get ${v}) ${K(0)})))`;
+
+/**
+ * GELU's backward, dx = dy·(Φ(x) + x·φ(x)) with φ(x) = e^{−x²/2}/√(2π), for same-shape x (a) and
+ * dy (b); the binary ops' signature, mode ignored (the driver passes only mode 0).
+ */
+function geluGradFunc() {
+  const { body, locals, init } = withConstants(
+    () => `
+        (local.set $y (v128.load (local.get $a)))
+        (local.set $x (f32x4.neg (f32x4.mul (f32x4.mul (local.get $y) (local.get $y)) ${K(0.5)})))${EXP()}
+        ${PHI('$y')}
+        ;; x·φ(x), with 0 where e underflowed (as |x| → ∞; ∞·0 would give NaN)
+        (local.set $u (v128.andnot (f32x4.mul (f32x4.mul (local.get $y) (local.get $e)) ${K(1 / Math.sqrt(2 * Math.PI))})
+                                   (f32x4.eq (local.get $e) ${K(0)})))
+        (local.set $t (f32x4.add (local.get $t) (local.get $u)))
+        (v128.store (local.get $dst) (f32x4.mul (v128.load (local.get $b)) (local.get $t)))`,
+  );
+  return `
+  ;; dst = gelu'(a)·b over 4·count floats (a = x, b = dy, same shape)
+  (func (export "gelu_grad") (param $a i32) (param $b i32) (param $dst i32) (param $count i32) (param $mode i32)
+    ${UNARY_LOCALS} ${locals} (local $end i32)
+    ${init}
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $count) (i32.const 4))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))${body}
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (br $next))))`;
+}
 
 function unaryFuncs() {
   return Object.entries(UNARY_OPS)
@@ -544,6 +600,7 @@ ${tileFunc()}
 
 ${unaryFuncs()}
 ${binaryFuncs()}
+${geluGradFunc()}
 ${rowFuncs()}
 ${unaryTaskFunc()}
 
@@ -606,7 +663,7 @@ export const ROW_OPS = ${JSON.stringify(ROW_OPS)} as const;
 /** Byte offsets of the parameters that \`rows_task(params, t)\` reads (\`eps\` is a float32). */
 export const ROW_PARAMS = ${JSON.stringify(RP)} as const;
 /** Binary functions the module exports, each \`(a, b, dst, count4, mode)\`. */
-export const BINARY_OPS = ${JSON.stringify(Object.keys(BINARY_OPS))} as const;
+export const BINARY_OPS = ${JSON.stringify([...Object.keys(BINARY_OPS), 'gelu_grad'])} as const;
 /** The module importing \`env.memory\` as a shared memory (threads). */
 export const WASM_MODULE_SHARED = '${compile(true, false)}';
 /** The same module importing a plain (unshared) memory. */

@@ -111,6 +111,41 @@ function wasmReluGradKernel(backendName: string): KernelConfig {
   };
 }
 
+/** GELU (exact form) and its backward in WebAssembly SIMD; the tanh form and other dtypes run the JS kernels. */
+function wasmGeluKernels(backendName: string): KernelConfig[] {
+  const jsGelu = CPU_KERNELS.find((k) => k.kernelName === 'Gelu')!;
+  const jsGeluGrad = CPU_KERNELS.find((k) => k.kernelName === 'GeluGrad')!;
+  const exact = (attrs: unknown) => (attrs as { approximate: string }).approximate === 'none';
+  return [
+    {
+      kernelName: 'Gelu',
+      backendName,
+      kernelFunc: (args) => {
+        const x = args.inputs[0]!;
+        const backend = args.backend as WasmBackend;
+        const xs = backend.values(x.dataId);
+        const out = xs instanceof Float32Array && exact(args.attrs) ? backend.unary('gelu', xs) : null;
+        return out ? backend.output(out, x.shape, 'float32') : jsGelu.kernelFunc(args);
+      },
+    },
+    {
+      kernelName: 'GeluGrad',
+      backendName,
+      kernelFunc: (args) => {
+        const [x, dy] = args.inputs as [TensorInfo, TensorInfo];
+        const backend = args.backend as WasmBackend;
+        const xs = backend.values(x.dataId);
+        const gs = backend.values(dy.dataId);
+        const out =
+          xs instanceof Float32Array && gs instanceof Float32Array && exact(args.attrs)
+            ? backend.binary('gelu_grad', xs, x.shape, gs, dy.shape)
+            : null;
+        return out ? backend.output(out, x.shape, 'float32') : jsGeluGrad.kernelFunc(args);
+      },
+    },
+  ];
+}
+
 /** Fused last-axis softmax and layerNorm in WebAssembly SIMD (rows over the pool). */
 function wasmRowKernels(backendName: string): KernelConfig[] {
   const jsSoftmax = CPU_KERNELS.find((k) => k.kernelName === 'SoftmaxLastAxis')!;
@@ -156,6 +191,7 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
     ...wasmRowKernels(backendName),
     wasmReluGradKernel(backendName),
+    ...wasmGeluKernels(backendName),
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
   return [

@@ -23,12 +23,16 @@ export interface WasmExports {
   exp(src: number, dst: number, count: number): void;
   sigmoid(src: number, dst: number, count: number): void;
   tanh(src: number, dst: number, count: number): void;
+  /** GELU, exact (erf) form. */
+  gelu(src: number, dst: number, count: number): void;
   /** Binary ops over `count` vectors; mode 0: a and b runs, 1: b one value, 2: a one value, 3: both. */
   add(a: number, b: number, dst: number, count: number, mode: number): void;
   sub(a: number, b: number, dst: number, count: number, mode: number): void;
   mul(a: number, b: number, dst: number, count: number, mode: number): void;
   /** b where a > 0, else +0 (relu's backward), in the same layout as the binary ops. */
   relu_grad(a: number, b: number, dst: number, count: number, mode: number): void;
+  /** gelu'(a)·b for same-shape a (x) and b (dy); mode must be 0. */
+  gelu_grad(a: number, b: number, dst: number, count: number, mode: number): void;
 }
 
 const PAGE_BYTES = 65536;

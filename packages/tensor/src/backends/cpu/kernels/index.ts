@@ -3,6 +3,7 @@ import { adamStepKernel } from './adam-step.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
 import { gatherKernels } from './gather.js';
+import { geluKernels } from './gelu.js';
 import { layoutKernels } from './layout.js';
 import { matmulKernel } from './matmul.js';
 import { normalizationKernels } from './normalization.js';
@@ -17,5 +18,6 @@ export const CPU_KERNELS: KernelConfig[] = [
   ...gatherKernels,
   ...convKernels,
   ...normalizationKernels,
+  ...geluKernels,
   adamStepKernel,
 ];
