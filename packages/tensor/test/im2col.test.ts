@@ -1,0 +1,88 @@
+/**
+ * The cpu backend's Im2Col / Col2Im against a naive per-element definition over many geometries
+ * (stride larger or smaller than the kernel, padding on either side, kernels wider than the
+ * padded image edge), and Col2Im as Im2Col's adjoint: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩.
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENGINE } from '../src/engine.js';
+import * as T from '../src/index.js';
+
+afterAll(() => T.setBackend('cpu'));
+
+function naiveIm2col(x: Float32Array, shape: number[], g: Geometry, padValue: number) {
+  const [n, c, h, w] = shape as [number, number, number, number];
+  const oh = Math.floor((h + 2 * g.padH - g.kernelH) / g.strideH) + 1;
+  const ow = Math.floor((w + 2 * g.padW - g.kernelW) / g.strideW) + 1;
+  const rows = c * g.kernelH * g.kernelW;
+  const out = new Float32Array(n * rows * oh * ow);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let ki = 0; ki < g.kernelH; ki++)
+        for (let kj = 0; kj < g.kernelW; kj++)
+          for (let y = 0; y < oh; y++)
+            for (let xx = 0; xx < ow; xx++) {
+              const iy = y * g.strideH - g.padH + ki;
+              const ix = xx * g.strideW - g.padW + kj;
+              const row = (ch * g.kernelH + ki) * g.kernelW + kj;
+              const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+              out[((b * rows + row) * oh + y) * ow + xx] = inside
+                ? x[((b * c + ch) * h + iy) * w + ix]!
+                : padValue;
+            }
+  return out;
+}
+
+interface Geometry {
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+const geometry = fc
+  .record({
+    kernelH: fc.integer({ min: 1, max: 4 }),
+    kernelW: fc.integer({ min: 1, max: 4 }),
+    strideH: fc.integer({ min: 1, max: 5 }),
+    strideW: fc.integer({ min: 1, max: 5 }),
+    padH: fc.integer({ min: 0, max: 3 }),
+    padW: fc.integer({ min: 0, max: 3 }),
+    n: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 9 }),
+  })
+  .filter((g) => g.h + 2 * g.padH >= g.kernelH && g.w + 2 * g.padW >= g.kernelW);
+
+describe('cpu Im2Col / Col2Im', () => {
+  it('equal the naive definition and are adjoint, for any geometry', () => {
+    T.setBackend('cpu');
+    fc.assert(
+      fc.property(geometry, fc.integer({ min: 0, max: 1000 }), (g, seed) => {
+        const shape = [g.n, g.c, g.h, g.w];
+        const x = T.randn(shape, { seed });
+        const { n, c, h, w, ...geom } = g;
+        const cols = ENGINE.runKernel('Im2Col', [x], { ...geom, padValue: -7 });
+        const want = naiveIm2col(x.dataSync() as Float32Array, shape, geom, -7);
+        expect(Array.from(cols.dataSync())).toEqual(Array.from(want));
+        // Adjoint: with zero padding, ⟨im2col(x), r⟩ = ⟨x, col2im(r)⟩ (float64 sums of float32 data).
+        const zeroPad = ENGINE.runKernel('Im2Col', [x], { ...geom, padValue: 0 });
+        const r = T.randn(zeroPad.shape, { seed: seed + 1 });
+        const back = ENGINE.runKernel('Col2Im', [r], { ...geom, channels: c, height: h, width: w });
+        const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+          let s = 0;
+          for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+          return s;
+        };
+        const lhs = dot(zeroPad.dataSync(), r.dataSync());
+        const rhs = dot(x.dataSync(), back.dataSync());
+        expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(lhs)));
+        for (const t of [x, cols, zeroPad, r, back]) t.dispose();
+      }),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+});
