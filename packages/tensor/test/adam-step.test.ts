@@ -39,6 +39,9 @@ describe('adamStep (fused AdamStep kernel)', () => {
     ['Adam + L2 weight decay', { weightDecay: 0.1 }],
     ['AdamW', { weightDecay: 0.1, decoupledWeightDecay: true }],
     ['AMSGrad, maximize', { amsgrad: true, maximize: true, weightDecay: 0.05 }],
+    // wasm's SIMD kernel takes every variant but AMSGrad: its sign flip and L2 select too.
+    ['Adam + L2, maximize', { maximize: true, weightDecay: 0.05 }],
+    ['AdamW, maximize', { maximize: true, weightDecay: 0.05, decoupledWeightDecay: true }],
   ];
   for (const backend of ['cpu', 'wasm']) {
     for (const [name, extra] of variants) {

@@ -256,6 +256,58 @@ function geluGradFunc() {
         (br $next))))`;
 }
 
+/**
+ * One Adam/AdamW update over 4·count floats, bit for bit the cpu kernel's float32 arithmetic
+ * (cpu/kernels/adam-step.ts; no FMA, same operation order): params p, g, m, v in, the new p, m, v
+ * out. `decay` is 1 unless the decay is decoupled (p·1 = p exactly); `mode` bit 0 negates the
+ * gradient (maximize), bit 1 adds wd·p to it (L2 decay, selected so that g stays untouched otherwise).
+ */
+function adamStepFunc() {
+  const f = (name) => `(f32x4.splat (local.get $${name}))`;
+  return `
+  (func (export "adam_step") (param $p i32) (param $g i32) (param $m i32) (param $v i32)
+    (param $op i32) (param $om i32) (param $ov i32) (param $count i32)
+    (param $decay f32) (param $wd f32) (param $oneMinusB1 f32) (param $b2 f32) (param $oneMinusB2 f32)
+    (param $bc2Sqrt f32) (param $eps f32) (param $negStep f32) (param $mode i32)
+    (local $end i32) (local $sign v128) (local $l2 v128)
+    (local $kDecay v128) (local $kWd v128) (local $kB1 v128) (local $kB2 v128) (local $kOneMinusB2 v128)
+    (local $kBc2 v128) (local $kEps v128) (local $kStep v128)
+    (local $pi v128) (local $gi v128) (local $mi v128) (local $vi v128)
+    (local.set $sign (i32x4.splat (i32.shl (i32.and (local.get $mode) (i32.const 1)) (i32.const 31))))
+    (local.set $l2 (i32x4.splat (i32.sub (i32.const 0) (i32.and (i32.shr_u (local.get $mode) (i32.const 1)) (i32.const 1)))))
+    (local.set $kDecay ${f('decay')}) (local.set $kWd ${f('wd')}) (local.set $kB1 ${f('oneMinusB1')})
+    (local.set $kB2 ${f('b2')}) (local.set $kOneMinusB2 ${f('oneMinusB2')}) (local.set $kBc2 ${f('bc2Sqrt')})
+    (local.set $kEps ${f('eps')}) (local.set $kStep ${f('negStep')})
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $count) (i32.const 4))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $pi (v128.load (local.get $p)))
+        (local.set $gi (v128.xor (v128.load (local.get $g)) (local.get $sign)))
+        (local.set $gi (v128.bitselect (f32x4.add (local.get $gi) (f32x4.mul (local.get $pi) (local.get $kWd)))
+                                       (local.get $gi) (local.get $l2)))
+        (local.set $pi (f32x4.mul (local.get $pi) (local.get $kDecay)))
+        (local.set $mi (v128.load (local.get $m)))
+        (local.set $mi (f32x4.add (local.get $mi) (f32x4.mul (f32x4.sub (local.get $gi) (local.get $mi)) (local.get $kB1))))
+        (local.set $vi (f32x4.add (f32x4.mul (v128.load (local.get $v)) (local.get $kB2))
+                                  (f32x4.mul (f32x4.mul (local.get $gi) (local.get $gi)) (local.get $kOneMinusB2))))
+        (v128.store (local.get $op)
+          (f32x4.add (local.get $pi)
+            (f32x4.mul (f32x4.div (local.get $mi)
+                                  (f32x4.add (f32x4.div (f32x4.sqrt (local.get $vi)) (local.get $kBc2)) (local.get $kEps)))
+                       (local.get $kStep))))
+        (v128.store (local.get $om) (local.get $mi))
+        (v128.store (local.get $ov) (local.get $vi))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))
+        (local.set $m (i32.add (local.get $m) (i32.const 16)))
+        (local.set $v (i32.add (local.get $v) (i32.const 16)))
+        (local.set $op (i32.add (local.get $op) (i32.const 16)))
+        (local.set $om (i32.add (local.get $om) (i32.const 16)))
+        (local.set $ov (i32.add (local.get $ov) (i32.const 16)))
+        (br $next))))`;
+}
+
 function unaryFuncs() {
   return Object.entries(UNARY_OPS)
     .map(([name, op]) => {
@@ -601,6 +653,7 @@ ${tileFunc()}
 ${unaryFuncs()}
 ${binaryFuncs()}
 ${geluGradFunc()}
+${adamStepFunc()}
 ${rowFuncs()}
 ${unaryTaskFunc()}
 

@@ -1,4 +1,6 @@
+import type { AdamStepAttrs } from '../../kernel-names.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
+import { adamStepWasm } from './adam.js';
 import { binary, type WasmBinaryOp } from './binary.js';
 import { type GemmProblem, gemm } from './gemm.js';
 import { rowwise, type WasmRowOp } from './rows.js';
@@ -122,6 +124,11 @@ export class WasmBackend extends CpuBackend {
     bShape: readonly number[],
   ): Float32Array | null {
     return binary(this.runtime, op, a, aShape, b, bShape, this.allocateOutput);
+  }
+
+  /** One fused Adam/AdamW update (see adam.ts); null when it does not fit in wasm memory. */
+  adamStep(inputs: readonly Float32Array[], attrs: AdamStepAttrs): Float32Array | null {
+    return adamStepWasm(this.runtime, inputs, attrs, this.allocateOutput);
   }
 
   destroy(): void {

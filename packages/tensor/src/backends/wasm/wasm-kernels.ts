@@ -1,4 +1,5 @@
 import type { TensorInfo } from '../../backend.js';
+import type { AdamStepAttrs } from '../../kernel-names.js';
 import type { KernelConfig } from '../../kernel-registry.js';
 import { broadcastShapes } from '../../shape.js';
 import { CPU_KERNELS } from '../cpu/kernels/index.js';
@@ -146,6 +147,25 @@ function wasmGeluKernels(backendName: string): KernelConfig[] {
   ];
 }
 
+/** The fused Adam/AdamW update in WebAssembly SIMD (bit-identical to the JS kernel); AMSGrad runs the JS one. */
+function wasmAdamStepKernel(backendName: string): KernelConfig {
+  const js = CPU_KERNELS.find((k) => k.kernelName === 'AdamStep')!;
+  return {
+    kernelName: 'AdamStep',
+    backendName,
+    kernelFunc: (args) => {
+      const backend = args.backend as WasmBackend;
+      const attrs = args.attrs as unknown as AdamStepAttrs;
+      const values = args.inputs.map((t) => backend.values(t.dataId));
+      const out =
+        !attrs.amsgrad && values.length === 4 && values.every((x) => x instanceof Float32Array)
+          ? backend.adamStep(values as Float32Array[], attrs)
+          : null;
+      return out ? backend.output(out, [3, ...args.inputs[0]!.shape], 'float32') : js.kernelFunc(args);
+    },
+  };
+}
+
 /** Fused last-axis softmax and layerNorm in WebAssembly SIMD (rows over the pool). */
 function wasmRowKernels(backendName: string): KernelConfig[] {
   const jsSoftmax = CPU_KERNELS.find((k) => k.kernelName === 'SoftmaxLastAxis')!;
@@ -192,6 +212,7 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...wasmRowKernels(backendName),
     wasmReluGradKernel(backendName),
     ...wasmGeluKernels(backendName),
+    wasmAdamStepKernel(backendName),
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
   return [

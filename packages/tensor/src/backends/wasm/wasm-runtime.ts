@@ -31,6 +31,26 @@ export interface WasmExports {
   mul(a: number, b: number, dst: number, count: number, mode: number): void;
   /** b where a > 0, else +0 (relu's backward), in the same layout as the binary ops. */
   relu_grad(a: number, b: number, dst: number, count: number, mode: number): void;
+  /** One Adam/AdamW update over `count` vectors (see adam.ts for the parameters). */
+  adam_step(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    outP: number,
+    outM: number,
+    outV: number,
+    count: number,
+    decay: number,
+    wd: number,
+    oneMinusB1: number,
+    b2: number,
+    oneMinusB2: number,
+    bc2Sqrt: number,
+    eps: number,
+    negStep: number,
+    mode: number,
+  ): void;
   /** gelu'(a)·b for same-shape a (x) and b (dy); mode must be 0. */
   gelu_grad(a: number, b: number, dst: number, count: number, mode: number): void;
 }
