@@ -71,7 +71,19 @@ class Engine {
         `unknown backend; registered: ${this.registeredBackends().join(', ')}`,
       );
     }
-    entry.instance ??= entry.factory();
+    if (!entry.instance) {
+      const instance = entry.factory();
+      // Kernels are looked up by the instance's name: a mismatch would silently run another
+      // backend's kernels (or none).
+      if (instance.name !== name) {
+        throw new BackendError(
+          name,
+          'setBackend',
+          `the factory registered as '${name}' made a backend named '${instance.name}'; give the backend that name (kernels are registered under it)`,
+        );
+      }
+      entry.instance = instance;
+    }
     return entry.instance;
   }
 

@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import * as T from '../src/index.js';
 
 // Host-memory validation and IEEE log(0) = −∞ are properties of the cpu reference backend.
@@ -6,6 +7,17 @@ beforeAll(() => T.setBackend('cpu'));
 afterEach(() => T.setAnomalyMode(false));
 
 describe('typed errors name the op, the argument and the shapes', () => {
+  it('a backend factory whose backend has another name', () => {
+    class Misnamed extends CpuBackend {
+      override readonly name = 'not-the-registered-name';
+    }
+    T.registerBackend('misnamed', () => new Misnamed());
+    expect(() => T.setBackend('misnamed')).toThrow(
+      /factory registered as 'misnamed' made a backend named 'not-the-registered-name'/,
+    );
+    T.setBackend('cpu');
+  });
+
   it('matmul inner dimensions', () => {
     expect(() => T.matmul(T.zeros([2, 3]), T.zeros([4, 5]))).toThrow(
       new T.ShapeError('matmul', 'cannot multiply [2,3] by [4,5]: inner dimensions 3 and 4 differ'),

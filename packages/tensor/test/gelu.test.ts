@@ -5,8 +5,11 @@
  * composed form (what gpu.js runs) is checked against the same reference by the conformance table.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { CPU_KERNELS } from '../src/backends/cpu/kernels/index.js';
 import { WasmBackend } from '../src/backends/wasm/wasm-backend.js';
 import * as T from '../src/index.js';
+import { registerKernels } from '../src/kernel-registry.js';
 
 afterAll(() => T.setBackend('cpu'));
 
@@ -132,6 +135,34 @@ describe('fused Gelu / GeluGrad kernels', () => {
       expect(special.dx[2]).toBe(0.5);
     });
   }
+
+  it('a backend with Gelu but no GeluGrad gets the composed backward, matching the fused one', () => {
+    // The cpu kernels minus GeluGrad, as a third-party backend might register them.
+    registerKernels(
+      CPU_KERNELS.filter((k) => k.kernelName !== 'GeluGrad').map((k) => ({
+        ...k,
+        backendName: 'cpu-no-gelu-grad',
+      })),
+    );
+    T.registerBackend(
+      'cpu-no-gelu-grad',
+      () =>
+        new (class extends CpuBackend {
+          override readonly name = 'cpu-no-gelu-grad';
+        })(),
+    );
+    for (const approximate of ['none', 'tanh'] as const) {
+      const dy = Float32Array.from(x, (_, i) => Math.cos(i));
+      const fused = run('cpu', approximate, x, dy);
+      const composed = run('cpu-no-gelu-grad', approximate, x, dy);
+      expect(Array.from(composed.y)).toEqual(Array.from(fused.y)); // the same forward kernel
+      expect(T.getBackend()).toBe('cpu-no-gelu-grad');
+      for (let i = 0; i < x.length; i += 7)
+        expect(Math.abs(composed.dx[i]! - fused.dx[i]!)).toBeLessThanOrEqual(
+          Math.abs(dy[i]!) * gradTolerance(x[i]!, geluGradRef(x[i]!)) * 2 + 1e-7,
+        );
+    }
+  });
 
   // Worker threads run in Node (and in browser workers: test/wasm-threads-browser.test.ts); a
   // browser page's main thread runs the backend on one thread by design.
