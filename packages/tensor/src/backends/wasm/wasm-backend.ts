@@ -13,7 +13,7 @@ const MAX_AUTO_THREADS = 8;
 
 /**
  * The fast CPU backend: the cpu backend's typed-array storage and kernels, with the hot kernels
- * (BatchMatMul; Add, Sub, Mul; Exp, Sigmoid, Tanh, Relu, Gelu and their fused backward kernels;
+ * (BatchMatMul; Add, Sub, Mul; Exp, Sigmoid, Tanh; Relu and Gelu with their fused backward kernels;
  * softmax and layerNorm rows; AdamStep) in WebAssembly SIMD (f32x4), and GEMM
  * spread over a lazily created worker pool sharing one `WebAssembly.Memory`. Results do not depend
  * on the thread count: each output element is summed by one thread in a fixed order.
