@@ -136,6 +136,20 @@ describe('fused Gelu / GeluGrad kernels', () => {
     });
   }
 
+  it('wasm routes Gelu (exact) and GeluGrad to the SIMD kernels, the tanh form to the JS ones', () => {
+    const simd = new WasmBackend('wasm-gelu-direct', 1);
+    const dy = Float32Array.from(x, (_, i) => Math.sin(i));
+    const exact = run('wasm-1t', 'none', x, dy);
+    // Bit-equal to calling the SIMD drivers directly (the float64 JS kernels round differently).
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    expect(bits(exact.y)).toEqual(bits(simd.unary('gelu', x)!));
+    expect(bits(exact.dx)).toEqual(bits(simd.binary('gelu_grad', x, [x.length], dy, [dy.length])!));
+    const tanh = run('wasm-1t', 'tanh', x, dy);
+    expect(bits(tanh.y)).toEqual(bits(run('cpu', 'tanh', x, dy).y));
+    expect(bits(exact.y)).not.toEqual(bits(run('cpu', 'none', x, dy).y));
+    simd.destroy();
+  });
+
   it('a backend with Gelu but no GeluGrad gets the composed backward, matching the fused one', () => {
     // The cpu kernels minus GeluGrad, as a third-party backend might register them.
     registerKernels(

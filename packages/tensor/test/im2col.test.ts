@@ -7,10 +7,11 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENGINE } from '../src/engine.js';
 import * as T from '../src/index.js';
+import type { ConvGeometry } from '../src/kernel-names.js';
 
 afterAll(() => T.setBackend('cpu'));
 
-function naiveIm2col(x: Float32Array, shape: number[], g: Geometry, padValue: number) {
+function naiveIm2col(x: Float32Array, shape: number[], g: ConvGeometry, padValue: number) {
   const [n, c, h, w] = shape as [number, number, number, number];
   const oh = Math.floor((h + 2 * g.padH - g.kernelH) / g.strideH) + 1;
   const ow = Math.floor((w + 2 * g.padW - g.kernelW) / g.strideW) + 1;
@@ -31,15 +32,6 @@ function naiveIm2col(x: Float32Array, shape: number[], g: Geometry, padValue: nu
                 : padValue;
             }
   return out;
-}
-
-interface Geometry {
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
 }
 
 const geometry = fc

@@ -46,8 +46,17 @@ function wasmBinaryKernel(kernelName: string, op: WasmBinaryOp, backendName: str
   };
 }
 
-/** A float32 unary kernel in WebAssembly SIMD; other dtypes and oversized inputs go to the JS kernel. */
-function wasmUnaryKernel(kernelName: string, op: WasmUnaryOp, backendName: string): KernelConfig {
+/** Whether the SIMD version computes a call with these attributes (else the JS kernel does). */
+type AttrsTest = (attrs: unknown) => boolean;
+const anyAttrs: AttrsTest = () => true;
+
+/** A float32 unary kernel in WebAssembly SIMD; other dtypes, oversized inputs and attrs it declines go to the JS kernel. */
+function wasmUnaryKernel(
+  kernelName: string,
+  op: WasmUnaryOp,
+  backendName: string,
+  accepts: AttrsTest = anyAttrs,
+): KernelConfig {
   const js = CPU_KERNELS.find((k) => k.kernelName === kernelName)!;
   return {
     kernelName: kernelName as KernelConfig['kernelName'],
@@ -56,7 +65,10 @@ function wasmUnaryKernel(kernelName: string, op: WasmUnaryOp, backendName: strin
       const x = args.inputs[0]!;
       const backend = args.backend as WasmBackend;
       const values = backend.values(x.dataId);
-      const out = values instanceof Float32Array && x.dtype === 'float32' ? backend.unary(op, values) : null;
+      const out =
+        values instanceof Float32Array && x.dtype === 'float32' && accepts(args.attrs)
+          ? backend.unary(op, values)
+          : null;
       return out ? backend.output(out, x.shape, 'float32') : js.kernelFunc(args);
     },
   };
@@ -92,11 +104,19 @@ function wasmMatmulKernel(backendName: string): KernelConfig<'BatchMatMul'> {
   };
 }
 
-/** Relu's backward as a SIMD mask (dy where x > 0): the JS loop's data-dependent branch mispredicts. */
-function wasmReluGradKernel(backendName: string): KernelConfig {
-  const js = CPU_KERNELS.find((k) => k.kernelName === 'ReluGrad')!;
+/**
+ * A fused backward kernel `(x, dy) → dx` of same-shape float32 operands in WebAssembly SIMD:
+ * ReluGrad (a mask: the JS loop's data-dependent branch mispredicts) and GeluGrad (compute-bound).
+ */
+function wasmBackwardKernel(
+  kernelName: 'ReluGrad' | 'GeluGrad',
+  op: 'relu_grad' | 'gelu_grad',
+  backendName: string,
+  accepts: AttrsTest = anyAttrs,
+): KernelConfig {
+  const js = CPU_KERNELS.find((k) => k.kernelName === kernelName)!;
   return {
-    kernelName: 'ReluGrad',
+    kernelName,
     backendName,
     kernelFunc: (args) => {
       const [x, dy] = args.inputs as [TensorInfo, TensorInfo];
@@ -104,48 +124,19 @@ function wasmReluGradKernel(backendName: string): KernelConfig {
       const xs = backend.values(x.dataId);
       const gs = backend.values(dy.dataId);
       const out =
-        xs instanceof Float32Array && gs instanceof Float32Array && xs.length === gs.length
-          ? backend.binary('relu_grad', xs, x.shape, gs, dy.shape)
+        xs instanceof Float32Array &&
+        gs instanceof Float32Array &&
+        xs.length === gs.length &&
+        accepts(args.attrs)
+          ? backend.binary(op, xs, x.shape, gs, dy.shape)
           : null;
       return out ? backend.output(out, x.shape, 'float32') : js.kernelFunc(args);
     },
   };
 }
 
-/** GELU (exact form) and its backward in WebAssembly SIMD; the tanh form and other dtypes run the JS kernels. */
-function wasmGeluKernels(backendName: string): KernelConfig[] {
-  const jsGelu = CPU_KERNELS.find((k) => k.kernelName === 'Gelu')!;
-  const jsGeluGrad = CPU_KERNELS.find((k) => k.kernelName === 'GeluGrad')!;
-  const exact = (attrs: unknown) => (attrs as { approximate: string }).approximate === 'none';
-  return [
-    {
-      kernelName: 'Gelu',
-      backendName,
-      kernelFunc: (args) => {
-        const x = args.inputs[0]!;
-        const backend = args.backend as WasmBackend;
-        const xs = backend.values(x.dataId);
-        const out = xs instanceof Float32Array && exact(args.attrs) ? backend.unary('gelu', xs) : null;
-        return out ? backend.output(out, x.shape, 'float32') : jsGelu.kernelFunc(args);
-      },
-    },
-    {
-      kernelName: 'GeluGrad',
-      backendName,
-      kernelFunc: (args) => {
-        const [x, dy] = args.inputs as [TensorInfo, TensorInfo];
-        const backend = args.backend as WasmBackend;
-        const xs = backend.values(x.dataId);
-        const gs = backend.values(dy.dataId);
-        const out =
-          xs instanceof Float32Array && gs instanceof Float32Array && exact(args.attrs)
-            ? backend.binary('gelu_grad', xs, x.shape, gs, dy.shape)
-            : null;
-        return out ? backend.output(out, x.shape, 'float32') : jsGeluGrad.kernelFunc(args);
-      },
-    },
-  ];
-}
+/** GELU's exact form has a SIMD kernel; the tanh form runs the JS one. */
+const exactGelu: AttrsTest = (attrs) => (attrs as { approximate: string }).approximate === 'none';
 
 /** The fused Adam/AdamW update in WebAssembly SIMD (bit-identical to the JS kernel); AMSGrad runs the JS one. */
 function wasmAdamStepKernel(backendName: string): KernelConfig {
@@ -210,8 +201,9 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...UNARY.map(([kernel, op]) => wasmUnaryKernel(kernel, op, backendName)),
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
     ...wasmRowKernels(backendName),
-    wasmReluGradKernel(backendName),
-    ...wasmGeluKernels(backendName),
+    wasmUnaryKernel('Gelu', 'gelu', backendName, exactGelu),
+    wasmBackwardKernel('ReluGrad', 'relu_grad', backendName),
+    wasmBackwardKernel('GeluGrad', 'gelu_grad', backendName, exactGelu),
     wasmAdamStepKernel(backendName),
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
