@@ -1,5 +1,10 @@
 import { ArgumentError } from '@polymodal/tensor';
-import { cleanVqaAnswer, normalizeVqaAnswer, processDigitArticle, processPunctuation } from './vqa-normalize.js';
+import {
+  cleanVqaAnswer,
+  normalizeVqaAnswer,
+  processDigitArticle,
+  processPunctuation,
+} from './vqa-normalize.js';
 
 /**
  * Revisions of the official evaluator `vqaEval.py` (GT-Vision-Lab/VQA) that `vqaAccuracy` can follow:

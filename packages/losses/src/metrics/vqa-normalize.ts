@@ -196,7 +196,8 @@ function has(text: string, ch: string): boolean {
 }
 
 /** The characters Python 3's `str.isspace()` accepts (what `str.split()` and `str.strip()` use). */
-const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_SPACE =
+  '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_SPLIT = new RegExp(`[${PY_SPACE}]+`);
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 
