@@ -2,6 +2,7 @@ import {
   ArgumentError,
   crossEntropy,
   DTypeError,
+  IGNORE_INDEX,
   type RandomOptions,
   reshape,
   ShapeError,
@@ -10,10 +11,11 @@ import {
   tensor,
 } from '@polymodal/tensor';
 import { generatorFrom } from './random.js';
+
+/** The label that marks a position the MLM loss ignores (−100; defined in `@polymodal/tensor`). */
+export { IGNORE_INDEX };
 import { assertBatch, assertDType, assertFinite, assertIsTensor } from './validate.js';
 
-/** The label that marks a position the MLM loss ignores (PyTorch's and Hugging Face's −100). */
-export const IGNORE_INDEX = -100;
 
 export interface MaskTokensOptions extends RandomOptions {
   /** Size of the vocabulary; random replacements are drawn uniformly from [0, vocabSize). */
