@@ -11,11 +11,10 @@ import {
   tensor,
 } from '@polymodal/tensor';
 import { generatorFrom } from './random.js';
+import { assertBatch, assertDType, assertFinite, assertIsTensor } from './validate.js';
 
 /** The label that marks a position the MLM loss ignores (−100; defined in `@polymodal/tensor`). */
 export { IGNORE_INDEX };
-import { assertBatch, assertDType, assertFinite, assertIsTensor } from './validate.js';
-
 
 export interface MaskTokensOptions extends RandomOptions {
   /** Size of the vocabulary; random replacements are drawn uniformly from [0, vocabSize). */
