@@ -155,16 +155,31 @@ export function pixelKernels() {
     return { start, weights };
   }
 
-  /** PIL `normalize_coeffs_8bpc`: weights as fixed-point integers, rounded half away from zero. */
-  function fixedTaps(weights: readonly Float64Array[]): Int32Array[] {
-    return weights.map((w) =>
-      Int32Array.from(w, (k) => (k < 0 ? Math.trunc(-0.5 + k * PRECISION) : Math.trunc(0.5 + k * PRECISION))),
-    );
+  /**
+   * PIL `normalize_coeffs_8bpc`: the weights as fixed-point integers (rounded half away from zero),
+   * packed `ksize` per output pixel as PIL stores them, with each window's first input and length.
+   */
+  function fixedTaps(inSize: number, outSize: number, resample: Exclude<Resample, 'nearest'>) {
+    const { start, weights } = computeTaps(inSize, outSize, resample);
+    const ksize = Math.max(...weights.map((w) => w.length));
+    const k = new Int32Array(outSize * ksize);
+    const len = new Int32Array(outSize);
+    weights.forEach((w, i) => {
+      len[i] = w.length;
+      for (let t = 0; t < w.length; t++) {
+        const v = w[t]! * PRECISION;
+        k[i * ksize + t] = v < 0 ? Math.trunc(-0.5 + v) : Math.trunc(0.5 + v);
+      }
+    });
+    return { start, len, k, ksize };
   }
 
-  /** PIL `clip8`: drop the fraction (an arithmetic shift), clamp to a byte. */
+  /**
+   * PIL `clip8`: drop the fraction (an arithmetic shift; the sum is an exact int32, as in PIL),
+   * clamp to a byte.
+   */
   function clip8(acc: number): number {
-    const v = Math.floor(acc / PRECISION);
+    const v = acc >> 22; // log2(PRECISION)
     return Math.min(Math.max(v, 0), 255);
   }
 
@@ -203,34 +218,38 @@ export function pixelKernels() {
    */
   function resizeBytes(img: RgbImage, width: number, height: number, resample: Resample): RgbImage {
     if (width === img.width && height === img.height) {
-      return { width, height, data: Float32Array.from(img.data) };
+      return { width, height, data: img.data.slice() };
     }
     if (resample === 'nearest') return resizeNearest(img, width, height);
-    const v = computeTaps(img.height, height, resample);
-    const vTaps = fixedTaps(v.weights);
+    const half = PRECISION / 2;
+    const v = fixedTaps(img.height, height, resample);
     const vStart = Int32Array.from(v.start);
-    let src: ArrayLike<number> = img.data;
+    let src = new Uint8Array(img.data.length);
+    src.set(img.data); // bytes already (checked by the public wrappers); a typed copy converts fast
     let srcWidth = img.width;
     if (width !== img.width) {
       // Only the rows the vertical pass reads, as PIL (ybox_first .. ybox_last).
       const first = vStart[0]!;
-      const last = vStart[height - 1]! + vTaps[height - 1]!.length;
+      const last = vStart[height - 1]! + v.len[height - 1]!;
       for (let y = 0; y < height; y++) vStart[y]! -= first;
-      const h = computeTaps(img.width, width, resample);
-      const hTaps = fixedTaps(h.weights);
+      const { start: hStart, len: hLen, k: hk, ksize: hKsize } = fixedTaps(img.width, width, resample);
       const tmp = new Uint8Array(width * (last - first) * 3);
+      const bytes = src;
       for (let y = first; y < last; y++) {
+        const row = y * img.width;
         for (let x = 0; x < width; x++) {
-          const s = h.start[x]!;
-          const k = hTaps[x]!;
-          let r = PRECISION / 2;
-          let g = PRECISION / 2;
-          let b = PRECISION / 2;
-          for (let t = 0; t < k.length; t++) {
-            const i = (y * img.width + s + t) * 3;
-            r += img.data[i]! * k[t]!;
-            g += img.data[i + 1]! * k[t]!;
-            b += img.data[i + 2]! * k[t]!;
+          const s0 = (row + hStart[x]!) * 3;
+          const kb = x * hKsize;
+          const n = hLen[x]!;
+          let r = half;
+          let g = half;
+          let b = half;
+          for (let t = 0; t < n; t++) {
+            const kt = hk[kb + t]!;
+            const i = s0 + t * 3;
+            r += bytes[i]! * kt;
+            g += bytes[i + 1]! * kt;
+            b += bytes[i + 2]! * kt;
           }
           const o = ((y - first) * width + x) * 3;
           tmp[o] = clip8(r);
@@ -243,23 +262,28 @@ export function pixelKernels() {
     }
     const out = new Float32Array(width * height * 3);
     if (height === img.height) {
-      for (let i = 0; i < out.length; i++) out[i] = src[i]!;
+      out.set(src);
       return { width, height, data: out };
     }
+    const stride = srcWidth * 3;
+    const { len: vLen, k: vk, ksize: vKsize } = v;
+    const rows = src;
     for (let y = 0; y < height; y++) {
-      const s = vStart[y]!;
-      const k = vTaps[y]!;
-      for (let x = 0; x < width; x++) {
-        let r = PRECISION / 2;
-        let g = PRECISION / 2;
-        let b = PRECISION / 2;
-        for (let t = 0; t < k.length; t++) {
-          const i = ((s + t) * srcWidth + x) * 3;
-          r += src[i]! * k[t]!;
-          g += src[i + 1]! * k[t]!;
-          b += src[i + 2]! * k[t]!;
+      const kb = y * vKsize;
+      const n = vLen[y]!;
+      const s0 = vStart[y]! * stride;
+      for (let x = 0; x < width * 3; x += 3) {
+        let r = half;
+        let g = half;
+        let b = half;
+        for (let t = 0; t < n; t++) {
+          const kt = vk[kb + t]!;
+          const i = s0 + t * stride + x;
+          r += rows[i]! * kt;
+          g += rows[i + 1]! * kt;
+          b += rows[i + 2]! * kt;
         }
-        const o = (y * width + x) * 3;
+        const o = y * width * 3 + x;
         out[o] = clip8(r);
         out[o + 1] = clip8(g);
         out[o + 2] = clip8(b);
