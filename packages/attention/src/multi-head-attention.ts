@@ -1,4 +1,13 @@
-import { generatorFrom, Linear, Module, xavierUniform_, zeros_ } from '@polymodal/nn';
+import {
+  generatorFrom,
+  type HasProjectionSlots,
+  Linear,
+  Module,
+  type ProjectionAdapter,
+  type ProjectionSlot,
+  xavierUniform_,
+  zeros_,
+} from '@polymodal/nn';
 import {
   ArgumentError,
   formatShape,
@@ -47,6 +56,9 @@ function additive(mask: Tensor): Tensor {
   return mask.dtype === 'bool' ? where(mask, -1e30, 0) : mask;
 }
 
+type Which = 'q' | 'k' | 'v';
+const WHICH: readonly Which[] = ['q', 'k', 'v'];
+
 /**
  * Multi-head attention (Vaswani et al. 2017, §3.2.2; PyTorch `nn.MultiheadAttention`) for self- and
  * cross-attention: `query [B, Lq, E]`, `key [B, Lk, kdim]`, `value [B, Lk, vdim]` →
@@ -54,12 +66,17 @@ function additive(mask: Tensor): Tensor {
  * `in_proj_bias` packed `[3E, E]` when kdim = vdim = E, else `q_proj_weight`, `k_proj_weight`,
  * `v_proj_weight`; then `out_proj.weight`, `out_proj.bias`), so a torch state dict loads as is.
  *
+ * The q, k and v projections are also exposed as {@link ProjectionSlot}s named `q_proj`, `k_proj`,
+ * `v_proj` (aliases `q`, `k`, `v`): an adapter attached to one (LoRA, via `applyLora`) is registered
+ * as that submodule and its output is added to the projection's, while the packed weight stays.
+ *
  * ```ts
  * const mha = new MultiHeadAttention(64, 8, { seed: 0 });
  * const { output, weights } = mha.forward(x, x, x, { keyPaddingMask: pad }); // [B, L, 64], [B, L, L]
+ * mha.projectionSlots().map((s) => s.name); // ['q_proj', 'k_proj', 'v_proj']
  * ```
  */
-export class MultiHeadAttention extends Module {
+export class MultiHeadAttention extends Module implements HasProjectionSlots {
   readonly embedDim: number;
   readonly numHeads: number;
   readonly headDim: number;
@@ -75,6 +92,7 @@ export class MultiHeadAttention extends Module {
   vProjWeight: Tensor | null = null;
   inProjBias: Tensor | null = null;
   outProj: Linear;
+  private readonly adapters: Record<Which, ProjectionAdapter | null> = { q: null, k: null, v: null };
 
   constructor(embedDim: number, numHeads: number, options: MultiHeadAttentionOptions = {}) {
     super();
@@ -129,6 +147,44 @@ export class MultiHeadAttention extends Module {
       return [w.narrow(0, 0, e), w.narrow(0, e, e), w.narrow(0, 2 * e, e)];
     }
     return [this.qProjWeight!, this.kProjWeight!, this.vProjWeight!];
+  }
+
+  /**
+   * The q, k and v projections as slots for adapters: each names the parameter that holds its
+   * weight (`in_proj_weight` rows `[0, E)`, `[E, 2E)`, `[2E, 3E)` when packed, else its own
+   * `*_proj_weight`) and attaches an adapter as the submodule `q_proj` / `k_proj` / `v_proj`.
+   *
+   * ```ts
+   * const [, , v] = mha.projectionSlots(); // v.rowOffset === 2 * embedDim when packed
+   * ```
+   */
+  projectionSlots(): ProjectionSlot[] {
+    const e = this.embedDim;
+    const separate = [this.qProjWeight, this.kProjWeight, this.vProjWeight];
+    const inFeatures = [e, this.kdim, this.vdim];
+    return WHICH.map((which, i) => {
+      const adapters = this.adapters;
+      const attach = (adapter: ProjectionAdapter) => this.attachAdapter(which, adapter);
+      return {
+        name: `${which}_proj`,
+        aliases: [which],
+        inFeatures: inFeatures[i]!,
+        outFeatures: e,
+        weight: this.inProjWeight ?? separate[i]!,
+        rowOffset: this.inProjWeight ? i * e : 0,
+        get adapter() {
+          return adapters[which];
+        },
+        attach,
+      };
+    });
+  }
+
+  private attachAdapter(which: Which, adapter: ProjectionAdapter): void {
+    const name = `${which}_proj`;
+    if (this.adapters[which]) this.setSubmodule(name, adapter);
+    else this.registerModule(name, adapter);
+    this.adapters[which] = adapter;
   }
 
   forward(
@@ -193,9 +249,14 @@ export class MultiHeadAttention extends Module {
       const e = this.embedDim;
       const bias = this.inProjBias;
       const heads = (x: Tensor, l: number) => x.reshape([b, l, h, this.headDim]).permute([0, 2, 1, 3]);
-      const q = heads(linear(q0, wq, bias?.narrow(0, 0, e)), lq);
-      const k = heads(linear(k0, wk, bias?.narrow(0, e, e)), lk);
-      const v = heads(linear(v0, wv, bias?.narrow(0, 2 * e, e)), lk);
+      const project = (x: Tensor, w: Tensor, i: number) => {
+        const y = linear(x, w, bias?.narrow(0, i * e, e));
+        const update = this.adapters[WHICH[i]!]?.forward(x);
+        return update ? y.add(update) : y;
+      };
+      const q = heads(project(q0, wq, 0), lq);
+      const k = heads(project(k0, wk, 1), lk);
+      const v = heads(project(v0, wv, 2), lk);
       let mask: Tensor | null = null;
       if (attnMask) {
         const m = additive(attnMask);

@@ -28,7 +28,9 @@ export {
   unmergeLora,
 } from './lora/apply-lora.js';
 export { loadLoraAdapter, saveLoraAdapter } from './lora/lora-file.js';
-export { LoraLinear, type LoraOptions } from './lora/lora-linear.js';
+export { LoraLinear } from './lora/lora-linear.js';
+export { LoraProjection } from './lora/lora-projection.js';
+export { type LoraMergeTarget, type LoraOptions, LoraUpdate } from './lora/lora-update.js';
 export { Adam, type AdamOptions, AdamW } from './optim/adam.js';
 export {
   type BaseHyperParams,

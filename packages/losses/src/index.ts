@@ -49,8 +49,21 @@ export {
   retrievalMetrics,
   type SimilarityMatrix,
 } from './metrics/retrieval.js';
-export { evaluateVqa, type VqaEvaluation, type VqaGroundTruth, vqaAccuracy } from './metrics/vqa-accuracy.js';
-export { normalizeVqaAnswer, processDigitArticle, processPunctuation } from './metrics/vqa-normalize.js';
+export {
+  evaluateVqa,
+  VQA_EVAL_COMMITS,
+  type VqaAccuracyOptions,
+  type VqaEvalRevision,
+  type VqaEvaluation,
+  type VqaGroundTruth,
+  vqaAccuracy,
+} from './metrics/vqa-accuracy.js';
+export {
+  cleanVqaAnswer,
+  normalizeVqaAnswer,
+  processDigitArticle,
+  processPunctuation,
+} from './metrics/vqa-normalize.js';
 export { ContrastiveLoss, type ContrastiveLossModuleOptions } from './modules/contrastive-loss.js';
 export { ItmLoss } from './modules/itm-loss.js';
 export { MlmLoss } from './modules/mlm-loss.js';

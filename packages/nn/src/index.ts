@@ -34,5 +34,11 @@ export { MLP, type MLPOptions } from './mlp.js';
 export { type LoadStateDictResult, Module } from './module.js';
 export { namePattern } from './name-pattern.js';
 export { PatchEmbedding, type PatchEmbeddingOptions } from './patch-embedding.js';
+export {
+  type HasProjectionSlots,
+  hasProjectionSlots,
+  type ProjectionAdapter,
+  type ProjectionSlot,
+} from './projection-slot.js';
 export { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 export { loadModule, loadSafetensors, saveModule, saveSafetensors } from './safetensors-file.js';

@@ -6,8 +6,14 @@ import type { RgbImage } from './rgb-image.js';
  * plain JSON, so it can be posted to a decode worker. `null` skips a step.
  */
 export interface PreprocessPlan {
-  resize: { kind: 'shortest'; edge: number } | { kind: 'exact'; width: number; height: number } | null;
+  resize: ResizeRule | null;
   resample: Resample;
+  /**
+   * `'uint8'`: resample 8-bit pixels with PIL's fixed-point arithmetic, rounding and clipping to
+   * bytes after each pass, as Hugging Face's (PIL-based) image processors do; the image must hold
+   * integers in [0, 255]. `'float'`: the same filters on floats, no rounding.
+   */
+  resampleIn: 'uint8' | 'float';
   /** Center crop to this size (zero-padded when larger than the image). */
   crop: { width: number; height: number } | null;
   /** Multiply by this factor (usually 1/255). */
@@ -15,6 +21,19 @@ export interface PreprocessPlan {
   /** Per-channel `(x − mean) / std`. */
   normalize: { mean: number[]; std: number[] } | null;
 }
+
+/**
+ * How the output size of a resize follows from the input size:
+ * - `shortest`: the shorter side becomes `edge`, the longer `int(edge·long/short)` (HF
+ *   `get_resize_output_image_size(default_to_square=False)`);
+ * - `exact`: `width × height`;
+ * - `vilt`: ViLT's rule (HF `ViltImageProcessor`): shorter side `shorter`, longer side at most
+ *   `longer`, then both rounded (`int(x + 0.5)`) and floored to a multiple of `divisor`.
+ */
+export type ResizeRule =
+  | { kind: 'shortest'; edge: number }
+  | { kind: 'exact'; width: number; height: number }
+  | { kind: 'vilt'; shorter: number; longer: number; divisor: number };
 
 /**
  * The pixel arithmetic of image preprocessing (interleaved bytes → float RGB, PIL-exact resize,
@@ -41,16 +60,32 @@ export interface PreprocessPlan {
  */
 export function pixelKernels() {
   const BICUBIC_A = -0.5;
+  // PIL's hamming window uses float constants (0.54f, 0.46f) in double arithmetic.
+  const HAMMING_A = Math.fround(0.54);
+  const HAMMING_B = Math.fround(0.46);
+  /** PIL's 8-bit fixed point: 32 − 8 − 2 fractional bits (Resample.c `PRECISION_BITS`). */
+  const PRECISION = 2 ** 22;
 
   function sinc(x: number): number {
     if (x === 0) return 1;
-    const px = Math.PI * x;
+    const px = x * Math.PI;
     return Math.sin(px) / px;
   }
 
+  // PIL's filters (libImaging/Resample.c), boundaries included.
   const FILTERS: Record<Exclude<Resample, 'nearest'>, { support: number; f: (x: number) => number }> = {
     box: { support: 0.5, f: (x) => (x > -0.5 && x <= 0.5 ? 1 : 0) },
     bilinear: { support: 1, f: (x) => Math.max(0, 1 - Math.abs(x)) },
+    hamming: {
+      support: 1,
+      f: (x) => {
+        x = Math.abs(x);
+        if (x === 0) return 1;
+        if (x >= 1) return 0;
+        x *= Math.PI;
+        return (Math.sin(x) / x) * (HAMMING_A + HAMMING_B * Math.cos(x));
+      },
+    },
     bicubic: {
       support: 2,
       f: (x) => {
@@ -62,10 +97,7 @@ export function pixelKernels() {
     },
     lanczos: {
       support: 3,
-      f: (x) => {
-        if (x <= -3 || x >= 3) return 0;
-        return sinc(x) * sinc(x / 3);
-      },
+      f: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0),
     },
   };
 
@@ -93,12 +125,16 @@ export function pixelKernels() {
     return { width, height, data };
   }
 
-  /** PIL `precompute_coeffs`: one weight window per output pixel; the filter widens when shrinking. */
+  /**
+   * PIL `precompute_coeffs`, operation for operation: one weight window per output pixel; the
+   * filter widens by the scale when shrinking (antialiasing).
+   */
   function computeTaps(inSize: number, outSize: number, resample: Exclude<Resample, 'nearest'>) {
     const { support: baseSupport, f } = FILTERS[resample];
     const scale = inSize / outSize;
     const filterScale = Math.max(scale, 1);
     const support = baseSupport * filterScale;
+    const ss = 1 / filterScale;
     const start = new Int32Array(outSize);
     const weights: Float64Array[] = [];
     for (let i = 0; i < outSize; i++) {
@@ -108,7 +144,7 @@ export function pixelKernels() {
       const w = new Float64Array(Math.max(xmax, 0));
       let total = 0;
       for (let x = 0; x < xmax; x++) {
-        const v = f((x + xmin - center + 0.5) / filterScale);
+        const v = f((x + xmin - center + 0.5) * ss);
         w[x] = v;
         total += v;
       }
@@ -119,14 +155,138 @@ export function pixelKernels() {
     return { start, weights };
   }
 
+  /**
+   * PIL `normalize_coeffs_8bpc`: the weights as fixed-point integers (rounded half away from zero),
+   * packed `ksize` per output pixel as PIL stores them, with each window's first input and length.
+   */
+  function fixedTaps(inSize: number, outSize: number, resample: Exclude<Resample, 'nearest'>) {
+    const { start, weights } = computeTaps(inSize, outSize, resample);
+    const ksize = Math.max(...weights.map((w) => w.length));
+    const k = new Int32Array(outSize * ksize);
+    const len = new Int32Array(outSize);
+    weights.forEach((w, i) => {
+      len[i] = w.length;
+      for (let t = 0; t < w.length; t++) {
+        const v = w[t]! * PRECISION;
+        k[i * ksize + t] = v < 0 ? Math.trunc(-0.5 + v) : Math.trunc(0.5 + v);
+      }
+    });
+    return { start, len, k, ksize };
+  }
+
+  /**
+   * PIL `clip8`: drop the fraction (an arithmetic shift; the sum is an exact int32, as in PIL),
+   * clamp to a byte.
+   */
+  function clip8(acc: number): number {
+    const v = acc >> 22; // log2(PRECISION)
+    return Math.min(Math.max(v, 0), 255);
+  }
+
+  /**
+   * PIL's nearest neighbour (`ImagingScaleAffine`): source column `int(x0)` with x0 starting at
+   * `scale/2` and growing by `scale` each step — accumulated, as there, so positions match bit for bit.
+   */
+  function nearestIndex(inSize: number, outSize: number): Int32Array {
+    const step = inSize / outSize;
+    const idx = new Int32Array(outSize);
+    let pos = step * 0.5;
+    for (let i = 0; i < outSize; i++) {
+      idx[i] = Math.min(inSize - 1, Math.trunc(pos));
+      pos += step;
+    }
+    return idx;
+  }
+
   function resizeNearest(img: RgbImage, width: number, height: number): RgbImage {
     const out = new Float32Array(width * height * 3);
+    const xs = nearestIndex(img.width, width);
+    const ys = nearestIndex(img.height, height);
     for (let y = 0; y < height; y++) {
-      const sy = Math.min(img.height - 1, Math.floor(((y + 0.5) * img.height) / height));
       for (let x = 0; x < width; x++) {
-        const sx = Math.min(img.width - 1, Math.floor(((x + 0.5) * img.width) / width));
-        const src = (sy * img.width + sx) * 3;
+        const src = (ys[y]! * img.width + xs[x]!) * 3;
         out.set(img.data.subarray(src, src + 3), (y * width + x) * 3);
+      }
+    }
+    return { width, height, data: out };
+  }
+
+  /**
+   * PIL's resampling of an 8-bit RGB image (`ImagingResampleInner` with the `_8bpc` passes):
+   * fixed-point weights, horizontal pass first (only when the width changes), each pass rounded
+   * and clipped to bytes. `img` holds bytes as floats; so does the result.
+   */
+  function resizeBytes(img: RgbImage, width: number, height: number, resample: Resample): RgbImage {
+    if (width === img.width && height === img.height) {
+      return { width, height, data: img.data.slice() };
+    }
+    if (resample === 'nearest') return resizeNearest(img, width, height);
+    const half = PRECISION / 2;
+    const v = fixedTaps(img.height, height, resample);
+    const vStart = Int32Array.from(v.start);
+    let src = new Uint8Array(img.data.length);
+    src.set(img.data); // bytes already (checked by the public wrappers); a typed copy converts fast
+    let srcWidth = img.width;
+    if (width !== img.width) {
+      // Only the rows the vertical pass reads, as PIL (ybox_first .. ybox_last).
+      const first = vStart[0]!;
+      const last = vStart[height - 1]! + v.len[height - 1]!;
+      for (let y = 0; y < height; y++) vStart[y]! -= first;
+      const { start: hStart, len: hLen, k: hk, ksize: hKsize } = fixedTaps(img.width, width, resample);
+      const tmp = new Uint8Array(width * (last - first) * 3);
+      const bytes = src;
+      for (let y = first; y < last; y++) {
+        const row = y * img.width;
+        for (let x = 0; x < width; x++) {
+          const s0 = (row + hStart[x]!) * 3;
+          const kb = x * hKsize;
+          const n = hLen[x]!;
+          let r = half;
+          let g = half;
+          let b = half;
+          for (let t = 0; t < n; t++) {
+            const kt = hk[kb + t]!;
+            const i = s0 + t * 3;
+            r += bytes[i]! * kt;
+            g += bytes[i + 1]! * kt;
+            b += bytes[i + 2]! * kt;
+          }
+          const o = ((y - first) * width + x) * 3;
+          tmp[o] = clip8(r);
+          tmp[o + 1] = clip8(g);
+          tmp[o + 2] = clip8(b);
+        }
+      }
+      src = tmp;
+      srcWidth = width;
+    }
+    const out = new Float32Array(width * height * 3);
+    if (height === img.height) {
+      out.set(src);
+      return { width, height, data: out };
+    }
+    const stride = srcWidth * 3;
+    const { len: vLen, k: vk, ksize: vKsize } = v;
+    const rows = src;
+    for (let y = 0; y < height; y++) {
+      const kb = y * vKsize;
+      const n = vLen[y]!;
+      const s0 = vStart[y]! * stride;
+      for (let x = 0; x < width * 3; x += 3) {
+        let r = half;
+        let g = half;
+        let b = half;
+        for (let t = 0; t < n; t++) {
+          const kt = vk[kb + t]!;
+          const i = s0 + t * stride + x;
+          r += rows[i]! * kt;
+          g += rows[i + 1]! * kt;
+          b += rows[i + 2]! * kt;
+        }
+        const o = y * width * 3 + x;
+        out[o] = clip8(r);
+        out[o + 1] = clip8(g);
+        out[o + 2] = clip8(b);
       }
     }
     return { width, height, data: out };
@@ -190,6 +350,27 @@ export function pixelKernels() {
     return width <= height ? { width: size, height: newLong } : { width: newLong, height: size };
   }
 
+  /** HF `ViltImageProcessor`'s output size (its `get_resize_output_image_size`). */
+  function viltSize(width: number, height: number, shorter: number, longer: number, divisor: number) {
+    let scale = shorter / Math.min(height, width);
+    let [h, w] = height < width ? [shorter, scale * width] : [scale * height, shorter];
+    if (Math.max(h, w) > longer) {
+      scale = longer / Math.max(h, w);
+      h *= scale;
+      w *= scale;
+    }
+    h = Math.trunc(h + 0.5);
+    w = Math.trunc(w + 0.5);
+    return { width: Math.floor(w / divisor) * divisor, height: Math.floor(h / divisor) * divisor };
+  }
+
+  /** The size `rule` resizes a `width × height` image to. */
+  function resizeTarget(width: number, height: number, rule: ResizeRule) {
+    if (rule.kind === 'shortest') return shortestEdgeSize(width, height, rule.edge);
+    if (rule.kind === 'vilt') return viltSize(width, height, rule.shorter, rule.longer, rule.divisor);
+    return { width: rule.width, height: rule.height };
+  }
+
   /** The `width × height` rectangle at (`left`, `top`); outside parts are zero. */
   function crop(img: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
     const out = new Float32Array(width * height * 3);
@@ -223,9 +404,12 @@ export function pixelKernels() {
     return { width: img.width, height: img.height, data };
   }
 
+  /** Per channel `(x − mean) / std` in float32 arithmetic (numpy's and torch's on float32 images). */
   function normalize(img: RgbImage, mean: readonly number[], std: readonly number[]): RgbImage {
     const data = new Float32Array(img.data.length);
-    for (let i = 0; i < data.length; i++) data[i] = (img.data[i]! - mean[i % 3]!) / std[i % 3]!;
+    const m = mean.map(Math.fround);
+    const s = std.map(Math.fround);
+    for (let i = 0; i < data.length; i++) data[i] = Math.fround(img.data[i]! - m[i % 3]!) / s[i % 3]!;
     return { width: img.width, height: img.height, data };
   }
 
@@ -243,11 +427,11 @@ export function pixelKernels() {
 
   function resizeAndCrop(img: RgbImage, plan: PreprocessPlan): RgbImage {
     if (plan.resize) {
-      const size =
-        plan.resize.kind === 'shortest'
-          ? shortestEdgeSize(img.width, img.height, plan.resize.edge)
-          : plan.resize;
-      img = resize(img, size.width, size.height, plan.resample);
+      const size = resizeTarget(img.width, img.height, plan.resize);
+      img =
+        plan.resampleIn === 'uint8'
+          ? resizeBytes(img, size.width, size.height, plan.resample)
+          : resize(img, size.width, size.height, plan.resample);
     }
     if (plan.crop) img = centerCrop(img, plan.crop.width, plan.crop.height);
     return img;
@@ -264,7 +448,7 @@ export function pixelKernels() {
   /**
    * `toChw(preprocess(img, plan))` with rescale, normalize and the transpose fused into one pass.
    * Bit-identical to the three passes: the value is rounded to float32 where `rescale` stores it
-   * (`Math.fround`) and again at the final store, exactly as the separate steps do.
+   * (`Math.fround`), after the subtraction and at the final store, exactly as the separate steps do.
    */
   function preprocessToChw(img: RgbImage, plan: PreprocessPlan) {
     img = resizeAndCrop(img, plan);
@@ -273,13 +457,13 @@ export function pixelKernels() {
     const chw = new Float32Array(plane * 3);
     const factor = plan.rescale;
     for (let c = 0; c < 3; c++) {
-      const mean = plan.normalize ? plan.normalize.mean[c]! : 0;
-      const std = plan.normalize ? plan.normalize.std[c]! : 1;
+      const mean = plan.normalize ? Math.fround(plan.normalize.mean[c]!) : 0;
+      const std = plan.normalize ? Math.fround(plan.normalize.std[c]!) : 1;
       const base = c * plane;
       for (let p = 0; p < plane; p++) {
         let v = data[p * 3 + c]!;
         if (factor !== null) v = Math.fround(v * factor);
-        if (plan.normalize) v = (v - mean) / std;
+        if (plan.normalize) v = Math.fround(v - mean) / std;
         chw[base + p] = v;
       }
     }
@@ -289,7 +473,9 @@ export function pixelKernels() {
   return {
     fromInterleaved,
     resize,
+    resizeBytes,
     shortestEdgeSize,
+    resizeTarget,
     crop,
     centerCrop,
     rescale,

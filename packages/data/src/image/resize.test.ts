@@ -36,7 +36,7 @@ describe('resize (PIL convolution resampling on floats)', () => {
 
   it('keeps constant images constant and identity sizes unchanged', () => {
     const img: RgbImage = { width: 5, height: 3, data: new Float32Array(45).fill(77) };
-    for (const r of ['bilinear', 'bicubic', 'lanczos', 'box', 'nearest'] as const) {
+    for (const r of ['bilinear', 'bicubic', 'hamming', 'lanczos', 'box', 'nearest'] as const) {
       const out = resize(img, 7, 2, r);
       for (const v of out.data) expect(v).toBeCloseTo(77, 3);
     }
@@ -55,6 +55,14 @@ describe('resize (PIL convolution resampling on floats)', () => {
     expect(shortestEdgeSize(30, 50, 20)).toEqual({ width: 20, height: 33 });
     const out = resizeShortestEdge({ width: 6, height: 4, data: new Float32Array(72) }, 2);
     expect([out.width, out.height]).toEqual([3, 2]);
+  });
+
+  it('resamples bytes as PIL only when given bytes', () => {
+    // PIL 8-bit (np.array(Image.fromarray(…).resize((4, 1), 3)) gives [0, 21, 79, 109]): the float
+    // values 20.71 and 108.82 (edge overshoot) rounded. The fixtures check every filter on images.
+    expect(reds(resize(row([0, 100]), 4, 1, 'bicubic', { uint8: true }))).toEqual([0, 21, 79, 109]);
+    expect(() => resize(row([0, 100.5]), 4, 1, 'bicubic', { uint8: true })).toThrow(/integer pixels/);
+    expect(() => resize(row([0, 300]), 4, 1, 'bicubic', { uint8: true })).toThrow(/got 300 at x=1, y=0/);
   });
 
   it('rejects bad sizes', () => {

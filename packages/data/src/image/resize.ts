@@ -3,9 +3,9 @@ import { kernels } from './pixel-kernels.js';
 import { assertImage, type RgbImage } from './rgb-image.js';
 
 /** Resampling filters, named as PIL's (`PIL.Image.Resampling`). */
-export type Resample = 'nearest' | 'box' | 'bilinear' | 'bicubic' | 'lanczos';
+export type Resample = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos';
 
-const RESAMPLES: readonly Resample[] = ['nearest', 'box', 'bilinear', 'bicubic', 'lanczos'];
+const RESAMPLES: readonly Resample[] = ['nearest', 'box', 'bilinear', 'hamming', 'bicubic', 'lanczos'];
 
 /** PIL's integer codes, as stored in HF `preprocessor_config.json` `resample`. */
 export const PIL_RESAMPLE: Record<number, Resample> = {
@@ -14,16 +14,47 @@ export const PIL_RESAMPLE: Record<number, Resample> = {
   2: 'bilinear',
   3: 'bicubic',
   4: 'box',
+  5: 'hamming',
 };
+
+export interface ResizeOptions {
+  /**
+   * Resample 8-bit pixels as PIL does for an RGB image (fixed-point weights, each pass rounded and
+   * clipped to [0, 255]), which is what Hugging Face's image processors compute. The image must hold
+   * integers in [0, 255] (a decoded image does). Default false: the same filters on floats.
+   */
+  uint8?: boolean;
+}
+
+/**
+ * Throws `ArgumentError` (naming `op`) unless every value of `img` is an integer in [0, 255], as
+ * 8-bit resampling needs.
+ */
+export function assertBytes(op: string, img: RgbImage): void {
+  const d = img.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (!(v >= 0 && v <= 255 && Math.round(v) === v)) {
+      const p = Math.floor(i / 3);
+      throw new ArgumentError(
+        op,
+        `8-bit resampling needs integer pixels in [0, 255] (as decoded); got ${v} at x=${p % img.width}, y=${Math.floor(p / img.width)}. Round first, or resample floats (uint8: false / resampleIn: 'float')`,
+      );
+    }
+  }
+}
 
 /**
  * Resizes to exactly `width × height` with PIL's separable convolution resampling (the algorithm
- * behind `Image.resize` that Hugging Face image processors call), computed on float RGB: bilinear
- * and bicubic (a = −0.5) with antialiasing when shrinking, box, lanczos, and nearest. The
- * arithmetic lives in `pixelKernels` (shared with the decode pool's workers).
+ * behind `Image.resize` that Hugging Face image processors call): bilinear and bicubic (a = −0.5)
+ * with antialiasing when shrinking, hamming, box, lanczos, and nearest, with PIL's weights. On
+ * floats by default; `{ uint8: true }` reproduces PIL on an 8-bit image exactly (fixed-point
+ * weights, bytes after each pass). The arithmetic lives in `pixelKernels` (shared with the decode
+ * pool's workers).
  *
  * ```ts
  * const small = resize(img, 224, 224, 'bicubic'); // [H, W, 3] → [224, 224, 3]
+ * const asPil = resize(img, 224, 224, 'bicubic', { uint8: true }); // = np.array(pil.resize((224, 224), 3))
  * ```
  */
 export function resize(
@@ -31,6 +62,7 @@ export function resize(
   width: number,
   height: number,
   resample: Resample = 'bilinear',
+  options: ResizeOptions = {},
 ): RgbImage {
   assertImage('resize', img);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
@@ -38,6 +70,10 @@ export function resize(
   }
   if (!RESAMPLES.includes(resample))
     throw new ArgumentError('resize', `unknown resample ${String(resample)}`);
+  if (options.uint8) {
+    assertBytes('resize', img);
+    return kernels.resizeBytes(img, width, height, resample);
+  }
   return kernels.resize(img, width, height, resample);
 }
 
@@ -58,7 +94,12 @@ export function shortestEdgeSize(
 }
 
 /** Resizes so the shorter edge is `size`: `resizeShortestEdge(img, 224, 'bicubic')`. */
-export function resizeShortestEdge(img: RgbImage, size: number, resample: Resample = 'bilinear'): RgbImage {
+export function resizeShortestEdge(
+  img: RgbImage,
+  size: number,
+  resample: Resample = 'bilinear',
+  options: ResizeOptions = {},
+): RgbImage {
   const { width, height } = shortestEdgeSize(img.width, img.height, size);
-  return resize(img, width, height, resample);
+  return resize(img, width, height, resample, options);
 }

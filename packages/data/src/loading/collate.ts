@@ -1,11 +1,30 @@
-import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
+import { ArgumentError, IGNORE_INDEX, type Tensor, tensor } from '@polymodal/tensor';
 import type { RgbImage } from '../image/rgb-image.js';
 import { type ChwImage, imagesToTensor } from '../image/transforms.js';
 import { int32Matrix } from '../text/encoding-to-tensors.js';
 
 export interface CollateOptions {
-  /** Fill value for padded token sequences (the tokenizer's `[PAD]` id). Default 0. */
+  /** Fill value for padded `inputIds` (the tokenizer's `[PAD]` id). Default 0. */
   padId?: number;
+  /**
+   * Fill value per field for padded number lists, overriding the defaults: `inputIds` → `padId`,
+   * `labels` → {@link IGNORE_INDEX} (−100, so losses skip padding), every other field → 0.
+   * E.g. `{ mlmLabels: -100, tokenTypeIds: 0 }`.
+   */
+  padValues?: Readonly<Record<string, number>>;
+}
+
+/** The value a ragged number-list field is padded with (see {@link CollateOptions.padValues}). */
+function padValueFor(key: string, options: CollateOptions): number {
+  const given = options.padValues?.[key];
+  if (given !== undefined) {
+    if (!Number.isInteger(given))
+      throw new ArgumentError('collate', `padValues.${key} must be an integer, got ${given}`);
+    return given;
+  }
+  if (key === 'inputIds') return options.padId ?? 0;
+  if (key === 'labels') return IGNORE_INDEX;
+  return 0;
 }
 
 /** A collated batch: tensors for numeric fields, arrays for anything else (strings, ids). */
@@ -20,13 +39,15 @@ const isImage = (v: unknown): v is RgbImage | ChwImage =>
 
 /**
  * Default collate: per field, token sequences (`number[]`) are right-padded to the longest into
- * int32 [N, L] (and `inputIds` also yields `attentionMask`), images (`RgbImage` or the
+ * int32 [N, L] — `inputIds` with `padId`, `labels` with −100 ({@link IGNORE_INDEX}, what
+ * `crossEntropy`/`mlmLoss` skip, as Hugging Face's collators pad labels), other fields with 0, or
+ * with `padValues[field]` — (and `inputIds` also yields `attentionMask`), images (`RgbImage` or the
  * channel-first `ChwImage` the decode pool returns) are stacked into float32 [N, 3, H, W], `Float32Array`s into [N, D], numbers into [N] (int32 when all integers), and
  * anything else is kept as an array.
  *
  * ```ts
- * const batch = collate([{ inputIds: [2, 7, 3], image: img, label: 4 }, …], { padId: tok.padId });
- * batch.inputIds; // int32 [N, L]; batch.attentionMask; batch.image // [N, 3, H, W]
+ * const batch = collate([{ inputIds: [2, 7, 3], labels: [-100, 7, -100], image: img }, …], { padId: tok.padId });
+ * batch.inputIds; // int32 [N, L]; batch.labels (padded with −100); batch.attentionMask; batch.image // [N, 3, H, W]
  * ```
  */
 export function collate(samples: readonly Record<string, unknown>[], options: CollateOptions = {}): Batch {
@@ -43,7 +64,7 @@ export function collate(samples: readonly Record<string, unknown>[], options: Co
     if (Array.isArray(v0) && values.every((v) => Array.isArray(v) && v.every((x) => typeof x === 'number'))) {
       const rows = values as number[][];
       const len = Math.max(0, ...rows.map((r) => r.length));
-      const fill = key === 'inputIds' ? (options.padId ?? 0) : 0;
+      const fill = padValueFor(key, options);
       out[key] = int32Matrix(
         rows.map((r) => r.concat(new Array<number>(len - r.length).fill(fill))),
         key,

@@ -187,7 +187,8 @@ describe('preprocessing in the decode workers', () => {
       ...CONFIGS,
       { do_resize: false, rescale_factor: 0.1, image_mean: [0.1, 0.2, 0.3] },
     ]) {
-      const processor = new ImageProcessor(config);
+      // Floats, not bytes: resample them as floats (the 8-bit path takes decoded images only).
+      const processor = new ImageProcessor(config, { resampleIn: 'float' });
       const fused = processor.preprocessToChw(img).chw;
       const stepwise = toChw(processor.preprocess(img));
       expect(bits(fused).equals(bits(stepwise)), JSON.stringify(config)).toBe(true);

@@ -1,12 +1,16 @@
-import { Linear, type Module, namePattern } from '@polymodal/nn';
+import { hasProjectionSlots, Linear, type Module, namePattern, type ProjectionSlot } from '@polymodal/nn';
 import { ArgumentError, Generator, type Tensor } from '@polymodal/tensor';
 import { LoraLinear } from './lora-linear.js';
+import { LoraProjection } from './lora-projection.js';
+import { LoraUpdate } from './lora-update.js';
 
 export interface ApplyLoraOptions {
   /**
-   * Which `Linear` layers get an adapter, by module name: a plain word (`'q'`, `'v'`) matches the
-   * last name segment (PEFT's `target_modules`); a string with `*`/`**` or dots is a glob over the
-   * full dotted name; a RegExp is tested against the full name.
+   * What gets an adapter, by module name (PEFT's `target_modules`): every `Linear`, and every
+   * projection slot of a module that packs several (the `q_proj`, `k_proj`, `v_proj` of
+   * `MultiHeadAttention`, also selected by `q`, `k`, `v`). A plain word (`'q_proj'`, `'v'`,
+   * `'out_proj'`) matches the last name segment; a string with `*`/`**` or dots is a glob over the
+   * full dotted name (`'encoder.layers.*.self_attn.q_proj'`); a RegExp is tested against the full name.
    */
   targetModules: readonly (string | RegExp)[];
   rank: number;
@@ -27,54 +31,74 @@ function matcher(pattern: string | RegExp): (name: string) => boolean {
   return (name) => full.test(name);
 }
 
+type Target = { name: string; linear: Linear } | { name: string; slot: ProjectionSlot };
+
 /**
- * Adds LoRA adapters (Hu et al. 2021) to a model in place: every `Linear` whose name matches
- * `targetModules` is replaced (via `setSubmodule`) by a `LoraLinear` wrapping it, and every other
- * parameter is frozen. Returns the names of the wrapped layers. Wrapped layers' base weights move
- * to `<name>.base.weight`; adapters are `<name>.loraA` / `<name>.loraB`.
+ * Adds LoRA adapters (Hu et al. 2021) to a model in place and freezes every other parameter.
+ * Returns the names of the adapted projections.
+ *
+ * - A `Linear` whose name matches `targetModules` is replaced (via `setSubmodule`) by a
+ *   `LoraLinear` wrapping it: its weights move to `<name>.base.weight`, the adapter is
+ *   `<name>.loraA` / `<name>.loraB`.
+ * - A projection slot of a module that packs several projections in one parameter
+ *   (`MultiHeadAttention`'s `in_proj_weight`, PyTorch's layout) gets a `LoraProjection` on its rows,
+ *   registered as `<module>.q_proj` (`.loraA`, `.loraB`); the packed weight keeps its name, so a
+ *   PyTorch state dict still loads, and merging adds `(alpha/r)·B·A` to those rows only.
  *
  * ```ts
- * applyLora(model, { targetModules: ['q', 'v'], rank: 8, alpha: 16, dropout: 0.05, seed: 0 });
+ * applyLora(model, { targetModules: ['q_proj', 'v_proj'], rank: 8, alpha: 16, dropout: 0.05, seed: 0 });
+ * // → ['encoder.layers.0.self_attn.q_proj', 'encoder.layers.0.self_attn.v_proj', …]
  * parameterCountReport(model).summary; // only the adapters are trainable
  * ```
  */
 export function applyLora(model: Module, options: ApplyLoraOptions): string[] {
   if (options.targetModules.length === 0) throw new ArgumentError('applyLora', 'targetModules is empty');
   const matchers = options.targetModules.map(matcher);
-  const targets = model
-    .namedModules()
-    .filter(([name, m]) => name !== '' && m instanceof Linear && matchers.some((f) => f(name)));
+  const matches = (...names: string[]) => names.some((n) => matchers.some((f) => f(n)));
+  const targets: Target[] = [];
+  // Never adapt an adapter, nor the layer a LoraLinear wraps.
+  const adapted = loraLayers(model).map(([n]) => `${n}.`);
+  for (const [name, m] of model.namedModules()) {
+    if (m instanceof LoraUpdate || adapted.some((p) => name.startsWith(p))) continue;
+    if (name !== '' && m instanceof Linear && matches(name)) targets.push({ name, linear: m });
+    if (!hasProjectionSlots(m)) continue;
+    const prefix = name === '' ? '' : `${name}.`;
+    for (const slot of m.projectionSlots()) {
+      if (slot.adapter) continue;
+      if (matches(...[slot.name, ...slot.aliases].map((n) => prefix + n)))
+        targets.push({ name: prefix + slot.name, slot });
+    }
+  }
   if (targets.length === 0)
     throw new ArgumentError(
       'applyLora',
-      `no Linear layer matches targetModules [${options.targetModules.join(', ')}]`,
+      `no Linear layer or attention projection matches targetModules [${options.targetModules.join(', ')}]`,
     );
   model.freeze();
   const seeds = new Generator(options.seed ?? 0);
-  const wrapped: string[] = [];
-  for (const [name, m] of targets) {
-    const lora = new LoraLinear(m as Linear, {
-      rank: options.rank,
-      ...(options.alpha !== undefined && { alpha: options.alpha }),
-      ...(options.dropout !== undefined && { dropout: options.dropout }),
-      seed: seeds.nextUint32(),
-    });
-    model.setSubmodule(name, lora);
-    wrapped.push(name);
+  const loraOptions = () => ({
+    rank: options.rank,
+    ...(options.alpha !== undefined && { alpha: options.alpha }),
+    ...(options.dropout !== undefined && { dropout: options.dropout }),
+    seed: seeds.nextUint32(),
+  });
+  for (const t of targets) {
+    if ('linear' in t) model.setSubmodule(t.name, new LoraLinear(t.linear, loraOptions()));
+    else t.slot.attach(new LoraProjection(t.slot, loraOptions()));
   }
   for (const pattern of options.trainable ?? []) model.unfreeze(pattern);
-  return wrapped;
+  return targets.map((t) => t.name);
 }
 
 /**
- * The `LoraLinear` layers of a model, by dotted name.
+ * The LoRA adapters of a model (`LoraLinear` and `LoraProjection`), by dotted name.
  *
  * ```ts
- * loraLayers(model).map(([name, l]) => `${name}: r=${l.rank}`); // ['block.q: r=8', …]
+ * loraLayers(model).map(([name, l]) => `${name}: r=${l.rank}`); // ['block.attn.q_proj: r=8', …]
  * ```
  */
-export function loraLayers(model: Module): [string, LoraLinear][] {
-  return model.namedModules().filter((e): e is [string, LoraLinear] => e[1] instanceof LoraLinear);
+export function loraLayers(model: Module): [string, LoraUpdate][] {
+  return model.namedModules().filter((e): e is [string, LoraUpdate] => e[1] instanceof LoraUpdate);
 }
 
 /**

@@ -126,7 +126,7 @@ describe('LoRA', () => {
   it('rejects bad input with typed errors', () => {
     const model = new Net();
     expect(() => applyLora(model, { targetModules: ['nothing'], rank: 2 })).toThrow(
-      /no Linear layer matches/,
+      /no Linear layer or attention projection matches/,
     );
     expect(() => new LoraLinear(new Linear(4, 3), { rank: 4 })).toThrow(ArgumentError);
     applyLora(model, { targetModules: ['q'], rank: 2 });

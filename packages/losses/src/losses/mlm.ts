@@ -2,6 +2,7 @@ import {
   ArgumentError,
   crossEntropy,
   DTypeError,
+  IGNORE_INDEX,
   type RandomOptions,
   reshape,
   ShapeError,
@@ -12,8 +13,8 @@ import {
 import { generatorFrom } from './random.js';
 import { assertBatch, assertDType, assertFinite, assertIsTensor } from './validate.js';
 
-/** The label that marks a position the MLM loss ignores (PyTorch's and Hugging Face's −100). */
-export const IGNORE_INDEX = -100;
+/** The label that marks a position the MLM loss ignores (−100; defined in `@polymodal/tensor`). */
+export { IGNORE_INDEX };
 
 export interface MaskTokensOptions extends RandomOptions {
   /** Size of the vocabulary; random replacements are drawn uniformly from [0, vocabSize). */

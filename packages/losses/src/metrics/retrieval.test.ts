@@ -7,42 +7,93 @@ describe('retrievalMetrics', () => {
   // 3 images × 6 captions, captions (0,1)→image 0, (2,3)→image 1, (4,5)→image 2. Ranks worked by hand.
   const sim = [
     [0.9, 0.1, 0.5, 0.95, 0.2, 0.3], // best own caption 0.9; 0.95 beats it → rank 2
-    [0.4, 0.4, 0.4, 0.1, 0.4, 0.4], // best own 0.4, four ties, nothing strictly higher → rank 1
+    [0.4, 0.4, 0.4, 0.1, 0.4, 0.4], // best own 0.4 (caption 2); ties 0, 1 come first → rank 3
     [0.8, 0.7, 0.6, 0.5, 0.4, 0.2], // best own 0.4; 0.8, 0.7, 0.6, 0.5 beat it → rank 5
   ];
   const textToImage = [0, 0, 1, 1, 2, 2];
 
-  it('ranks image→text by the best of an image’s captions, ties counted optimistically', () => {
+  it('ranks image→text by the best of an image’s captions, ties in index order', () => {
     const { imageToText } = retrievalMetrics(sim, textToImage);
-    expect([...imageToText.ranks]).toEqual([2, 1, 5]);
-    expect(imageToText.r1).toBeCloseTo(100 / 3, 10);
+    expect([...imageToText.ranks]).toEqual([2, 3, 5]);
+    expect(imageToText.r1).toBe(0);
     expect(imageToText.r5).toBe(100);
     expect(imageToText.r10).toBe(100);
-    expect(imageToText.medianRank).toBe(2);
-    expect(imageToText.meanRank).toBeCloseTo(8 / 3, 10);
+    expect(imageToText.medianRank).toBe(3);
+    expect(imageToText.meanRank).toBeCloseTo(10 / 3, 10);
+    // Pessimistic: image 1's own 0.4 is tied with captions 0, 1, 4, 5 → rank 5.
+    expect([...retrievalMetrics(sim, textToImage, { ties: 'pessimistic' }).imageToText.ranks]).toEqual([
+      2, 5, 5,
+    ]);
   });
 
-  it('ranks text→image per caption, ties counted optimistically', () => {
+  it('ranks text→image per caption, ties in index order', () => {
     // Columns: c0 [.9,.4,.8]→1; c1 [.1,.4,.7]→3; c2 [.5,.4,.6]→3; c3 [.95,.1,.5]→3;
-    // c4 [.2,.4,.4] (own .4 tied with image 1)→1; c5 [.3,.4,.2]→3.
+    // c4 [.2,.4,.4]: own image 2 tied with image 1, which comes first → 2; c5 [.3,.4,.2]→3.
     const { textToImage: t2i } = retrievalMetrics(sim, textToImage);
-    expect([...t2i.ranks]).toEqual([1, 3, 3, 3, 1, 3]);
-    expect(t2i.r1).toBeCloseTo(100 / 3, 10);
+    expect([...t2i.ranks]).toEqual([1, 3, 3, 3, 2, 3]);
+    expect(t2i.r1).toBeCloseTo(100 / 6, 10);
     expect(t2i.r5).toBe(100);
-    expect(t2i.medianRank).toBe(3); // sorted [1,1,3,3,3,3] → (3+3)/2
-    expect(t2i.meanRank).toBeCloseTo(14 / 6, 10);
+    expect(t2i.medianRank).toBe(3); // sorted [1,2,3,3,3,3] → (3+3)/2
+    expect(t2i.meanRank).toBeCloseTo(15 / 6, 10);
   });
 
-  it('gives every query rank 1 on a constant matrix (the optimistic rule)', () => {
-    const m = retrievalMetrics(
-      [
-        [1, 1],
-        [1, 1],
-      ],
-      [0, 1],
-    );
-    expect(m.rSum).toBe(600);
-    expect(m.meanRecall).toBe(100);
+  it('never rewards a collapsed model: a constant 10×10 matrix gives R@1/5/10 = 10/50/100', () => {
+    const zeros = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    const m = retrievalMetrics(zeros, ids);
+    for (const d of [m.imageToText, m.textToImage]) {
+      expect([d.r1, d.r5, d.r10]).toEqual([10, 50, 100]);
+      expect([...d.ranks]).toEqual(ids.map((i) => i + 1));
+    }
+    expect(m.rSum).toBe(320);
+    const p = retrievalMetrics(zeros, ids, { ties: 'pessimistic' });
+    for (const d of [p.imageToText, p.textToImage]) expect([d.r1, d.r5, d.r10]).toEqual([0, 0, 100]);
+  });
+
+  it('matches an independent PyTorch/numpy ranking on matrices full of ties, for both rules', () => {
+    // Golden values: scripts/make-retrieval-ties-fixtures.py (stable descending torch.argsort as in
+    // OpenCLIP get_clip_metrics / VSE++; numpy counts for the pessimistic rule).
+    interface Stats {
+      r1: number;
+      r5: number;
+      r10: number;
+      medianRank: number;
+      meanRank: number;
+    }
+    interface Rule {
+      imageToTextRanks: number[];
+      textToImageRanks: number[];
+      imageToText: Stats;
+      textToImage: Stats;
+    }
+    const f = loadFixture<{
+      cases: {
+        name: string;
+        similarity: number[][];
+        captionImage: number[];
+        index: Rule;
+        pessimistic: Rule;
+      }[];
+    }>('retrieval-ties.json');
+    expect(f.cases.length).toBeGreaterThanOrEqual(6);
+    for (const c of f.cases) {
+      for (const ties of ['index', 'pessimistic'] as const) {
+        const m = retrievalMetrics(c.similarity, c.captionImage, { ties });
+        const want = c[ties];
+        expect([...m.imageToText.ranks], `${c.name} ${ties}`).toEqual(want.imageToTextRanks);
+        expect([...m.textToImage.ranks], `${c.name} ${ties}`).toEqual(want.textToImageRanks);
+        for (const [got, exp] of [
+          [m.imageToText, want.imageToText],
+          [m.textToImage, want.textToImage],
+        ] as const) {
+          expect(got.r1).toBeCloseTo(exp.r1, 10);
+          expect(got.r5).toBeCloseTo(exp.r5, 10);
+          expect(got.r10).toBeCloseTo(exp.r10, 10);
+          expect(got.medianRank).toBe(exp.medianRank);
+          expect(got.meanRank).toBeCloseTo(exp.meanRank, 10);
+        }
+      }
+    }
   });
 
   it('computes R@10, median (floored, VSE++) and rSum on a 12×12 staircase; flat input works too', () => {
@@ -116,5 +167,6 @@ describe('retrievalMetrics', () => {
       ),
     ).toThrow(/image 1 has no caption/);
     expect(() => retrievalMetrics({ data: new Float32Array(3), shape: [2, 2] }, [0, 1])).toThrow(ShapeError);
+    expect(() => retrievalMetrics([[1]], [0], { ties: 'optimistic' as 'index' })).toThrow(/ties must be/);
   });
 });

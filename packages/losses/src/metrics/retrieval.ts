@@ -18,6 +18,21 @@ export interface DirectionMetrics {
   ranks: Int32Array;
 }
 
+/**
+ * How a candidate that scores exactly as much as the ground truth is ranked:
+ * - `'index'` (default): ties keep index order, as a stable descending sort
+ *   (`torch.argsort(s, descending=True, stable=True)`) ranks them — the ranking of OpenCLIP's
+ *   `get_clip_metrics`, VSE++'s `i2t`/`t2i` and LAION CLIP_benchmark, whose sorts differ only in
+ *   how they order ties (see {@link retrievalMetrics});
+ * - `'pessimistic'`: every tied wrong candidate ranks above the ground truth (a lower bound).
+ */
+export type RetrievalTieRule = 'index' | 'pessimistic';
+
+export interface RetrievalOptions {
+  /** Default `'index'`. */
+  ties?: RetrievalTieRule;
+}
+
 export interface RetrievalMetrics {
   imageToText: DirectionMetrics;
   textToImage: DirectionMetrics;
@@ -73,17 +88,25 @@ function summarise(ranks: Int32Array): DirectionMetrics {
 
 /**
  * Cross-modal retrieval metrics from an image–text similarity matrix, following the Karpathy split
- * evaluation of VSE++ (Faghri et al. 2018) used by ALBEF, BLIP and CLIP-style papers:
+ * evaluation of VSE++ (Faghri et al. 2018) used by ALBEF, BLIP and CLIP-style papers, and OpenCLIP's
+ * `get_clip_metrics` for one caption per image:
  *
  * - image→text: an image's rank is the best (smallest) rank among **its** captions, among all texts;
  * - text→image: a caption's rank is the rank of its image among all images;
  * - R@K = % of queries whose rank ≤ K; `meanRecall` = mean of the six R@K; `rSum` = their sum;
  *   median and mean rank are 1-based.
  *
- * **Ties (deterministic, optimistic):** rank = 1 + the number of candidates scoring **strictly
- * higher** than the ground truth, so a candidate tied with the ground truth never pushes it down.
- * (A constant similarity matrix therefore gives every query rank 1.) Argsort-based scripts break
- * ties by index instead, so they can differ on exact ties.
+ * **Ties** never favour the ground truth, so a collapsed model (all similarities equal) is not
+ * rewarded: on a 10×10 constant matrix R@1/5/10 = 10/50/100 %, as the references give.
+ * - `ties: 'index'` (default): candidates are ranked by a stable descending sort, ties in index
+ *   order: rank = 1 + #{j : s_j > s_gt} + #{j < gt : s_j = s_gt}. This is OpenCLIP's
+ *   `get_clip_metrics` (`torch.argsort(logits, descending=True)`), VSE++ and LAION
+ *   CLIP_benchmark (`topk`) with a deterministic tie order; their own sorts are unstable (torch keeps
+ *   index order only for short rows, VSE++'s reversed numpy argsort puts higher indices first), so
+ *   per-query ranks can differ on exact ties while a fully collapsed matrix gives the same R@K.
+ * - `ties: 'pessimistic'`: rank = 1 + #{wrong j : s_j ≥ s_gt} (10×10 constant → 0/0/100 %).
+ * Checked against a PyTorch/numpy evaluation on matrices full of ties
+ * (`scripts/make-retrieval-ties-fixtures.py`).
  *
  * ```ts
  * // 2 images, 4 captions (captions 0,1 describe image 0; captions 2,3 image 1)
@@ -96,7 +119,15 @@ function summarise(ranks: Int32Array): DirectionMetrics {
 export function retrievalMetrics(
   similarity: SimilarityMatrix,
   textToImage: ArrayLike<number>,
+  options: RetrievalOptions = {},
 ): RetrievalMetrics {
+  const ties = options.ties ?? 'index';
+  if (ties !== 'index' && ties !== 'pessimistic') {
+    throw new ArgumentError(
+      'retrievalMetrics',
+      `ties must be 'index' or 'pessimistic', got '${String(ties)}'`,
+    );
+  }
   const { data, rows, cols } = toFlat(similarity);
   if (rows === 0 || cols === 0) {
     throw new ShapeError('retrievalMetrics', `similarity is empty: [${rows},${cols}]`);
@@ -128,20 +159,37 @@ export function retrievalMetrics(
     throw new ArgumentError('retrievalMetrics', `image ${orphan} has no caption in textToImage`);
   }
 
+  const pessimistic = ties === 'pessimistic';
   const i2t = new Int32Array(rows);
+  const isOwn = new Uint8Array(cols);
   for (let i = 0; i < rows; i++) {
-    let best = Number.NEGATIVE_INFINITY;
-    for (const t of captionsOf[i]!) best = Math.max(best, data[i * cols + t]!);
-    let higher = 0;
-    for (let t = 0; t < cols; t++) if (data[i * cols + t]! > best) higher++;
-    i2t[i] = higher + 1;
+    // The ground truth is the image's best caption; among equally good ones, the first (which a
+    // stable sort ranks highest).
+    let bestIndex = captionsOf[i]![0]!;
+    let best = data[i * cols + bestIndex]!;
+    for (const t of captionsOf[i]!) {
+      const s = data[i * cols + t]!;
+      if (s > best || (s === best && t < bestIndex)) [best, bestIndex] = [s, t];
+    }
+    for (const t of captionsOf[i]!) isOwn[t] = 1;
+    let above = 0;
+    for (let t = 0; t < cols; t++) {
+      const s = data[i * cols + t]!;
+      if (s > best || (s === best && (pessimistic ? !isOwn[t] : t < bestIndex))) above++;
+    }
+    for (const t of captionsOf[i]!) isOwn[t] = 0;
+    i2t[i] = above + 1;
   }
   const t2i = new Int32Array(cols);
   for (let t = 0; t < cols; t++) {
-    const target = data[textToImage[t]! * cols + t]!;
-    let higher = 0;
-    for (let i = 0; i < rows; i++) if (data[i * cols + t]! > target) higher++;
-    t2i[t] = higher + 1;
+    const gt = textToImage[t]!;
+    const target = data[gt * cols + t]!;
+    let above = 0;
+    for (let i = 0; i < rows; i++) {
+      const s = data[i * cols + t]!;
+      if (s > target || (s === target && i !== gt && (pessimistic || i < gt))) above++;
+    }
+    t2i[t] = above + 1;
   }
   const imageToText = summarise(i2t);
   const textToImageMetrics = summarise(t2i);

@@ -39,6 +39,40 @@ describe('vqaAccuracy', () => {
     expect(vqaAccuracy('yes no', annotators('yes/no', 10))).toBe(0);
   });
 
+  // Issue 17's cases; the values are what the official script at a013f00 (and at 458a8b2, for
+  // `revision: '2016'`) returns on them (fixtures/vqa-eval.json, cases 0–9).
+  it('follows the 2021 script (a013f00): all-agree answers are compared verbatim', () => {
+    expect(vqaAccuracy('two', Array(10).fill('two'))).toBe(1);
+    expect(vqaAccuracy('Two', Array(10).fill('two'))).toBe(0);
+    expect(vqaAccuracy('two', Array(10).fill('two'), { revision: '2016' })).toBe(0);
+  });
+
+  it('follows the 2021 script: when humans disagree, they get digit/article processing too', () => {
+    const answers = [...Array(4).fill('two'), ...Array(3).fill('2'), ...Array(3).fill('3')];
+    expect(vqaAccuracy('2', answers)).toBe(1);
+    expect(vqaAccuracy('2', answers, { revision: '2016' })).toBeCloseTo(0.9, 12);
+  });
+
+  it('follows the 2021 script: human answers are stripped of surrounding whitespace', () => {
+    const answers = [...Array(4).fill(' yes'), ...Array(6).fill('no')];
+    expect(vqaAccuracy('yes', answers)).toBe(1);
+    expect(vqaAccuracy('yes', answers, { revision: '2016' })).toBe(0);
+  });
+
+  it("uses Python's whitespace, not JavaScript's", () => {
+    const blue = Array(6).fill('blue');
+    // U+001C is whitespace to Python's split(); U+FEFF is not (JavaScript's \s has it the other way).
+    expect(vqaAccuracy('red car', [...Array(4).fill('red\x1ccar'), ...blue])).toBe(1);
+    expect(vqaAccuracy('red car', [...Array(4).fill('red\ufeffcar'), ...blue])).toBe(0);
+    expect(vqaAccuracy('red\ufeffcar', [...Array(4).fill('red\ufeffcar'), ...blue])).toBe(1);
+    expect(vqaAccuracy('yes\x1c', Array(10).fill('yes'))).toBe(1);
+    expect(vqaAccuracy('\ufeffyes', Array(10).fill('yes'))).toBe(0);
+  });
+
+  it('rejects an unknown revision', () => {
+    expect(() => vqaAccuracy('a', ['a'], { revision: '2019' as '2021' })).toThrow(/revision/);
+  });
+
   it('works for other annotator counts', () => {
     // 3 annotators, 2 say 'cat': leave out a 'cat' → 1 match (1/3), twice; leave out 'dog' → 2/3.
     expect(vqaAccuracy('cat', ['cat', 'cat', 'dog'])).toBeCloseTo((1 / 3 + 1 / 3 + 2 / 3) / 3, 12);

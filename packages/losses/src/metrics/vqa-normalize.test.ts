@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeVqaAnswer, processDigitArticle, processPunctuation } from './vqa-normalize.js';
+import {
+  cleanVqaAnswer,
+  normalizeVqaAnswer,
+  processDigitArticle,
+  processPunctuation,
+} from './vqa-normalize.js';
 
 // Expected strings are worked by hand from the rules of the official vqaEval.py.
 describe('processPunctuation', () => {
@@ -45,5 +50,14 @@ describe('normalizeVqaAnswer', () => {
     expect(normalizeVqaAnswer('A Cat.')).toBe('cat');
     expect(normalizeVqaAnswer('Yes\tit is')).toBe('yes it is');
     expect(normalizeVqaAnswer('1,000')).toBe('1000');
+  });
+});
+
+describe('cleanVqaAnswer', () => {
+  it("replaces \\n and \\t and strips Python's whitespace", () => {
+    expect(cleanVqaAnswer(' yes\n')).toBe('yes');
+    expect(cleanVqaAnswer('\x1c\x85yes\u3000')).toBe('yes'); // Python whitespace, not JS \s
+    expect(cleanVqaAnswer('\ufeffyes')).toBe('\ufeffyes'); // JS trim() would strip U+FEFF
+    expect(cleanVqaAnswer('a\tb')).toBe('a b');
   });
 });

@@ -1,7 +1,15 @@
 /**
  * Answer normalisation of the official VQA evaluation script
  * (GT-Vision-Lab/VQA, `PythonEvaluationTools/vqaEvaluation/vqaEval.py`, Agrawal et al.), ported
- * rule by rule, quirks included, so that scores match the leaderboard's.
+ * rule by rule, quirks included, so that scores match the leaderboard's. The rules are the same at
+ * both revisions Polymodal follows (a013f00, 2021, and 458a8b2, 2016); what changed between them is
+ * which answers get normalised (see `vqaAccuracy`).
+ *
+ * Text is handled as Python 3's `str` methods handle it: `strip()` and `split()` use Python's
+ * whitespace (which includes U+001C–U+001F and U+0085 but not U+FEFF, unlike JavaScript's `\s`
+ * and `trim()`), and the script's `\d` matches any Unicode decimal digit (category Nd). Under
+ * Python 2.7, the script's own runtime, `\d` matches only ASCII digits and U+180E is whitespace;
+ * no other difference was found (`scripts/make-vqa-eval-fixtures.py --python2`).
  */
 
 /** Contraction table of the official script (keys are matched after lower-casing, so the capitalised ones never fire, as there). */
@@ -171,11 +179,11 @@ const PUNCT = [
   '!',
 ];
 
-/** `(\d)(,)(\d)`: a comma between digits, e.g. "1,000". */
-const COMMA_STRIP = /\d,\d/;
+/** `(\d)(,)(\d)`: a comma between digits, e.g. "1,000" (Python 3's `\d` is any Unicode Nd digit). */
+const COMMA_STRIP = /\p{Nd},\p{Nd}/u;
 
 /** The official `(?!<=\d)(\.)(?!\d)` is a lookahead typo, so it removes every period not followed by a digit. */
-const PERIOD_STRIP = /\.(?!\d)/g;
+const PERIOD_STRIP = /\.(?!\p{Nd})/gu;
 
 /**
  * The official script passes `re.UNICODE` (= 32) as `re.sub`'s `count`, so at most 32 periods are
@@ -185,6 +193,32 @@ const PERIOD_STRIP_COUNT = 32;
 
 function has(text: string, ch: string): boolean {
   return text.includes(ch);
+}
+
+/** The characters Python 3's `str.isspace()` accepts (what `str.split()` and `str.strip()` use). */
+const PY_SPACE =
+  '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_SPLIT = new RegExp(`[${PY_SPACE}]+`);
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+
+/** Python 3's `str.strip()` with no argument (`'\x1cyes\x85'` → `'yes'`; `'\ufeffyes'` unchanged). */
+function pythonStrip(text: string): string {
+  return text.replace(PY_STRIP, '');
+}
+
+/**
+ * The cleaning the official script gives an answer before anything else: `'\n'` and `'\t'`
+ * become spaces, then surrounding whitespace is stripped (Python's `strip()`, whose whitespace
+ * differs from `String.prototype.trim`'s). At revision a013f00 it applies to the prediction and
+ * to every human answer; at 458a8b2 to the prediction only.
+ *
+ * ```ts
+ * cleanVqaAnswer(' yes\n'); // 'yes'
+ * cleanVqaAnswer('\x1cyes\ufeff'); // 'yes\ufeff'
+ * ```
+ */
+export function cleanVqaAnswer(answer: string): string {
+  return pythonStrip(answer.replace(/\n/g, ' ').replace(/\t/g, ' '));
 }
 
 /**
@@ -211,9 +245,9 @@ export function processPunctuation(text: string): string {
 }
 
 /**
- * The official `processDigitArticle`: lower-case, split on whitespace, number words → digits
- * ("two" → "2"), drop articles (a, an, the), expand known contractions ("dont" → "don't"), and
- * join with single spaces.
+ * The official `processDigitArticle`: lower-case, split on (Python) whitespace, number words →
+ * digits ("two" → "2"), drop articles (a, an, the), expand known contractions ("dont" → "don't"),
+ * and join with single spaces.
  *
  * ```ts
  * processDigitArticle('The Two dogs'); // '2 dogs'
@@ -221,7 +255,7 @@ export function processPunctuation(text: string): string {
  */
 export function processDigitArticle(text: string): string {
   const words: string[] = [];
-  for (const raw of text.toLowerCase().split(/\s+/)) {
+  for (const raw of text.toLowerCase().split(PY_SPLIT)) {
     if (raw === '') continue;
     const word = MANUAL_MAP[raw] ?? raw;
     if (!ARTICLES.has(word)) words.push(word);
@@ -230,8 +264,10 @@ export function processDigitArticle(text: string): string {
 }
 
 /**
- * The full normalisation the official script applies to a predicted answer: newlines and tabs →
- * spaces, trim, {@link processPunctuation}, then {@link processDigitArticle}.
+ * The full normalisation the official script applies to an answer: {@link cleanVqaAnswer}
+ * (newlines and tabs → spaces, Python `strip()`), {@link processPunctuation}, then
+ * {@link processDigitArticle}. At revision a013f00 `vqaAccuracy` applies it to the prediction and
+ * the human answers only when the humans disagree; see there.
  *
  * ```ts
  * normalizeVqaAnswer('  Two dogs!\n'); // '2 dogs'
@@ -239,6 +275,5 @@ export function processDigitArticle(text: string): string {
  * ```
  */
 export function normalizeVqaAnswer(answer: string): string {
-  const cleaned = answer.replace(/\n/g, ' ').replace(/\t/g, ' ').trim();
-  return processDigitArticle(processPunctuation(cleaned));
+  return processDigitArticle(processPunctuation(cleanVqaAnswer(answer)));
 }

@@ -111,8 +111,18 @@ function reduceLoss(op: string, loss: Tensor, reduction: Reduction): Tensor {
   throw new ArgumentError(op, `reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
 }
 
+/**
+ * The target value loss functions skip by default (PyTorch's and Hugging Face's −100): the label of
+ * padding and of unmasked MLM positions.
+ *
+ * ```ts
+ * crossEntropy(logits, tensor([3, IGNORE_INDEX], { dtype: 'int32' })); // averages over the first only
+ * ```
+ */
+export const IGNORE_INDEX = -100;
+
 export interface CrossEntropyOptions {
-  /** Targets equal to this are skipped (and not counted in the mean). Default −100. */
+  /** Targets equal to this are skipped (and not counted in the mean). Default {@link IGNORE_INDEX} (−100). */
   ignoreIndex?: number;
   /** Mixes the target with the uniform distribution (Szegedy et al. 2016). Default 0. */
   labelSmoothing?: number;
@@ -126,7 +136,7 @@ export interface CrossEntropyOptions {
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   assertTensor('crossEntropy', 'input', input);
   assertTensor('crossEntropy', 'target', target);
-  const ignoreIndex = options.ignoreIndex ?? -100;
+  const ignoreIndex = options.ignoreIndex ?? IGNORE_INDEX;
   const eps = options.labelSmoothing ?? 0;
   const reduction = options.reduction ?? 'mean';
   if (!(eps >= 0 && eps <= 1))
