@@ -206,9 +206,13 @@ class Engine {
     let result: T;
     try {
       result = fn();
-    } finally {
+    } catch (e) {
+      // Like TF.js `tidy`: what `fn` made is freed when it throws too (nothing was returned).
       this.scopes.pop();
+      for (const t of tracked) this.disposeTensor(t);
+      throw e;
     }
+    this.scopes.pop();
     if (result instanceof Promise) {
       throw new ArgumentError(
         'scope',
@@ -390,7 +394,8 @@ export function getBackend(): string {
 
 /**
  * Runs `fn` and disposes every tensor it created except those it returns (like TF.js `tidy`).
- * Gradients that `backward()` writes to leaves survive.
+ * Gradients that `backward()` writes to leaves survive. When `fn` throws, everything it created
+ * (and did not `keep`) is disposed before the error propagates.
  *
  * ```ts
  * const loss = scope(() => model.forward(x).sub(y).square().mean());

@@ -59,4 +59,36 @@ describe('memory', () => {
     b.dispose();
     expect(T.memory().bytes).toBe(before.bytes);
   });
+
+  it('scope frees what fn made when fn throws (as TF.js tidy), keeping what fn kept', () => {
+    T.setBackend('cpu');
+    const before = T.memory();
+    // The reproduction from issue 16: a shape error after two tensors were made.
+    expect(() => T.scope(() => T.add(T.zeros([2]), T.zeros([3])))).toThrow(T.ShapeError);
+    expect(T.memory().tensors).toBe(before.tensors);
+    expect(T.memory().bytes).toBe(before.bytes);
+
+    // Nested: the inner scope's result belongs to the outer one, which throws later.
+    let kept: T.Tensor | null = null;
+    expect(() =>
+      T.scope(() => {
+        const inner = T.scope(() => T.ones([4]).mul(2));
+        kept = T.keep(T.ones([5]));
+        inner.add(1);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(T.memory().tensors).toBe(before.tensors + 1);
+    expect(kept!.isDisposed).toBe(false);
+    kept!.dispose();
+    expect(T.memory().bytes).toBe(before.bytes);
+
+    // A throw inside backward (a gradient of the wrong shape) frees the partial gradients too.
+    const x = T.randn([3], { seed: 1, requiresGrad: true });
+    const mid = T.memory().tensors;
+    expect(() => T.scope(() => x.mul(2).sum().backward(T.ones([2])))).toThrow(T.ShapeError);
+    expect(T.memory().tensors).toBe(mid);
+    expect(x.grad).toBeNull();
+    x.dispose();
+  });
 });
