@@ -26,6 +26,8 @@ export interface GradNode {
   inputs: Tensor[];
   attrs: unknown;
   output: Tensor;
+  /** Each input's `version` when the op ran: `backward()` refuses inputs changed in place since. */
+  inputVersions: number[];
 }
 
 /** Live tensors and bytes, in total and per backend (like TF.js `memory()`). */
@@ -356,7 +358,13 @@ class Engine {
     if (!inputs.some((t) => t.requiresGrad)) return;
     if (!getGradient(kernelName)) return;
     out.requiresGrad = true;
-    out.gradNode = { kernelName, inputs: [...inputs], attrs, output: out };
+    out.gradNode = {
+      kernelName,
+      inputs: [...inputs],
+      attrs,
+      output: out,
+      inputVersions: inputs.map((t) => t.version),
+    };
     for (const t of inputs) t.retainers++;
   }
 }

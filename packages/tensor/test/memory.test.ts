@@ -86,7 +86,14 @@ describe('memory', () => {
     // A throw inside backward (a gradient of the wrong shape) frees the partial gradients too.
     const x = T.randn([3], { seed: 1, requiresGrad: true });
     const mid = T.memory().tensors;
-    expect(() => T.scope(() => x.mul(2).sum().backward(T.ones([2])))).toThrow(T.ShapeError);
+    expect(() =>
+      T.scope(() =>
+        x
+          .mul(2)
+          .sum()
+          .backward(T.ones([2])),
+      ),
+    ).toThrow(T.ShapeError);
     expect(T.memory().tensors).toBe(mid);
     expect(x.grad).toBeNull();
     x.dispose();
