@@ -1,10 +1,10 @@
 import { getGradient } from './autograd/gradient-registry.js';
 import type { Backend, DataId, TensorInfo } from './backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray } from './dtype.js';
-import { AnomalyError, ArgumentError, BackendError, DisposedError } from './errors/index.js';
+import { AnomalyError, ArgumentError, BackendError, DisposedError, ShapeError } from './errors/index.js';
 import type { KernelAttrs, KernelName } from './kernel-names.js';
 import { getKernel } from './kernel-registry.js';
-import { formatShape, type Shape, sizeOf } from './shape.js';
+import { formatShape, isAllocationFailure, type Shape, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 type BackendFactory = () => Backend;
@@ -257,9 +257,19 @@ class Engine {
   runKernel<N extends KernelName>(kernelName: N, inputs: readonly Tensor[], attrs: KernelAttrs[N]): Tensor {
     for (const t of inputs) this.onCurrentBackend(t, kernelName);
     const backend = this.backend;
-    const info = this.kernelObserver
-      ? this.observedDispatch(kernelName, backend, inputs, attrs)
-      : this.dispatch(kernelName, backend, inputs, attrs);
+    let info: TensorInfo;
+    try {
+      info = this.kernelObserver
+        ? this.observedDispatch(kernelName, backend, inputs, attrs)
+        : this.dispatch(kernelName, backend, inputs, attrs);
+    } catch (e) {
+      // A kernel whose output does not fit in memory: a typed error, not a bare RangeError.
+      if (!isAllocationFailure(e)) throw e;
+      throw new ShapeError(
+        kernelName,
+        `cannot allocate the output for inputs ${inputs.map((t) => formatShape(t.shape)).join(', ')}: ${e.message}`,
+      );
+    }
     const out = this.makeTensor(info, backend);
     if (this.anomalyMode) this.checkFinite(kernelName, inputs, out);
     this.record(kernelName, inputs, attrs, out);
