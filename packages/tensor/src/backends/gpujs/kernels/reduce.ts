@@ -31,6 +31,7 @@ const reduce: KernelFactory[] = REDUCE_KERNELS.map((kernelName) =>
   }),
 );
 
+/** Index of the extreme along the axis; the first NaN wins (PyTorch, NumPy), as in the cpu kernel. */
 const argReduce: KernelFactory[] = (['ArgMax', 'ArgMin'] as const).map((kernelName) =>
   gpujsKernel(kernelName, (backend, [x], { axis }) => {
     const [, r, inner] = reductionLayout(x!.shape, [axis]);
@@ -41,11 +42,20 @@ const argReduce: KernelFactory[] = (['ArgMax', 'ArgMin'] as const).map((kernelNa
   const base = o * r * inner + j;
   let best = x[base];
   let arg = 0;
+  let sawNaN = 0;
+  if (best != best) {
+    sawNaN = 1;
+  }
   for (let k = 1; k < r; k++) {
     const v = x[base + k * inner];
-    if (v ${cmp} best) {
-      best = v;
-      arg = k;
+    if (sawNaN == 0) {
+      if (v != v) {
+        arg = k;
+        sawNaN = 1;
+      } else if (v ${cmp} best) {
+        best = v;
+        arg = k;
+      }
     }
   }
   return arg;
