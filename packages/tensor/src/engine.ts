@@ -231,6 +231,11 @@ class Engine {
     return result;
   }
 
+  /** The id the next tensor will get: tensors with `id >= mark` were made after this call. */
+  creationMark(): number {
+    return this.nextId;
+  }
+
   /** Takes `t` out of every open scope, so that it survives them. */
   keep<T extends Tensor>(t: T): T {
     for (const s of this.scopes) s.delete(t);
@@ -426,6 +431,41 @@ export function scope<T>(fn: () => T): T {
 /** Lets `t` outlive the scopes that are open now. */
 export function keep<T extends Tensor>(t: T): T {
   return ENGINE.keep(t);
+}
+
+/**
+ * A point in the order tensors are made, for code that hands control to a user's function or
+ * iterator and must free what came back: `tensorsIn(batch, { since: mark })` lists the tensors of
+ * `batch` made after the mark (tensors made earlier, e.g. a cached dataset, are left alone).
+ *
+ * ```ts
+ * const mark = creationMark();
+ * const batch = collate(samples);
+ * const owned = tensorsIn(batch, { since: mark }); // the caller frees these when done
+ * ```
+ */
+export function creationMark(): number {
+  return ENGINE.creationMark();
+}
+
+/**
+ * The tensors inside `value` (a tensor, or arrays, plain objects and Maps of them, nested up to 8
+ * levels), each once; with `since`, only those made after that `creationMark()`.
+ *
+ * ```ts
+ * tensorsIn({ x: a, ys: [b, c], label: 'cat' }); // [a, b, c]
+ * ```
+ */
+export function tensorsIn(value: unknown, options: { since?: number } = {}): Tensor[] {
+  const found = new Set<Tensor>();
+  collectTensors(value, found);
+  const since = options.since;
+  return since === undefined ? [...found] : [...found].filter((t) => t.id >= since);
+}
+
+/** Disposes every tensor inside `value` (nested as for `tensorsIn`), like TF.js `dispose(container)`. */
+export function disposeTensors(value: unknown): void {
+  for (const t of tensorsIn(value)) t.dispose();
 }
 
 /** Live tensors and bytes, in total and per backend. */

@@ -98,4 +98,19 @@ describe('memory', () => {
     expect(x.grad).toBeNull();
     x.dispose();
   });
+
+  it('creationMark and tensorsIn find the tensors a container holds, and those made after a mark', () => {
+    T.setBackend('cpu');
+    const old = T.zeros([2]);
+    const mark = T.creationMark();
+    const a = T.ones([3]);
+    const b = a.reshape(3, 1);
+    const batch = { a, nested: [b, { old }], map: new Map([['c', a]]), label: 'x', n: 3 };
+    expect(T.tensorsIn(batch)).toEqual([a, b, old]);
+    expect(T.tensorsIn(batch, { since: mark })).toEqual([a, b]);
+    expect(T.tensorsIn(old)).toEqual([old]);
+    expect(T.tensorsIn(null)).toEqual([]);
+    T.disposeTensors(batch);
+    expect([a.isDisposed, b.isDisposed, old.isDisposed]).toEqual([true, true, true]);
+  });
 });

@@ -1,5 +1,14 @@
 import { deserializeSafetensors, type Module, serializeSafetensors } from '@polymodal/nn';
-import { ArgumentError, type Generator, getDefaultGenerator, noGrad, scope, Tensor } from '@polymodal/tensor';
+import {
+  ArgumentError,
+  creationMark,
+  type Generator,
+  getDefaultGenerator,
+  noGrad,
+  scope,
+  Tensor,
+  tensorsIn,
+} from '@polymodal/tensor';
 import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer.js';
 import type { Scheduler, SchedulerStateDict } from '../schedulers/lr-scheduler.js';
 import { ReduceLROnPlateau } from '../schedulers/reduce-lr-on-plateau.js';
@@ -13,6 +22,11 @@ import { lineChartSvg, reportHtml, type Series } from './svg-report.js';
  * Batches for one epoch per iteration: an array, a generator-backed iterable or an async iterable
  * such as @polymodal/data's `DataLoader`. Optional hooks: `stateDict`/`loadStateDict` (its
  * position is then saved in checkpoints and restored on resume), `setEpoch`, `length`.
+ *
+ * Ownership: tensors a source makes while producing a batch (found in plain objects, arrays and
+ * Maps) are freed by the Trainer once that batch's step is done; tensors that existed before (an
+ * array of batches you built) stay yours. A source must not hand out a tensor it made for one
+ * batch again in another.
  */
 export type Batches<B> = (AsyncIterable<B> | Iterable<B>) & {
   stateDict?(): unknown;
@@ -252,22 +266,15 @@ export class Trainer<B> {
     const sums: Record<string, number> = {};
     let n = 0;
     try {
+      let mark = creationMark();
       for await (const batch of data) {
-        const values = noGrad(() =>
-          scope(() => {
-            const named = this.namedLosses(batch);
-            const out: Record<string, number> = {};
-            let total = 0;
-            for (const [name, t] of Object.entries(named)) {
-              const v = t.item();
-              total += (this.options.lossWeights?.[name] ?? 1) * v;
-              if (Object.keys(named).length > 1) out[`loss/${name}`] = v;
-            }
-            out.loss = total;
-            Object.assign(out, this.options.computeMetrics?.(model, batch) ?? {});
-            return out;
-          }),
-        );
+        let values: Record<string, number>;
+        try {
+          values = this.evalBatch(batch);
+        } finally {
+          releaseBatch(batch, mark);
+          mark = creationMark();
+        }
         for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v;
         n++;
       }
@@ -276,6 +283,26 @@ export class Trainer<B> {
       model.train(wasTraining);
     }
     return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
+  }
+
+  /** Losses and metrics of one eval batch, under `noGrad`. */
+  private evalBatch(batch: B): Record<string, number> {
+    const { model } = this.options;
+    return noGrad(() =>
+      scope(() => {
+        const named = this.namedLosses(batch);
+        const out: Record<string, number> = {};
+        let total = 0;
+        for (const [name, t] of Object.entries(named)) {
+          const v = t.item();
+          total += (this.options.lossWeights?.[name] ?? 1) * v;
+          if (Object.keys(named).length > 1) out[`loss/${name}`] = v;
+        }
+        out.loss = total;
+        Object.assign(out, this.options.computeMetrics?.(model, batch) ?? {});
+        return out;
+      }),
+    );
   }
 
   private async evalAndTrack(): Promise<void> {
@@ -371,21 +398,27 @@ export class Trainer<B> {
         let windowTotal = 0;
         let brokeOut = false;
         const windowLosses: Record<string, number> = {};
+        let mark = creationMark();
         for await (const batch of trainData) {
-          if (seen++ < skip) continue;
-          const { total: t, losses } = this.trainBatch(batch);
-          this.state.batchInEpoch++;
-          micro++;
-          windowTotal += t;
-          for (const [k, v] of Object.entries(losses)) windowLosses[k] = (windowLosses[k] ?? 0) + v;
-          if (micro < this.accumulation) continue;
-          await this.finishStep(micro, windowTotal, windowLosses);
-          micro = 0;
-          windowTotal = 0;
-          for (const k of Object.keys(windowLosses)) delete windowLosses[k];
-          if (await this.afterStep()) {
-            brokeOut = true;
-            break;
+          try {
+            if (seen++ < skip) continue;
+            const { total: t, losses } = this.trainBatch(batch);
+            this.state.batchInEpoch++;
+            micro++;
+            windowTotal += t;
+            for (const [k, v] of Object.entries(losses)) windowLosses[k] = (windowLosses[k] ?? 0) + v;
+            if (micro < this.accumulation) continue;
+            await this.finishStep(micro, windowTotal, windowLosses);
+            micro = 0;
+            windowTotal = 0;
+            for (const k of Object.keys(windowLosses)) delete windowLosses[k];
+            if (await this.afterStep()) {
+              brokeOut = true;
+              break;
+            }
+          } finally {
+            releaseBatch(batch, mark);
+            mark = creationMark();
           }
         }
         if (brokeOut) break;
@@ -660,4 +693,12 @@ export class Trainer<B> {
     await fs.writeFile(htmlPath, reportHtml('Training report', charts, summary));
     return htmlPath;
   }
+}
+
+/**
+ * Frees the tensors of `batch` that its source made after `mark` (while producing it): the step
+ * that used them is over. Tensors made before (an array of batches the user built) are left alone.
+ */
+function releaseBatch(batch: unknown, mark: number): void {
+  for (const t of tensorsIn(batch, { since: mark })) t.dispose();
 }
