@@ -122,7 +122,11 @@ export interface TrainerOptions<B> {
   keepLast?: number;
   /** Weight EMA: updated after each optimizer step, swapped in for evaluation, checkpointed. */
   ema?: ExponentialMovingAverage;
-  /** Generators whose state is checkpointed (e.g. the one dropout layers draw from). */
+  /**
+   * Generators outside the model whose state is checkpointed too (e.g. an augmentation's). Those
+   * the model holds (dropout, attention, LoRA: `model.namedGenerators()`) and the default
+   * generator are saved and restored by name automatically.
+   */
   generators?: Generator[];
   /** Directory for `metrics.jsonl`, `report.svg`, `report.html`. */
   outputDir?: string;
@@ -152,7 +156,12 @@ interface TrainerJson {
   };
   scheduler: SchedulerStateDict | null;
   loader: unknown;
-  rng: { default: ReturnType<Generator['getState']>; generators: ReturnType<Generator['getState']>[] };
+  rng: {
+    default: ReturnType<Generator['getState']>;
+    generators: ReturnType<Generator['getState']>[];
+    /** The model's generators by `namedGenerators()` name (absent in checkpoints before 0.2). */
+    model?: Record<string, ReturnType<Generator['getState']>>;
+  };
   ema: { numUpdates: number } | null;
 }
 
@@ -514,6 +523,7 @@ export class Trainer<B> {
       rng: {
         default: getDefaultGenerator().getState(),
         generators: (generators ?? []).map((g) => g.getState()),
+        model: Object.fromEntries(this.modelGenerators().map(([name, g]) => [name, g.getState()])),
       },
       ema: ema ? { numUpdates: ema.numUpdates } : null,
     };
@@ -583,7 +593,26 @@ export class Trainer<B> {
       const s = json.rng.generators[i];
       if (s) g.setState(s);
     });
+    const saved = json.rng.model;
+    if (saved) {
+      const own = this.modelGenerators();
+      for (const [name, g] of own) {
+        const s = saved[name];
+        if (s) g.setState(s);
+        else this.log(`checkpoint has no state for the model's generator '${name}': it starts fresh`);
+      }
+      const names = new Set(own.map(([n]) => n));
+      for (const name of Object.keys(saved))
+        if (!names.has(name))
+          this.log(`checkpoint has state for a generator '${name}' the model does not have`);
+    }
     Object.assign(this.state, json.state);
+  }
+
+  /** The model's generators by name, without the default one (saved on its own). */
+  private modelGenerators(): [string, Generator][] {
+    const fallback = getDefaultGenerator();
+    return this.options.model.namedGenerators().filter(([, g]) => g !== fallback);
   }
 
   // ---- logs and report -------------------------------------------------------------------------
