@@ -10,6 +10,8 @@ import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 /**
  * Writes tensors to `path` atomically: a temp file in the same directory, fsync, then rename over
  * the target (and fsync of the directory), so a crash leaves either the old file or the new one.
+ * Temp files of this target left by a writer that died (SIGKILL, power loss) are removed by the
+ * next save; those of a writer still running are left alone.
  *
  * ```ts
  * await saveSafetensors('model.safetensors', model.stateDict(), { format: 'pt' });
@@ -28,6 +30,7 @@ export async function saveSafetensors(
     dir,
     `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`,
   );
+  await removeStaleTemps(dir, basename(path));
   const handle = await fs.open(tmp, 'wx');
   try {
     try {
@@ -51,6 +54,38 @@ export async function saveSafetensors(
     }
   } catch {
     /* best effort */
+  }
+}
+
+/** `.<target>.<pid>.<time>.<random>.tmp`, as `saveSafetensors` names its temp files. */
+const TEMP_NAME = /^\.(.+)\.(\d+)\.\d+\.[0-9a-z]*\.tmp$/;
+
+/** Whether a process with this id exists (EPERM: it does, owned by someone else). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files of `target` in `dir` whose writing process no longer exists. */
+async function removeStaleTemps(dir: string, target: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return; // the open below reports a missing directory
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || m[1] !== target) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    await fs.rm(join(dir, name), { force: true });
   }
 }
 
