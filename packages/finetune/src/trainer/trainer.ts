@@ -545,8 +545,11 @@ export class Trainer<B> {
   /** Loads the newest intact checkpoint; returns its step, or null when there is none. */
   async resume(): Promise<number | null> {
     if (!this.store) throw new ArgumentError('Trainer.resume', 'no checkpointDir was given');
-    const ckpt = await this.store.loadLatest((step, e) =>
-      this.log(`skipping checkpoint ${step}: ${e.message}`),
+    const ckpt = await this.store.loadLatest(
+      (step, e) => this.log(`skipping checkpoint ${step}: ${e.message}`),
+      {
+        requiredFiles: ['model.safetensors', 'optimizer.safetensors', 'trainer.json'],
+      },
     );
     if (!ckpt) {
       await this.resetJsonl();
