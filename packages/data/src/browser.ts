@@ -20,6 +20,7 @@ export * from './generator/render-scene-browser.js';
 export * from './generator/scene.js';
 export * from './image/augment.js';
 export * from './image/decode-image-browser.js';
+export * from './image/image-bytes.js';
 export * from './image/image-decode-error.js';
 export * from './image/image-processor.js';
 export * from './image/patchify.js';
