@@ -169,7 +169,9 @@ describe('@polymodal/data/browser', () => {
       /bomb\.png: png: 20000×20000 = 400,000,000 pixels is over the limit of 268,402,689/,
     );
     expect(decoded).toBe(0);
-    await expect(browser.decodeImageBrowser(new Blob([new Uint8Array(bomb)]), 'bomb.png')).rejects.toThrow(/over the limit/);
+    await expect(browser.decodeImageBrowser(new Blob([new Uint8Array(bomb)]), 'bomb.png')).rejects.toThrow(
+      /over the limit/,
+    );
     expect(decoded).toBe(0);
     await expect(browser.decodeImageBrowser(new Uint8Array([1, 2]), 'big.webp')).rejects.toThrow(
       /big\.webp: 30000×10000 = 300,000,000 pixels is over the limit/,
