@@ -145,7 +145,9 @@ describe('readWebDataset', () => {
     const bytes = readFileSync(whole);
     writeFileSync(cut, bytes.subarray(0, 512 + 3072 + 512 + 1000)); // inside the second member
     await expect(read(cut)).rejects.toThrow(DatasetError);
-    await expect(read(cut)).rejects.toThrow(/cut\.tar: corrupt or truncated tar in member 000002\.txt: Unexpected end of data/);
+    await expect(read(cut)).rejects.toThrow(
+      /cut\.tar: corrupt or truncated tar in member 000002\.txt: Unexpected end of data/,
+    );
     await expect(read(join(dir, 'missing.tar'))).rejects.toThrow(
       /missing\.tar: corrupt or truncated tar before its first member: .*ENOENT/,
     );
