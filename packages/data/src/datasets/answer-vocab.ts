@@ -1,10 +1,12 @@
 import { ArgumentError } from '@polymodal/tensor';
+import { assertText } from '../text/text-argument.js';
 
 /**
  * Light answer normalisation (a subset of the official VQA evaluation's): lower-case, trim,
  * collapse spaces, drop a trailing period.
  */
 export function normalizeAnswer(answer: string): string {
+  assertText('normalizeAnswer', 'answer', answer);
   return answer.toLowerCase().trim().replace(/\s+/g, ' ').replace(/\.$/, '');
 }
 
