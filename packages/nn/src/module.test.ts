@@ -228,6 +228,20 @@ describe('Module', () => {
     expect(new Linear(2, 2, { seed: 0 }).namedGenerators()).toEqual([]);
   });
 
+  it('loadStateDict and name patterns refuse what is not a tensor or a pattern', () => {
+    const m = new Linear(2, 2, { seed: 0 });
+    expect(() => m.loadStateDict({ weight: 3 as unknown as Tensor, bias: zeros([2]) })).toThrow(
+      new ArgumentError('Linear.loadStateDict', "'weight' is number, not a Tensor"),
+    );
+    expect(() => m.loadStateDict(null as unknown as Record<string, Tensor>)).toThrow(
+      /expected an object of tensors/,
+    );
+    expect(() => m.freeze(undefined as unknown as string)).not.toThrow(); // undefined = all
+    expect(() => m.freeze(3 as unknown as string)).toThrow(
+      /namePattern: pattern must be a string or a RegExp, got number/,
+    );
+  });
+
   it('rejects duplicate or dotted member names', () => {
     class Bad extends Module {
       forward(x: Tensor): Tensor {

@@ -1,4 +1,4 @@
-import { ArgumentError, Generator, keep, noGrad, type Tensor } from '@polymodal/tensor';
+import { ArgumentError, Generator, keep, noGrad, Tensor } from '@polymodal/tensor';
 import { StateDictError } from './errors.js';
 import { namePattern } from './name-pattern.js';
 
@@ -269,6 +269,18 @@ export abstract class Module {
    */
   loadStateDict(sd: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
+    if (sd === null || typeof sd !== 'object')
+      throw new ArgumentError(
+        `${this.constructor.name}.loadStateDict`,
+        `expected an object of tensors, got ${sd}`,
+      );
+    for (const [key, value] of Object.entries(sd)) {
+      if (!(value instanceof Tensor))
+        throw new ArgumentError(
+          `${this.constructor.name}.loadStateDict`,
+          `'${key}' is ${value === null ? 'null' : typeof value}, not a Tensor`,
+        );
+    }
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(sd, k));
     const unexpectedKeys = Object.keys(sd).filter((k) => !Object.hasOwn(own, k));

@@ -1,4 +1,5 @@
 import type { Tensor } from '@polymodal/tensor';
+import { SafetensorsError } from './errors.js';
 import type { LoadStateDictResult, Module } from './module.js';
 import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 
@@ -31,7 +32,12 @@ export async function saveSafetensors(
     `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`,
   );
   await removeStaleTemps(dir, basename(path));
-  const handle = await fs.open(tmp, 'wx');
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await fs.open(tmp, 'wx');
+  } catch (e) {
+    throw new SafetensorsError('saveSafetensors', `cannot write ${path}: ${ioReason(e)}`);
+  }
   try {
     try {
       await handle.writeFile(bytes);
@@ -42,7 +48,7 @@ export async function saveSafetensors(
     await fs.rename(tmp, path);
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw err;
+    throw new SafetensorsError('saveSafetensors', `cannot write ${path}: ${ioReason(err)}`);
   }
   // Make the rename itself durable; some platforms cannot open directories, which is fine.
   try {
@@ -98,8 +104,27 @@ async function removeStaleTemps(dir: string, target: string): Promise<void> {
  */
 export async function loadSafetensors(path: string): Promise<Record<string, Tensor>> {
   const fs = await import('node:fs/promises');
-  const buf = await fs.readFile(path);
-  return deserializeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)).tensors;
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(path);
+  } catch (e) {
+    throw new SafetensorsError('loadSafetensors', `cannot read ${path}: ${ioReason(e)}`);
+  }
+  try {
+    return deserializeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)).tensors;
+  } catch (e) {
+    // Name the file: the parser only knows bytes.
+    if (e instanceof SafetensorsError) throw new SafetensorsError('loadSafetensors', `${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** `ENOENT`, `EACCES (permission denied)`: the error code, else the message. */
+function ioReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code
+    ? `${err.code}${err.code === 'ENOENT' ? ' (no such file or directory)' : ''}`
+    : String(err.message ?? e);
 }
 
 /**

@@ -311,6 +311,24 @@ describe('safetensors files', () => {
     expect((await readdir(dir)).sort()).toEqual([otherTarget, running, 'w.safetensors'].sort());
   });
 
+  it('file errors are SafetensorsErrors naming the file', async () => {
+    const dir = await tempDir();
+    await expect(loadSafetensors(join(dir, 'missing.safetensors'))).rejects.toThrow(SafetensorsError);
+    await expect(loadSafetensors(join(dir, 'missing.safetensors'))).rejects.toThrow(
+      /loadSafetensors: cannot read .*missing\.safetensors: ENOENT \(no such file or directory\)/,
+    );
+    await expect(saveSafetensors(join(dir, 'no/such/dir/w.safetensors'), { w: tensor([1]) })).rejects.toThrow(
+      /saveSafetensors: cannot write .*no\/such\/dir\/w\.safetensors: ENOENT/,
+    );
+    await writeFile(join(dir, 'junk.safetensors'), 'not a safetensors file');
+    await expect(loadSafetensors(join(dir, 'junk.safetensors'))).rejects.toThrow(
+      /loadSafetensors: .*junk\.safetensors: safetensors: header length/,
+    );
+    await expect(loadModule(join(dir, 'missing.safetensors'), new MLP(2, [2]))).rejects.toThrow(
+      SafetensorsError,
+    );
+  });
+
   it('saveModule/loadModule round-trip outputs', async () => {
     const dir = await tempDir();
     const a = new MLP(4, [6, 3], { seed: 1 });

@@ -31,6 +31,11 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 export const MAX_TENSOR_ELEMENTS = 2 ** 32;
 
 export function assertShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape))
+    throw new ShapeError(
+      op,
+      `shape must be an array of integers, got ${shape === null ? 'null' : typeof shape}`,
+    );
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${formatShape(shape)}`);
   }

@@ -71,6 +71,14 @@ describe('typed errors name the op, the argument and the shapes', () => {
     expect(bad([{}])).toThrow(/element at index \[0\] is an object/);
     expect(bad('7')).toThrow(/element at index \[\] is a string/);
   });
+  it('a shape that is not an array of integers', () => {
+    expect(() => T.zeros(undefined as unknown as number[])).toThrow(
+      new T.ShapeError('full', 'shape must be an array of integers, got undefined'),
+    );
+    expect(() => T.randn('3' as unknown as number[])).toThrow(
+      /randn: shape must be an array of integers, got string/,
+    );
+  });
   it('a shape too large for one typed array, or for memory, is a ShapeError (not a RangeError)', () => {
     expect(() => T.zeros([100000, 100000])).toThrow(T.ShapeError);
     expect(() => T.zeros([100000, 100000])).toThrow(

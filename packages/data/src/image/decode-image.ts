@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
+import { ArgumentError } from '@polymodal/tensor';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { checkEncodedImage, resolvePixelLimit, sniffImageFormat } from './image-bytes.js';
@@ -85,6 +86,7 @@ export function decodeImageJs(
   options: { limitInputPixels?: number | false } = {},
 ): RgbImage {
   const limit = resolvePixelLimit('decodeImageJs', options.limitInputPixels);
+  assertBytes('decodeImageJs', bytes);
   const format = sniffImageFormat(bytes);
   if (format === null) throw new ImageDecodeError(file, UNKNOWN_FORMAT);
   if (format !== 'png' && format !== 'jpeg')
@@ -119,6 +121,15 @@ export function decodeImageJs(
   }
 }
 
+/** Encoded images arrive as bytes (a Buffer is a Uint8Array); anything else is a caller's slip. */
+function assertBytes(op: string, bytes: unknown): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array))
+    throw new ArgumentError(
+      op,
+      `bytes must be a Uint8Array (or Buffer), got ${bytes === null ? 'null' : typeof bytes}`,
+    );
+}
+
 /** jpeg-js's own guards, as a backstop where the frame header was not found before decoding. */
 function jpegLimits(limit: number): { maxResolutionInMP: number; maxMemoryUsageInMB: number } {
   if (!Number.isFinite(limit))
@@ -146,6 +157,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   const file = options.file ?? '<bytes>';
   const backend = options.backend ?? 'auto';
   const limit = resolvePixelLimit('decodeImage', options.limitInputPixels);
+  assertBytes('decodeImage', bytes);
   const format = sniffImageFormat(bytes);
   if (format === null) throw new ImageDecodeError(file, UNKNOWN_FORMAT);
   if (backend !== 'js') {

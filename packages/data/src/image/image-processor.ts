@@ -121,9 +121,20 @@ export class ImageProcessor {
 
   /** Builds from a parsed or raw `preprocessor_config.json`. */
   static fromConfig(config: PreprocessorConfig | string): ImageProcessor {
-    return new ImageProcessor(
-      typeof config === 'string' ? (JSON.parse(config) as PreprocessorConfig) : config,
-    );
+    let parsed: unknown = config;
+    if (typeof config === 'string') {
+      try {
+        parsed = JSON.parse(config);
+      } catch (e) {
+        throw new ArgumentError('ImageProcessor.fromConfig', `not valid JSON (${(e as Error).message})`);
+      }
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new ArgumentError(
+        'ImageProcessor.fromConfig',
+        `expected preprocessor_config.json text or its object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
+      );
+    return new ImageProcessor(parsed as PreprocessorConfig);
   }
 
   /**

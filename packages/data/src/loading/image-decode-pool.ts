@@ -20,6 +20,9 @@ import type { ChwImage } from '../image/transforms.js';
 // Decoding mirrors `decodeImage` ('auto': sharp where it loads, else pngjs / jpeg-js; the same
 // byte checks, pixel limit and error texts).
 const workerSource = (): string => `
+// esbuild with keepNames (tsx, some bundlers) wraps inner functions in __name(fn, 'name') calls;
+// the embedded function texts may carry them, so the worker defines a no-op.
+var __name = (fn) => fn;
 const { parentPort, workerData } = require('node:worker_threads');
 const { readFileSync } = require('node:fs');
 let sharp = null;

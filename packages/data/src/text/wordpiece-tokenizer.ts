@@ -88,6 +88,11 @@ export class WordPieceTokenizer {
     vocab: ReadonlyMap<string, number> | readonly string[],
     options: WordPieceTokenizerOptions = {},
   ) {
+    if (!Array.isArray(vocab) && !(vocab instanceof Map))
+      throw new ArgumentError(
+        'WordPieceTokenizer',
+        `vocab must be an array of tokens or a Map of token → id, got ${describeValue(vocab)}`,
+      );
     const map = new Map<string, number>();
     if (Array.isArray(vocab)) (vocab as readonly string[]).forEach((t, i) => void map.set(t, i));
     else for (const [t, i] of vocab as ReadonlyMap<string, number>) map.set(t, i);

@@ -79,6 +79,8 @@ export function evaluateVqa(
   predictions: readonly string[],
   groundTruth: readonly VqaGroundTruth[],
 ): VqaEvaluation {
+  if (!Array.isArray(predictions) || !Array.isArray(groundTruth))
+    throw new ArgumentError('evaluateVqa', 'predictions and groundTruth must be arrays');
   if (predictions.length !== groundTruth.length) {
     throw new ArgumentError(
       'evaluateVqa',

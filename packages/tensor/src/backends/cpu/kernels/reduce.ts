@@ -87,10 +87,10 @@ const argKernels: KernelConfig[] = (['ArgMax', 'ArgMin'] as const).map((kernelNa
         let p = o * r * inner + i;
         let best = xs[p]!;
         let arg = 0;
-        for (let k = 1; k < r && best === best; k++) {
+        for (let k = 1; k < r && !Number.isNaN(best); k++) {
           p += inner;
           const v = xs[p]!;
-          if (v !== v || better(v, best)) {
+          if (Number.isNaN(v) || better(v, best)) {
             best = v;
             arg = k;
           }
