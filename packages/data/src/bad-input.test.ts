@@ -4,6 +4,7 @@
  */
 import { ArgumentError, Generator } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
+import { AnswerVocab } from './datasets/answer-vocab.js';
 import { sampleScene } from './generator/scene.js';
 import { decodeImage, decodeImageJs } from './image/decode-image.js';
 import { ImageProcessor } from './image/image-processor.js';
@@ -39,5 +40,14 @@ describe('bad arguments get typed errors', () => {
       /WordPieceTokenizer: vocab must be an array of tokens or a Map of token → id, got undefined/,
     );
     expect(() => new WordPieceTokenizer(any('[PAD]\n[UNK]'))).toThrow(/got a string/);
+  });
+
+  it('an answer vocabulary with a topK or minCount that is not a count', () => {
+    // slice(0, -1) silently dropped the last answer before.
+    expect(() => AnswerVocab.build(['a', 'b'], { topK: -1 })).toThrow(
+      new ArgumentError('AnswerVocab.build', 'topK must be a positive integer, got -1'),
+    );
+    expect(() => AnswerVocab.build(['a'], { minCount: 0.5 })).toThrow(/minCount must be a positive integer/);
+    expect(AnswerVocab.build(['a', 'b', 'b'], { topK: 1 }).answers).toEqual(['[UNK]', 'b']);
   });
 });

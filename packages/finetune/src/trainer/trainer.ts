@@ -1,4 +1,4 @@
-import { deserializeSafetensors, type Module, serializeSafetensors } from '@polymodal/nn';
+import { deserializeSafetensors, Module, serializeSafetensors } from '@polymodal/nn';
 import {
   ArgumentError,
   creationMark,
@@ -200,6 +200,19 @@ export class Trainer<B> {
   private lastSavedStep = -1;
 
   constructor(readonly options: TrainerOptions<B>) {
+    if (!(options?.model instanceof Module)) throw new ArgumentError('Trainer', 'model must be a Module');
+    if (typeof options.optimizer?.step !== 'function')
+      throw new ArgumentError('Trainer', 'optimizer must be an Optimizer (SGD, AdamW, …)');
+    if (typeof options.computeLoss !== 'function')
+      throw new ArgumentError('Trainer', 'computeLoss must be a function (model, batch) => loss');
+    const isIterable = (d: unknown) =>
+      d !== null &&
+      typeof d === 'object' &&
+      (Symbol.iterator in (d as object) || Symbol.asyncIterator in (d as object));
+    if (!isIterable(options.trainData))
+      throw new ArgumentError('Trainer', 'trainData must be an array or an (async) iterable of batches');
+    if (options.evalData !== undefined && !isIterable(options.evalData))
+      throw new ArgumentError('Trainer', 'evalData must be an array or an (async) iterable of batches');
     this.accumulation = options.gradientAccumulationSteps ?? 1;
     if (!Number.isInteger(this.accumulation) || this.accumulation < 1)
       throw new ArgumentError(

@@ -2,8 +2,9 @@
  * The reliability catalogue (docs/reliability.md): the metrics that take user strings refuse what
  * is not a string with an ArgumentError naming the function (before: a TypeError from `replace`).
  */
-import { ArgumentError } from '@polymodal/tensor';
+import { ArgumentError, tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
+import { accuracy, perCategoryAccuracy } from './accuracy.js';
 import { evaluateVqa, vqaAccuracy } from './vqa-accuracy.js';
 import { normalizeVqaAnswer } from './vqa-normalize.js';
 
@@ -20,5 +21,18 @@ describe('VQA metrics refuse what is not text', () => {
       new ArgumentError('evaluateVqa', 'predictions and groundTruth must be arrays'),
     );
     expect(() => evaluateVqa(['a'], [])).toThrow(/got 1 predictions for 0 questions/);
+  });
+
+  it('accuracy needs arrays: a tensor (no length) used to give NaN', () => {
+    const t = tensor([1, 2]);
+    expect(() => accuracy(any(t), any(t))).toThrow(
+      new ArgumentError(
+        'accuracy',
+        'predictions must be an array or typed array (read a tensor with dataSync() or array())',
+      ),
+    );
+    expect(() => perCategoryAccuracy(any(undefined), ['a'])).toThrow(/scores must be an array/);
+    expect(() => accuracy('ab', 'ab')).toThrow(/predictions must be an array/);
+    expect(accuracy(new Int32Array([1, 2]), [1, 3])).toBe(0.5);
   });
 });
