@@ -83,7 +83,10 @@ function readme(backend: string, steps: number) {
 
 describe('the README training pattern keeps memory flat', () => {
   for (const backend of ['cpu', 'wasm']) {
-    it(`1,000 steps of DataLoader + collate → Trainer on ${backend}: live tensors and bytes flat after warm-up`, async () => {
+    // About 5 s each on an idle core; the timeout leaves room for a loaded CI machine.
+    it(`1,000 steps of DataLoader + collate → Trainer on ${backend}: live tensors and bytes flat after warm-up`, {
+      timeout: 600_000,
+    }, async () => {
       const before = memory();
       const { trainer, live, model } = readme(backend, 1000);
       const result = await trainer.train();

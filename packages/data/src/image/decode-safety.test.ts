@@ -105,7 +105,6 @@ describe('pixel limit (decompression bombs)', () => {
 
   it('a PNG declaring 20000×20000 is refused before any allocation, on every backend and in the pool', async () => {
     expect(bomb.length).toBeLessThan(80);
-    const start = performance.now();
     for (const backend of BACKENDS) {
       const e = await failure(decodeImage(bomb, { backend, file: 'bomb.png' }));
       expect(e).toBeInstanceOf(ImageDecodeError);
@@ -125,8 +124,8 @@ describe('pixel limit (decompression bombs)', () => {
         await pool.close();
       }
     }
-    // Before the fix the JS path allocated past 6 GB and took 71 s.
-    expect(performance.now() - start).toBeLessThan(10_000);
+    // The message is the header check's, which runs before any decoder: nothing was allocated for
+    // the pixels (before the fix the JS path allocated past 6 GB and took 71 s).
     expect(DEFAULT_LIMIT_INPUT_PIXELS).toBe(0x3fff * 0x3fff);
   });
 
