@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Generator } from '@polymodal/tensor';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { pngFromRaw } from '../test/png-writer.js';
 import * as browser from './browser.js';
 import * as node from './index.js';
 
@@ -155,6 +156,27 @@ describe('@polymodal/data/browser', () => {
       browser.ImageDecodeError,
     );
     await expect(browser.decodeImageBrowser(new Uint8Array([0]), 'bad.jpg')).rejects.toThrow(/bad\.jpg/);
+
+    // The pixel limit: a PNG header declaring 20000×20000 never reaches createImageBitmap; any
+    // other image is checked on the bitmap's size before a canvas is allocated for it.
+    let decoded = 0;
+    vi.stubGlobal('createImageBitmap', async () => {
+      decoded++;
+      return { width: 30000, height: 10000, close: () => closed.push(true) };
+    });
+    const bomb = pngFromRaw({ width: 20000, height: 20000, colorType: 2, depth: 8 }, new Uint8Array(8));
+    await expect(browser.decodeImageBrowser(bomb, 'bomb.png')).rejects.toThrow(
+      /bomb\.png: png: 20000×20000 = 400,000,000 pixels is over the limit of 268,402,689/,
+    );
+    expect(decoded).toBe(0);
+    await expect(browser.decodeImageBrowser(new Blob([new Uint8Array(bomb)]), 'bomb.png')).rejects.toThrow(
+      /over the limit/,
+    );
+    expect(decoded).toBe(0);
+    await expect(browser.decodeImageBrowser(new Uint8Array([1, 2]), 'big.webp')).rejects.toThrow(
+      /big\.webp: 30000×10000 = 300,000,000 pixels is over the limit/,
+    );
+    expect(decoded).toBe(1);
   });
 
   it('renderScenePngBrowser issues the shared drawing commands on an OffscreenCanvas (stubbed)', async () => {

@@ -19,6 +19,7 @@ export * from './generator/scene.js';
 export * from './image/augment.js';
 export * from './image/decode-image.js';
 export * from './image/hf-image-processors.js';
+export * from './image/image-bytes.js';
 export * from './image/image-decode-error.js';
 export * from './image/image-processor.js';
 export * from './image/patchify.js';

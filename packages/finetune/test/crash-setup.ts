@@ -81,7 +81,6 @@ export function makeTrainer(
     checkpointDir,
     checkpointEvery: 2,
     keepLast: 2,
-    generators: [(model as Net).dropoutGenerator],
     outputDir,
     progress: 'none',
     callbacks,

@@ -235,6 +235,14 @@ describe('Conv2d', () => {
 });
 
 describe('PatchEmbedding', () => {
+  it('refuses an image size that is not a number or [height, width]', () => {
+    expect(() => new PatchEmbedding({ imageSize: 32 } as unknown as number, 16, 8)).toThrow(
+      /PatchEmbedding: imageSize must be a number or \[height, width\], got \{"imageSize":32\}/,
+    );
+    expect(() => new PatchEmbedding(-32, 16, 8)).toThrow(ArgumentError);
+    expect(() => new PatchEmbedding([32, 30], 16, 8)).toThrow(/not divisible by patch size 16/);
+  });
+
   it('equals flattening each patch and applying the conv weights as a linear map', () => {
     const pe = new PatchEmbedding([4, 6], 2, 5, { inChannels: 2, seed: 0 });
     expect(pe.numPatches).toBe(6);

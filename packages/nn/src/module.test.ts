@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  Generator,
   memory,
   ones,
   PolymodalError,
@@ -14,6 +15,7 @@ import { Identity, ModuleDict, ModuleList, Sequential } from './containers.js';
 import { Dropout } from './dropout.js';
 import { StateDictError } from './errors.js';
 import { Linear } from './linear.js';
+import { MLP } from './mlp.js';
 import { Module } from './module.js';
 
 class Block extends Module {
@@ -195,6 +197,49 @@ describe('Module', () => {
     expect(net.layers.at(1).mlp.at(0)).toBe(inner); // the container's list follows
     expect(net.getParameter('layers.1.mlp.0.weight')).toBe(inner.weight);
     expect(() => net.setSubmodule('head.x', new Identity())).toThrow(ArgumentError);
+  });
+
+  it('finds every generator held by a module of the tree, by dotted name, shared ones once', () => {
+    class Net extends Module {
+      drop1 = this.registerModule('drop1', new Dropout(0.1, { seed: 1 }));
+      mlp = this.registerModule('mlp', new MLP(4, [8, 2], { dropout: 0.2, seed: 2 }));
+      // A layer of one's own that keeps a generator in a field of any name.
+      custom = this.registerModule(
+        'custom',
+        new (class Noise extends Module {
+          readonly rng = new Generator(3);
+          forward(x: Tensor): Tensor {
+            return x;
+          }
+        })(),
+      );
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const net = new Net();
+    const named = net.namedGenerators();
+    expect(named.map(([n]) => n)).toEqual(['drop1.generator', 'mlp.2.generator', 'custom.rng']);
+    expect(named[0]![1]).toBe(net.drop1.generator);
+    // MLP passes one generator to both its Dropouts: listed once.
+    expect(named[1]![1]).toBe((net.mlp.getSubmodule('4') as Dropout).generator);
+    expect(net.generators()).toHaveLength(3);
+    expect(net.namedGenerators('model').map(([n]) => n)[0]).toBe('model.drop1.generator');
+    expect(new Linear(2, 2, { seed: 0 }).namedGenerators()).toEqual([]);
+  });
+
+  it('loadStateDict and name patterns refuse what is not a tensor or a pattern', () => {
+    const m = new Linear(2, 2, { seed: 0 });
+    expect(() => m.loadStateDict({ weight: 3 as unknown as Tensor, bias: zeros([2]) })).toThrow(
+      new ArgumentError('Linear.loadStateDict', "'weight' is number, not a Tensor"),
+    );
+    expect(() => m.loadStateDict(null as unknown as Record<string, Tensor>)).toThrow(
+      /expected an object of tensors/,
+    );
+    expect(() => m.freeze(undefined as unknown as string)).not.toThrow(); // undefined = all
+    expect(() => m.freeze(3 as unknown as string)).toThrow(
+      /namePattern: pattern must be a string or a RegExp, got number/,
+    );
   });
 
   it('rejects duplicate or dotted member names', () => {

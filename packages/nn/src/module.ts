@@ -1,4 +1,4 @@
-import { ArgumentError, keep, noGrad, type Tensor } from '@polymodal/tensor';
+import { ArgumentError, Generator, keep, noGrad, Tensor } from '@polymodal/tensor';
 import { StateDictError } from './errors.js';
 import { namePattern } from './name-pattern.js';
 
@@ -140,6 +140,36 @@ export abstract class Module {
     return this.namedBuffers().map(([, t]) => t);
   }
 
+  /**
+   * `[dottedName, generator]` for every random `Generator` the tree holds in a field of one of
+   * its modules (a `Dropout`'s, an attention layer's, LoRA's …), found by walking the modules, so
+   * a checkpoint can save and restore them all without a list to keep up to date (the Trainer
+   * does). Names are `<module path>.<field>`; a generator shared by several modules is listed
+   * once, under the first name met in pre-order.
+   *
+   * ```ts
+   * new MLP(4, [8, 2], { dropout: 0.1, seed: 0 }).namedGenerators(); // [['2.generator', g]]: one, shared
+   * new Dropout(0.1, { seed: 1 }).namedGenerators();                    // [['generator', g]]
+   * ```
+   */
+  namedGenerators(prefix = ''): [string, Generator][] {
+    const seen = new Set<Generator>();
+    const out: [string, Generator][] = [];
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const [field, value] of Object.entries(m)) {
+        if (!(value instanceof Generator) || seen.has(value)) continue;
+        seen.add(value);
+        out.push([join(path, field), value]);
+      }
+    }
+    return out;
+  }
+
+  /** Every generator of the tree, once each (see `namedGenerators`). */
+  generators(): Generator[] {
+    return this.namedGenerators().map(([, g]) => g);
+  }
+
   /** Direct children. */
   children(): Module[] {
     return [...this._modules.values()];
@@ -239,6 +269,18 @@ export abstract class Module {
    */
   loadStateDict(sd: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
+    if (sd === null || typeof sd !== 'object')
+      throw new ArgumentError(
+        `${this.constructor.name}.loadStateDict`,
+        `expected an object of tensors, got ${sd}`,
+      );
+    for (const [key, value] of Object.entries(sd)) {
+      if (!(value instanceof Tensor))
+        throw new ArgumentError(
+          `${this.constructor.name}.loadStateDict`,
+          `'${key}' is ${value === null ? 'null' : typeof value}, not a Tensor`,
+        );
+    }
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(sd, k));
     const unexpectedKeys = Object.keys(sd).filter((k) => !Object.hasOwn(own, k));

@@ -1,3 +1,5 @@
+import { ArgumentError } from '@polymodal/tensor';
+
 /**
  * A parameter- or module-name pattern as a RegExp: a RegExp is used as is; in a string, `*` matches
  * within one dot-separated segment and `**` across segments, and the whole name must match. The one
@@ -10,6 +12,11 @@
  */
 export function namePattern(pattern: string | RegExp): RegExp {
   if (pattern instanceof RegExp) return pattern;
+  if (typeof pattern !== 'string')
+    throw new ArgumentError(
+      'namePattern',
+      `pattern must be a string or a RegExp, got ${pattern === null ? 'null' : typeof pattern}`,
+    );
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;

@@ -1,4 +1,11 @@
-import { formatShape, type RandomOptions, ShapeError, scope, type Tensor } from '@polymodal/tensor';
+import {
+  ArgumentError,
+  formatShape,
+  type RandomOptions,
+  ShapeError,
+  scope,
+  type Tensor,
+} from '@polymodal/tensor';
 import { Conv2d } from './conv2d.js';
 import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
@@ -32,7 +39,14 @@ export class PatchEmbedding extends Module {
     options: PatchEmbeddingOptions = {},
   ) {
     super();
+    if (typeof imageSize !== 'number' && !(Array.isArray(imageSize) && imageSize.length === 2))
+      throw new ArgumentError(
+        'PatchEmbedding',
+        `imageSize must be a number or [height, width], got ${JSON.stringify(imageSize)}`,
+      );
     const [h, w] = typeof imageSize === 'number' ? [imageSize, imageSize] : imageSize;
+    checkPositiveInt('PatchEmbedding', 'imageSize', h);
+    checkPositiveInt('PatchEmbedding', 'imageSize', w);
     checkPositiveInt('PatchEmbedding', 'patchSize', patchSize);
     if (h % patchSize !== 0 || w % patchSize !== 0) {
       throw new ShapeError(

@@ -1,4 +1,5 @@
 import type { Tensor } from '@polymodal/tensor';
+import { SafetensorsError } from './errors.js';
 import type { LoadStateDictResult, Module } from './module.js';
 import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 
@@ -10,6 +11,8 @@ import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 /**
  * Writes tensors to `path` atomically: a temp file in the same directory, fsync, then rename over
  * the target (and fsync of the directory), so a crash leaves either the old file or the new one.
+ * Temp files of this target left by a writer that died (SIGKILL, power loss) are removed by the
+ * next save; those of a writer still running are left alone.
  *
  * ```ts
  * await saveSafetensors('model.safetensors', model.stateDict(), { format: 'pt' });
@@ -28,7 +31,13 @@ export async function saveSafetensors(
     dir,
     `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`,
   );
-  const handle = await fs.open(tmp, 'wx');
+  await removeStaleTemps(dir, basename(path));
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await fs.open(tmp, 'wx');
+  } catch (e) {
+    throw new SafetensorsError('saveSafetensors', `cannot write ${path}: ${ioReason(e)}`);
+  }
   try {
     try {
       await handle.writeFile(bytes);
@@ -39,7 +48,7 @@ export async function saveSafetensors(
     await fs.rename(tmp, path);
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw err;
+    throw new SafetensorsError('saveSafetensors', `cannot write ${path}: ${ioReason(err)}`);
   }
   // Make the rename itself durable; some platforms cannot open directories, which is fine.
   try {
@@ -54,6 +63,38 @@ export async function saveSafetensors(
   }
 }
 
+/** `.<target>.<pid>.<time>.<random>.tmp`, as `saveSafetensors` names its temp files. */
+const TEMP_NAME = /^\.(.+)\.(\d+)\.\d+\.[0-9a-z]*\.tmp$/;
+
+/** Whether a process with this id exists (EPERM: it does, owned by someone else). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files of `target` in `dir` whose writing process no longer exists. */
+async function removeStaleTemps(dir: string, target: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return; // the open below reports a missing directory
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || m[1] !== target) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    await fs.rm(join(dir, name), { force: true });
+  }
+}
+
 /**
  * Reads a safetensors file (see `deserializeSafetensors` for the checks and dtype conversions).
  *
@@ -63,8 +104,27 @@ export async function saveSafetensors(
  */
 export async function loadSafetensors(path: string): Promise<Record<string, Tensor>> {
   const fs = await import('node:fs/promises');
-  const buf = await fs.readFile(path);
-  return deserializeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)).tensors;
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(path);
+  } catch (e) {
+    throw new SafetensorsError('loadSafetensors', `cannot read ${path}: ${ioReason(e)}`);
+  }
+  try {
+    return deserializeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)).tensors;
+  } catch (e) {
+    // Name the file: the parser only knows bytes.
+    if (e instanceof SafetensorsError) throw new SafetensorsError('loadSafetensors', `${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** `ENOENT`, `EACCES (permission denied)`: the error code, else the message. */
+function ioReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code
+    ? `${err.code}${err.code === 'ENOENT' ? ' (no such file or directory)' : ''}`
+    : String(err.message ?? e);
 }
 
 /**

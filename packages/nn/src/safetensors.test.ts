@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,9 +50,14 @@ describe('serializeSafetensors', () => {
       'é/ü': tensor([[true], [false]]),
       scalar: tensor(3.25),
       empty: tensor(new Float32Array(0), { shape: [0, 5] }),
+      // Quotes, backslashes, braces and colons inside names: not keys to the duplicate check.
+      'a":{"b': tensor([1]),
+      'a\\":[': tensor([2]),
     };
-    const { tensors: back, metadata } = deserializeSafetensors(serializeSafetensors(tensors, { step: '12' }));
-    expect(metadata).toEqual({ step: '12' });
+    const { tensors: back, metadata } = deserializeSafetensors(
+      serializeSafetensors(tensors, { step: '12', '"x":': '{"y":"z"}' }),
+    );
+    expect(metadata).toEqual({ step: '12', '"x":': '{"y":"z"}' });
     expect(Object.keys(back).sort()).toEqual(Object.keys(tensors).sort());
     for (const [k, t] of Object.entries(tensors)) {
       expect(back[k]!.shape).toEqual(t.shape);
@@ -156,6 +162,35 @@ describe('deserializeSafetensors', () => {
       /invalid data_offsets/,
     ],
     ['bad metadata', craft({ __metadata__: { a: 1 } }, []), /__metadata__ 'a' must be a string/],
+    [
+      // Issue 16: JSON.parse kept the last one, so this loaded as F32 [1]; readers must agree.
+      'a tensor name given twice',
+      craft(
+        null,
+        f32Bytes([1]),
+        '{"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+      ),
+      /header names tensor 'w' twice/,
+    ],
+    [
+      'a key given twice inside an entry',
+      craft(null, f32Bytes([1]), '{"w":{"dtype":"U8","dtype":"F32","shape":[1],"data_offsets":[0,4]}}'),
+      /header entry 'w' has the key 'dtype' twice/,
+    ],
+    [
+      'a metadata key given twice',
+      craft(null, [], '{"__metadata__":{"a":"1","a":"2"}}'),
+      /header entry '__metadata__' has the key 'a' twice/,
+    ],
+    [
+      'the same name, escaped differently',
+      craft(
+        null,
+        f32Bytes([1, 2]),
+        '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0077":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+      ),
+      /header names tensor 'w' twice/,
+    ],
   ];
   it.each(cases)('rejects %s with a SafetensorsError naming the problem', (_name, bytes, message) => {
     let err: unknown;
@@ -257,6 +292,41 @@ describe('safetensors files', () => {
     await expect(saveSafetensors(blocked, { w: tensor([1]) })).rejects.toThrow();
     expect((await readdir(dir)).sort()).toEqual(['blocked', 'w.safetensors']);
     expect(Buffer.compare(await readFile(path), before)).toBe(0);
+  });
+
+  it('a save killed mid-write (SIGKILL) leaves a temp file that the next save of the target removes', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'w.safetensors');
+    // A process that has exited: its pid names the orphan, as a SIGKILLed writer's would.
+    const child = spawn(process.execPath, ['-e', 'process.kill(process.pid, "SIGKILL")']);
+    const deadPid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid!)));
+    const orphan = `.w.safetensors.${deadPid}.1700000000000.abc123.tmp`;
+    await writeFile(join(dir, orphan), 'half a file');
+    // A writer that is still running (this test's parent process) and another target's temp stay.
+    const running = `.w.safetensors.${process.ppid}.1700000000001.def456.tmp`;
+    const otherTarget = `.v.safetensors.${deadPid}.1700000000002.aaa.tmp`;
+    await writeFile(join(dir, running), 'in progress');
+    await writeFile(join(dir, otherTarget), 'not ours');
+    await saveSafetensors(path, { w: tensor([1, 2]) });
+    expect((await readdir(dir)).sort()).toEqual([otherTarget, running, 'w.safetensors'].sort());
+  });
+
+  it('file errors are SafetensorsErrors naming the file', async () => {
+    const dir = await tempDir();
+    await expect(loadSafetensors(join(dir, 'missing.safetensors'))).rejects.toThrow(SafetensorsError);
+    await expect(loadSafetensors(join(dir, 'missing.safetensors'))).rejects.toThrow(
+      /loadSafetensors: cannot read .*missing\.safetensors: ENOENT \(no such file or directory\)/,
+    );
+    await expect(saveSafetensors(join(dir, 'no/such/dir/w.safetensors'), { w: tensor([1]) })).rejects.toThrow(
+      /saveSafetensors: cannot write .*no\/such\/dir\/w\.safetensors: ENOENT/,
+    );
+    await writeFile(join(dir, 'junk.safetensors'), 'not a safetensors file');
+    await expect(loadSafetensors(join(dir, 'junk.safetensors'))).rejects.toThrow(
+      /loadSafetensors: .*junk\.safetensors: safetensors: header length/,
+    );
+    await expect(loadModule(join(dir, 'missing.safetensors'), new MLP(2, [2]))).rejects.toThrow(
+      SafetensorsError,
+    );
   });
 
   it('saveModule/loadModule round-trip outputs', async () => {

@@ -158,6 +158,16 @@ export function deserializeSafetensors(bytes: Uint8Array): {
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header))
     fail('header must be a JSON object');
+  // JSON.parse keeps the last of duplicate keys silently; the format forbids them, and two readers
+  // could then disagree about the same file.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    fail(
+      duplicate.within === null
+        ? `header names tensor '${duplicate.key}' twice (each name must appear once)`
+        : `header entry '${duplicate.within}' has the key '${duplicate.key}' twice`,
+    );
+  }
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
@@ -205,6 +215,36 @@ export function deserializeSafetensors(bytes: Uint8Array): {
     throw err;
   }
   return { tensors, metadata };
+}
+
+/**
+ * The first key that appears twice in one object of a valid JSON text, with the top-level key it
+ * sits under (`null` at the top level itself), or null when every object's keys are distinct.
+ */
+function findDuplicateKey(text: string): { key: string; within: string | null } | null {
+  // One frame per open object (its keys so far) or array (null); `top` is the top-level key we are in.
+  const frames: (Set<string> | null)[] = [];
+  let top: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      let k = j + 1;
+      while (k < text.length && /\s/.test(text[k]!)) k++;
+      const keys = frames.at(-1);
+      if (keys && text[k] === ':') {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return { key, within: frames.length === 1 ? null : top };
+        keys.add(key);
+        if (frames.length === 1) top = key;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) frames.push(new Set());
+    else if (c === 0x5b /* [ */) frames.push(null);
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) frames.pop();
+  }
+  return null;
 }
 
 function parseEntry(name: string, info: unknown, dataLength: number): Entry {

@@ -1,10 +1,10 @@
 import { getGradient } from './autograd/gradient-registry.js';
 import type { Backend, DataId, TensorInfo } from './backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray } from './dtype.js';
-import { AnomalyError, ArgumentError, BackendError, DisposedError } from './errors/index.js';
+import { AnomalyError, ArgumentError, BackendError, DisposedError, ShapeError } from './errors/index.js';
 import type { KernelAttrs, KernelName } from './kernel-names.js';
 import { getKernel } from './kernel-registry.js';
-import { formatShape, type Shape, sizeOf } from './shape.js';
+import { formatShape, isAllocationFailure, type Shape, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 type BackendFactory = () => Backend;
@@ -26,6 +26,8 @@ export interface GradNode {
   inputs: Tensor[];
   attrs: unknown;
   output: Tensor;
+  /** Each input's `version` when the op ran: `backward()` refuses inputs changed in place since. */
+  inputVersions: number[];
 }
 
 /** Live tensors and bytes, in total and per backend (like TF.js `memory()`). */
@@ -206,9 +208,13 @@ class Engine {
     let result: T;
     try {
       result = fn();
-    } finally {
+    } catch (e) {
+      // Like TF.js `tidy`: what `fn` made is freed when it throws too (nothing was returned).
       this.scopes.pop();
+      for (const t of tracked) this.disposeTensor(t);
+      throw e;
     }
+    this.scopes.pop();
     if (result instanceof Promise) {
       throw new ArgumentError(
         'scope',
@@ -223,6 +229,11 @@ class Engine {
     const parent = this.scopes.at(-1);
     if (parent) for (const t of kept) if (this.live.has(t)) parent.add(t);
     return result;
+  }
+
+  /** The id the next tensor will get: tensors with `id >= mark` were made after this call. */
+  creationMark(): number {
+    return this.nextId;
   }
 
   /** Takes `t` out of every open scope, so that it survives them. */
@@ -251,9 +262,19 @@ class Engine {
   runKernel<N extends KernelName>(kernelName: N, inputs: readonly Tensor[], attrs: KernelAttrs[N]): Tensor {
     for (const t of inputs) this.onCurrentBackend(t, kernelName);
     const backend = this.backend;
-    const info = this.kernelObserver
-      ? this.observedDispatch(kernelName, backend, inputs, attrs)
-      : this.dispatch(kernelName, backend, inputs, attrs);
+    let info: TensorInfo;
+    try {
+      info = this.kernelObserver
+        ? this.observedDispatch(kernelName, backend, inputs, attrs)
+        : this.dispatch(kernelName, backend, inputs, attrs);
+    } catch (e) {
+      // A kernel whose output does not fit in memory: a typed error, not a bare RangeError.
+      if (!isAllocationFailure(e)) throw e;
+      throw new ShapeError(
+        kernelName,
+        `cannot allocate the output for inputs ${inputs.map((t) => formatShape(t.shape)).join(', ')}: ${e.message}`,
+      );
+    }
     const out = this.makeTensor(info, backend);
     if (this.anomalyMode) this.checkFinite(kernelName, inputs, out);
     this.record(kernelName, inputs, attrs, out);
@@ -352,7 +373,13 @@ class Engine {
     if (!inputs.some((t) => t.requiresGrad)) return;
     if (!getGradient(kernelName)) return;
     out.requiresGrad = true;
-    out.gradNode = { kernelName, inputs: [...inputs], attrs, output: out };
+    out.gradNode = {
+      kernelName,
+      inputs: [...inputs],
+      attrs,
+      output: out,
+      inputVersions: inputs.map((t) => t.version),
+    };
     for (const t of inputs) t.retainers++;
   }
 }
@@ -390,7 +417,8 @@ export function getBackend(): string {
 
 /**
  * Runs `fn` and disposes every tensor it created except those it returns (like TF.js `tidy`).
- * Gradients that `backward()` writes to leaves survive.
+ * Gradients that `backward()` writes to leaves survive. When `fn` throws, everything it created
+ * (and did not `keep`) is disposed before the error propagates.
  *
  * ```ts
  * const loss = scope(() => model.forward(x).sub(y).square().mean());
@@ -403,6 +431,41 @@ export function scope<T>(fn: () => T): T {
 /** Lets `t` outlive the scopes that are open now. */
 export function keep<T extends Tensor>(t: T): T {
   return ENGINE.keep(t);
+}
+
+/**
+ * A point in the order tensors are made, for code that hands control to a user's function or
+ * iterator and must free what came back: `tensorsIn(batch, { since: mark })` lists the tensors of
+ * `batch` made after the mark (tensors made earlier, e.g. a cached dataset, are left alone).
+ *
+ * ```ts
+ * const mark = creationMark();
+ * const batch = collate(samples);
+ * const owned = tensorsIn(batch, { since: mark }); // the caller frees these when done
+ * ```
+ */
+export function creationMark(): number {
+  return ENGINE.creationMark();
+}
+
+/**
+ * The tensors inside `value` (a tensor, or arrays, plain objects and Maps of them, nested up to 8
+ * levels), each once; with `since`, only those made after that `creationMark()`.
+ *
+ * ```ts
+ * tensorsIn({ x: a, ys: [b, c], label: 'cat' }); // [a, b, c]
+ * ```
+ */
+export function tensorsIn(value: unknown, options: { since?: number } = {}): Tensor[] {
+  const found = new Set<Tensor>();
+  collectTensors(value, found);
+  const since = options.since;
+  return since === undefined ? [...found] : [...found].filter((t) => t.id >= since);
+}
+
+/** Disposes every tensor inside `value` (nested as for `tensorsIn`), like TF.js `dispose(container)`. */
+export function disposeTensors(value: unknown): void {
+  for (const t of tensorsIn(value)) t.dispose();
 }
 
 /** Live tensors and bytes, in total and per backend. */

@@ -18,6 +18,8 @@ export type { Backend, BackendMemory, DataId, TensorInfo } from './backend.js';
 export { WasmBackend } from './backends/wasm/wasm-backend.js';
 export type { DType, TypedArray } from './dtype.js';
 export {
+  creationMark,
+  disposeTensors,
   ENGINE,
   getBackend,
   isGradEnabled,
@@ -28,6 +30,7 @@ export {
   scope,
   setAnomalyMode,
   setBackend,
+  tensorsIn,
   withAnomalyMode,
 } from './engine.js';
 export * from './errors/index.js';

@@ -27,10 +27,32 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** The most elements one tensor can hold: one JavaScript typed array (V8's limit on 64-bit). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 32;
+
 export function assertShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape))
+    throw new ShapeError(
+      op,
+      `shape must be an array of integers, got ${shape === null ? 'null' : typeof shape}`,
+    );
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${formatShape(shape)}`);
   }
+  const n = sizeOf(shape);
+  if (n > MAX_TENSOR_ELEMENTS) {
+    throw new ShapeError(
+      op,
+      `shape ${formatShape(shape)} has ${n.toLocaleString('en-US')} elements; a tensor holds at most ${MAX_TENSOR_ELEMENTS.toLocaleString('en-US')} (one typed array)`,
+    );
+  }
+}
+
+/** Whether `e` is the RangeError a typed-array allocation throws when it is too large for memory. */
+export function isAllocationFailure(e: unknown): e is RangeError {
+  return (
+    e instanceof RangeError && /typed array length|allocation failed|Invalid array length/i.test(e.message)
+  );
 }
 
 /** NumPy/PyTorch broadcasting: align from the right; each pair of dims equal or one of them 1. */

@@ -128,6 +128,18 @@ export const CASES: ConformanceCase[] = [
     backward: false,
   },
   {
+    name: 'argmax/argmin with NaN (first NaN wins)',
+    inputs: () => [
+      T.tensor([
+        [1, Number.NaN, 3, Number.NaN],
+        [Number.NaN, 2, 0, 5],
+        [4, 3, 2, 1],
+      ]),
+    ],
+    run: (x) => [x.argmax(1), x.argmin(1), x.argmax(0), x.argmin(0), x.argmax(), x.argmin()],
+    backward: false,
+  },
+  {
     name: 'var/std',
     inputs: () => [r([3, 5], 41)],
     run: (x) => [x.var(1), x.std(0, { correction: 0, keepDim: true })],

@@ -54,6 +54,62 @@ describe('typed errors name the op, the argument and the shapes', () => {
   it('ragged nested arrays', () => {
     expect(() => T.tensor([[1, 2], [3]])).toThrow(/tensor: ragged nested array at index \[1\]/);
   });
+  it('an element that is not a number names its type and place, not "ragged"', () => {
+    const bad = (v: unknown) => () => T.tensor(v as number[]);
+    expect(bad([1, 'x'])).toThrow(T.DTypeError);
+    expect(bad([1, 'x'])).toThrow(
+      /tensor: element at index \[1\] is a string \("x"\); tensor\(\) takes numbers and booleans/,
+    );
+    expect(
+      bad([
+        [1, 2],
+        [3, undefined],
+      ]),
+    ).toThrow(/element at index \[1\]\[1\] is undefined/);
+    expect(bad([[1, 2], 'ab'])).toThrow(/element at index \[1\] is a string \("ab"\)/);
+    expect(bad([null])).toThrow(/element at index \[0\] is null/);
+    expect(bad([{}])).toThrow(/element at index \[0\] is an object/);
+    expect(bad('7')).toThrow(/element at index \[\] is a string/);
+  });
+  it('a shape that is not an array of integers', () => {
+    expect(() => T.zeros(undefined as unknown as number[])).toThrow(
+      new T.ShapeError('full', 'shape must be an array of integers, got undefined'),
+    );
+    expect(() => T.randn('3' as unknown as number[])).toThrow(
+      /randn: shape must be an array of integers, got string/,
+    );
+  });
+  it('a shape too large for one typed array, or for memory, is a ShapeError (not a RangeError)', () => {
+    expect(() => T.zeros([100000, 100000])).toThrow(T.ShapeError);
+    expect(() => T.zeros([100000, 100000])).toThrow(
+      /full: shape \[100000,100000\] has 10,000,000,000 elements; a tensor holds at most 4,294,967,296/,
+    );
+    expect(() => T.ones([1e5, 1e5], { dtype: 'int32' })).toThrow(T.ShapeError);
+    expect(() => T.randn([1e6, 1e6])).toThrow(/randn: shape/);
+    expect(() => T.rand([1e6, 1e6])).toThrow(/rand: shape/);
+    expect(() => T.randint(0, 2, [1e6, 1e6])).toThrow(/randint: shape/);
+    expect(() => T.arange(1e10)).toThrow(/arange: shape \[10000000000\]/);
+    expect(() => T.arange(0, Number.POSITIVE_INFINITY)).toThrow(T.ArgumentError);
+    expect(() => T.eye(1e5)).toThrow(/eye: shape \[100000,100000\]/);
+    expect(() => T.eye(2.5)).toThrow(/eye: invalid shape/);
+    expect(() => T.randperm(-1)).toThrow(/randperm: invalid shape/);
+    // A kernel output too large (expand allocates its copy): typed, naming the kernel and inputs.
+    expect(() => T.zeros([1]).expand([1e5, 1e5])).toThrow(T.ShapeError);
+    expect(() => T.zeros([1]).expand([1e5, 1e5])).toThrow(
+      /BroadcastTo: cannot allocate the output for inputs \[1\]: Invalid typed array length/,
+    );
+  });
+  it("batched matmul names both operands' full shapes", () => {
+    expect(() => T.matmul(T.zeros([2, 3, 4]), T.zeros([3, 4, 5]))).toThrow(
+      new T.ShapeError(
+        'matmul',
+        'cannot multiply [2,3,4] by [3,4,5]: batch dimensions [2] and [3] do not broadcast',
+      ),
+    );
+    expect(() => T.matmulTransposed(T.zeros([2, 4, 3]), T.zeros([5, 4, 5]), true, false)).toThrow(
+      /cannot multiply \[2,4,3\] by \[5,4,5\]: batch dimensions \[2\] and \[5\] do not broadcast/,
+    );
+  });
   it('unknown backend and missing kernels', () => {
     expect(() => T.setBackend('tpu')).toThrow(T.BackendError);
     expect(() => T.setBackend('tpu')).toThrow(/\[backend tpu\] unknown backend; registered: cpu, gpujs/);

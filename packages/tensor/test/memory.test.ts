@@ -59,4 +59,58 @@ describe('memory', () => {
     b.dispose();
     expect(T.memory().bytes).toBe(before.bytes);
   });
+
+  it('scope frees what fn made when fn throws (as TF.js tidy), keeping what fn kept', () => {
+    T.setBackend('cpu');
+    const before = T.memory();
+    // The reproduction from issue 16: a shape error after two tensors were made.
+    expect(() => T.scope(() => T.add(T.zeros([2]), T.zeros([3])))).toThrow(T.ShapeError);
+    expect(T.memory().tensors).toBe(before.tensors);
+    expect(T.memory().bytes).toBe(before.bytes);
+
+    // Nested: the inner scope's result belongs to the outer one, which throws later.
+    let kept: T.Tensor | null = null;
+    expect(() =>
+      T.scope(() => {
+        const inner = T.scope(() => T.ones([4]).mul(2));
+        kept = T.keep(T.ones([5]));
+        inner.add(1);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(T.memory().tensors).toBe(before.tensors + 1);
+    expect(kept!.isDisposed).toBe(false);
+    kept!.dispose();
+    expect(T.memory().bytes).toBe(before.bytes);
+
+    // A throw inside backward (a gradient of the wrong shape) frees the partial gradients too.
+    const x = T.randn([3], { seed: 1, requiresGrad: true });
+    const mid = T.memory().tensors;
+    expect(() =>
+      T.scope(() =>
+        x
+          .mul(2)
+          .sum()
+          .backward(T.ones([2])),
+      ),
+    ).toThrow(T.ShapeError);
+    expect(T.memory().tensors).toBe(mid);
+    expect(x.grad).toBeNull();
+    x.dispose();
+  });
+
+  it('creationMark and tensorsIn find the tensors a container holds, and those made after a mark', () => {
+    T.setBackend('cpu');
+    const old = T.zeros([2]);
+    const mark = T.creationMark();
+    const a = T.ones([3]);
+    const b = a.reshape(3, 1);
+    const batch = { a, nested: [b, { old }], map: new Map([['c', a]]), label: 'x', n: 3 };
+    expect(T.tensorsIn(batch)).toEqual([a, b, old]);
+    expect(T.tensorsIn(batch, { since: mark })).toEqual([a, b]);
+    expect(T.tensorsIn(old)).toEqual([old]);
+    expect(T.tensorsIn(null)).toEqual([]);
+    T.disposeTensors(batch);
+    expect([a.isDisposed, b.isDisposed, old.isDisposed]).toEqual([true, true, true]);
+  });
 });

@@ -1,10 +1,12 @@
 import { ArgumentError } from '@polymodal/tensor';
+import { assertText } from '../text/text-argument.js';
 
 /**
  * Light answer normalisation (a subset of the official VQA evaluation's): lower-case, trim,
  * collapse spaces, drop a trailing period.
  */
 export function normalizeAnswer(answer: string): string {
+  assertText('normalizeAnswer', 'answer', answer);
   return answer.toLowerCase().trim().replace(/\s+/g, ' ').replace(/\.$/, '');
 }
 
@@ -42,6 +44,11 @@ export class AnswerVocab {
 
   /** Counts (normalised) answers and keeps the most frequent. */
   static build(answers: Iterable<string>, options: AnswerVocabOptions = {}): AnswerVocab {
+    for (const key of ['topK', 'minCount'] as const) {
+      const v = options[key];
+      if (v !== undefined && (!Number.isInteger(v) || v < 1))
+        throw new ArgumentError('AnswerVocab.build', `${key} must be a positive integer, got ${v}`);
+    }
     const counts = new Map<string, number>();
     for (const a of answers) {
       const n = normalizeAnswer(a);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { DatasetError } from './dataset-error.js';
+import { confinedPath } from './image-path.js';
 import { field, optionalField, readJsonFile } from './json-schema.js';
 import { type OnError, SkipReport } from './skip-report.js';
 
@@ -44,13 +44,18 @@ export async function readClevr(
   const samples: ClevrSample[] = [];
   questions.forEach((q, i) => {
     const path = `questions[${i}]`;
-    const imagePath = join(
-      options.imageDir,
-      field<string>(READER, file, path, q, 'image_filename', 'string'),
-    );
+    const name = field<string>(READER, file, path, q, 'image_filename', 'string');
+    const where = confinedPath(options.imageDir, name);
+    const imagePath = 'path' in where ? where.path : name;
     const question = field<string>(READER, file, path, q, 'question', 'string');
     const problem =
-      question.trim() === '' ? 'empty question text' : !existsSync(imagePath) ? 'image not found' : null;
+      'problem' in where
+        ? `image_filename ${JSON.stringify(name)}: ${where.problem}`
+        : question.trim() === ''
+          ? 'empty question text'
+          : !existsSync(imagePath)
+            ? 'image not found'
+            : null;
     if (problem) {
       if (problem.startsWith('empty')) report.empty += 1;
       if ((options.onError ?? 'throw') === 'throw')

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { DatasetError } from './dataset-error.js';
+import { confinedPath } from './image-path.js';
 import { field, readJsonFile } from './json-schema.js';
 import { type OnError, SkipReport } from './skip-report.js';
 
@@ -15,7 +15,7 @@ export interface CaptionSample {
 export interface ReadCocoCaptionsOptions {
   /** Path of `captions_<split>.json`. */
   annotationsFile: string;
-  /** Folder of the images named by `file_name`. */
+  /** Folder of the images named by `file_name` (a name that leads outside it is refused). */
   imageDir: string;
   onError?: OnError;
   report?: SkipReport;
@@ -40,15 +40,29 @@ export async function readCocoCaptions(
   const json = await readJsonFile(READER, file);
   const byId = new Map<number, CaptionSample>();
   const order: CaptionSample[] = [];
+  const escaped = new Set<CaptionSample>();
   field<unknown[]>(READER, file, 'root', json, 'images', 'array').forEach((img, i) => {
     const id = field<number>(READER, file, `images[${i}]`, img, 'id', 'number');
     const name = field<string>(READER, file, `images[${i}]`, img, 'file_name', 'string');
+    if (byId.has(id)) throw new DatasetError(READER, file, `images[${i}] repeats image id ${id}`);
+    const where = confinedPath(options.imageDir, name);
     const s: CaptionSample = {
       imageId: id,
-      imagePath: join(options.imageDir, name),
+      imagePath: 'path' in where ? where.path : name,
       captions: [],
       captionIds: [],
     };
+    if ('problem' in where) {
+      // Never resolved against the disk: reported (or thrown) below with the other bad images.
+      if ((options.onError ?? 'throw') === 'throw')
+        throw new DatasetError(
+          READER,
+          file,
+          `images[${i}] (id ${id}) file_name ${JSON.stringify(name)}: ${where.problem}`,
+        );
+      escaped.add(s);
+      report.skip(name, where.problem);
+    }
     byId.set(id, s);
     order.push(s);
   });
@@ -69,6 +83,7 @@ export async function readCocoCaptions(
   report.total += order.length;
   const samples: CaptionSample[] = [];
   for (const s of order) {
+    if (escaped.has(s)) continue;
     if (!existsSync(s.imagePath)) {
       if ((options.onError ?? 'throw') === 'throw') {
         throw new DatasetError(READER, file, `image ${s.imageId} file ${s.imagePath} does not exist`);

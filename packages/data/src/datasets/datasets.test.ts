@@ -89,6 +89,47 @@ describe('readVqaV2', () => {
 });
 
 describe('AnswerVocab', () => {
+  it('checks the two files against each other: orphan annotations, image_id disagreements, repeated ids', async () => {
+    // An annotation whose question_id no question has: before, silently ignored.
+    const orphan = vqaCopy((a) => {
+      a.annotations.push({ ...a.annotations[0]!, question_id: 99999 });
+    });
+    await expect(readVqaV2({ root: orphan, split: 'val2014' })).rejects.toThrow(DatasetError);
+    await expect(readVqaV2({ root: orphan, split: 'val2014' })).rejects.toThrow(
+      /v2_mscoco_val2014_annotations\.json: annotation question_id 99999 matches no question in .*v2_OpenEnded_mscoco_val2014_questions\.json/,
+    );
+    const skipped = await readVqaV2({ root: orphan, split: 'val2014', onError: 'skip' });
+    expect(skipped.samples).toHaveLength(4);
+    expect(skipped.report.skipped).toEqual([
+      {
+        item: 'annotation 99999',
+        reason: expect.stringMatching(/^matches no question in .*questions\.json$/),
+      },
+    ]);
+
+    // The annotation of question 73000 says image 42: before, the sample got image 73 with image
+    // 42's answers. Both ids and both files are named.
+    const mismatch = vqaCopy((a) => {
+      a.annotations[2]!.image_id = 42;
+    });
+    await expect(readVqaV2({ root: mismatch, split: 'val2014' })).rejects.toThrow(
+      /questions\[2\] \(question_id 73000\): question 73000: image_id 73 in .*questions\.json but 42 in its annotation in v2_mscoco_val2014_annotations\.json/,
+    );
+    const lenient = await readVqaV2({ root: mismatch, split: 'val2014', onError: 'skip' });
+    expect(lenient.samples.map((x) => x.questionId)).toEqual([42000, 42001, 74000]);
+    expect(lenient.report.summary()).toMatch(
+      /^skipped 1 of 4: question 73000: image_id 73 in .* but 42 in its annotation/,
+    );
+
+    const twice = vqaCopy((a) => {
+      a.annotations.push({ ...a.annotations[1]! });
+    });
+    await expect(readVqaV2({ root: twice, split: 'val2014' })).rejects.toThrow(
+      /annotations\[4\] repeats question_id 42001/,
+    );
+    for (const d of [orphan, mismatch, twice]) rmSync(d, { recursive: true });
+  });
+
   it('keeps the top-K answers and gives min(1, count/3) soft scores', async () => {
     const { samples } = await readVqaV2({ root: vqaRoot, split: 'val2014' });
     // All 40 answers: red ×7 (Red normalises to red), no ×9, 2 ×8, tree ×8, orange 2, others 1.
@@ -161,6 +202,71 @@ describe('other readers', () => {
     expect(test[0]!.imagePath).toBe('/coco/val2014/COCO_val2014_000000000042.jpg');
     const raw = await readKarpathy({ file, imageRoot: '/coco', restvalAsTrain: false, splits: ['restval'] });
     expect(raw.map((s) => s.cocoId)).toEqual([73]);
+  });
+
+  it('confines every image path to its folder: ../ and absolute names are refused, named, or skipped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-escape-'));
+    const images = join(dir, 'images');
+    cpSync(join(fixtures, 'coco/val2014'), images, { recursive: true });
+    // A file that does exist outside the image folder: the reader must not hand out its path.
+    writeFileSync(join(dir, 'outside.png'), 'secret');
+    const coco = join(dir, 'captions.json');
+    writeFileSync(
+      coco,
+      JSON.stringify({
+        images: [
+          { id: 42, file_name: 'COCO_val2014_000000000042.jpg' },
+          { id: 7, file_name: '../outside.png' },
+          { id: 8, file_name: '/etc/passwd' },
+          { id: 9, file_name: 'sub/../COCO_val2014_000000000073.jpg' },
+        ],
+        annotations: [7, 8, 9, 42].map((image_id, id) => ({ id, image_id, caption: `caption ${id}` })),
+      }),
+    );
+    await expect(readCocoCaptions({ annotationsFile: coco, imageDir: images })).rejects.toThrow(
+      /captions\.json: images\[1\] \(id 7\) file_name "\.\.\/outside\.png": path leaves .*images/,
+    );
+    const { samples, report } = await readCocoCaptions({
+      annotationsFile: coco,
+      imageDir: images,
+      onError: 'skip',
+    });
+    expect(samples.map((x) => x.imageId)).toEqual([42, 9]);
+    expect(samples.every((x) => x.imagePath.startsWith(images))).toBe(true);
+    expect(report.skipped.map((x) => `${x.item}: ${x.reason}`)).toEqual([
+      `../outside.png: path leaves ${images}`,
+      '/etc/passwd: absolute path (must be relative to its folder)',
+    ]);
+
+    const clevr = join(dir, 'clevr.json');
+    writeFileSync(
+      clevr,
+      JSON.stringify({
+        questions: [
+          { image_index: 0, image_filename: '../outside.png', question: 'Is it?', answer: 'no' },
+          { image_index: 1, image_filename: 'C:\\Windows\\x.png', question: 'Is it?', answer: 'no' },
+        ],
+      }),
+    );
+    await expect(readClevr({ questionsFile: clevr, imageDir: images })).rejects.toThrow(
+      /questions\[0\]: \.\.\/outside\.png: image_filename "\.\.\/outside\.png": path leaves/,
+    );
+    const lenient = await readClevr({ questionsFile: clevr, imageDir: images, onError: 'skip' });
+    expect(lenient.samples).toEqual([]);
+    expect(lenient.report.skipped.map((x) => x.reason)).toEqual([
+      expect.stringMatching(/path leaves/),
+      expect.stringMatching(/absolute path/),
+    ]);
+
+    const karpathy = join(dir, 'karpathy.json');
+    const entry = { imgid: 1, split: 'test', sentences: [{ raw: 'x', tokens: ['x'] }] };
+    writeFileSync(karpathy, JSON.stringify({ images: [{ ...entry, filepath: '../..', filename: 'x.jpg' }] }));
+    await expect(readKarpathy({ file: karpathy, imageRoot: images })).rejects.toThrow(
+      /images\[0\] image "\.\.\/\.\.\/x\.jpg": path leaves/,
+    );
+    writeFileSync(karpathy, JSON.stringify({ images: [{ ...entry, filepath: '/abs', filename: 'x.jpg' }] }));
+    await expect(readKarpathy({ file: karpathy, imageRoot: images })).rejects.toThrow(/absolute path/);
+    rmSync(dir, { recursive: true });
   });
 
   it('JSONL: malformed lines throw with the line number or are skipped and counted', async () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, win32 } from 'node:path';
 
 /** COCO's file name for an image id: `cocoImageName('val2014', 42)` → `COCO_val2014_000000000042.jpg`. */
 export function cocoImageName(split: string, imageId: number, extension = 'jpg'): string {
@@ -18,4 +18,24 @@ export function findCocoImage(
     if (existsSync(p)) return p;
   }
   return null;
+}
+
+/**
+ * `root/name` when `name` is a relative path that stays inside `root`, else a reason it does not:
+ * dataset files come from others, and `../../etc/x` or `/abs/x` must not reach outside the folder
+ * the caller chose. (Names with `..` that come back inside, like `a/../b.png`, are fine.)
+ *
+ * ```ts
+ * confinedPath('data/val2014', 'x.jpg');          // { path: 'data/val2014/x.jpg' }
+ * confinedPath('data/val2014', '../../secret.png'); // { problem: 'path leaves data/val2014' }
+ * ```
+ */
+export function confinedPath(root: string, name: string): { path: string } | { problem: string } {
+  if (name === '' || name.includes('\0')) return { problem: 'empty name or a NUL byte in it' };
+  if (isAbsolute(name) || win32.isAbsolute(name))
+    return { problem: 'absolute path (must be relative to its folder)' };
+  const path = join(root, name);
+  const rel = relative(resolve(root), resolve(path));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return { problem: `path leaves ${root}` };
+  return { path };
 }

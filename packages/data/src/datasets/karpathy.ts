@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { DatasetError } from './dataset-error.js';
+import { confinedPath } from './image-path.js';
 import { field, readJsonFile } from './json-schema.js';
 
 export interface KarpathySample {
@@ -45,14 +47,17 @@ export async function readKarpathy(options: ReadKarpathyOptions): Promise<Karpat
     if (options.splits && !options.splits.includes(split)) return;
     const sentences = field<unknown[]>(READER, file, path, img, 'sentences', 'array');
     const filepath = (img as { filepath?: unknown }).filepath;
+    const name = join(
+      typeof filepath === 'string' ? filepath : '',
+      field<string>(READER, file, path, img, 'filename', 'string'),
+    );
+    const where = confinedPath(options.imageRoot, name);
+    if ('problem' in where)
+      throw new DatasetError(READER, file, `${path} image ${JSON.stringify(name)}: ${where.problem}`);
     out.push({
       imageId: field<number>(READER, file, path, img, 'imgid', 'number'),
       cocoId: (img as { cocoid?: number }).cocoid,
-      imagePath: join(
-        options.imageRoot,
-        typeof filepath === 'string' ? filepath : '',
-        field<string>(READER, file, path, img, 'filename', 'string'),
-      ),
+      imagePath: where.path,
       split,
       sentences: sentences.map((s, j) =>
         field<string>(READER, file, `${path}.sentences[${j}]`, s, 'raw', 'string'),

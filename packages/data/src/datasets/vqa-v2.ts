@@ -30,7 +30,10 @@ export interface ReadVqaOptions {
   imageDir?: string;
   /** Image extensions tried in order. Default `['jpg', 'png']`. */
   extensions?: readonly string[];
-  /** Skip questions with a missing image or empty text instead of throwing. Default 'throw'. */
+  /**
+   * Skip (and report) questions with a missing image, empty text or an image_id that disagrees with
+   * their annotation's, and annotations that match no question, instead of throwing. Default 'throw'.
+   */
   onError?: OnError;
   report?: SkipReport;
 }
@@ -40,7 +43,9 @@ const READER = 'readVqaV2';
 /**
  * Reads VQA v2 (Goyal et al. 2017, "Making the V in VQA Matter") in its published layout:
  * `v2_OpenEnded_mscoco_<split>_questions.json`, `v2_mscoco_<split>_annotations.json` (10 answers
- * per question) and images `<split>/COCO_<split>_<12-digit id>.jpg`.
+ * per question) and images `<split>/COCO_<split>_<12-digit id>.jpg`. The two JSON files are
+ * checked against each other: each question needs its annotation, both must name the same
+ * image_id, no annotation may be left without its question, and no id may repeat.
  *
  * ```ts
  * const { samples, report } = await readVqaV2({ root: 'data/vqa', split: 'val2014' });
@@ -71,6 +76,8 @@ export async function readVqaV2(
       const answers = field<unknown[]>(READER, aFile, path, a, 'answers', 'array').map((ans, j) =>
         field<string>(READER, aFile, `${path}.answers[${j}]`, ans, 'answer', 'string'),
       );
+      if (annotations.has(questionId))
+        throw new DatasetError(READER, aFile, `${path} repeats question_id ${questionId} (annotated twice)`);
       annotations.set(questionId, {
         questionId,
         imageId: field<number>(READER, aFile, path, a, 'image_id', 'number'),
@@ -84,11 +91,15 @@ export async function readVqaV2(
 
   const samples: VqaSample[] = [];
   report.total += questions.length;
+  const asked = new Set<number>();
   questions.forEach((q, i) => {
     const path = `questions[${i}]`;
     const questionId = field<number>(READER, qFile, path, q, 'question_id', 'number');
     const imageId = field<number>(READER, qFile, path, q, 'image_id', 'number');
     const question = field<string>(READER, qFile, path, q, 'question', 'string');
+    if (asked.has(questionId))
+      throw new DatasetError(READER, qFile, `${path} repeats question_id ${questionId}`);
+    asked.add(questionId);
     const ann = annotations.get(questionId);
     if (annotationsName !== null && !ann) {
       throw new DatasetError(
@@ -101,6 +112,15 @@ export async function readVqaV2(
       if (onError === 'skip') report.skip(item, reason);
       else throw new DatasetError(READER, qFile, `${path} (question_id ${questionId}): ${item}: ${reason}`);
     };
+    // The two files must describe the same image: else the sample would pair one image with
+    // another image's answers.
+    if (ann && ann.imageId !== imageId) {
+      fail(
+        `question ${questionId}`,
+        `image_id ${imageId} in ${qFile} but ${ann.imageId} in its annotation in ${annotationsName}`,
+      );
+      return;
+    }
     if (question.trim() === '') {
       report.empty += 1;
       fail(`question ${questionId}`, 'empty question text');
@@ -113,5 +133,15 @@ export async function readVqaV2(
     }
     samples.push({ answers: [], ...ann, questionId, imageId, imagePath, question });
   });
+  // Annotations no question asks: the files do not belong together (or one was cut).
+  const orphans = [...annotations.keys()].filter((id) => !asked.has(id));
+  if (orphans.length) {
+    const shown =
+      orphans.slice(0, 5).join(', ') + (orphans.length > 5 ? `, … (${orphans.length} in all)` : '');
+    const reason = `question_id ${shown} ${orphans.length === 1 ? 'matches' : 'match'} no question in ${qFile}`;
+    if (onError === 'skip')
+      for (const id of orphans) report.skip(`annotation ${id}`, `matches no question in ${qFile}`);
+    else throw new DatasetError(READER, join(root, annotationsName!), `annotation ${reason}`);
+  }
   return { samples, report };
 }

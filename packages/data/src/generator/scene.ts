@@ -55,6 +55,8 @@ export interface SceneOptions {
  */
 export function sampleScene(generator: Generator, options: SceneOptions = {}): Scene {
   const size = options.size ?? 75;
+  if (!Number.isInteger(size) || size < 8)
+    throw new ArgumentError('sampleScene', `size must be an integer ≥ 8 (pixels), got ${size}`);
   const count = options.objects ?? 6;
   const unique = options.uniqueColors ?? true;
   if (count < 1 || (unique && count > COLOR_NAMES.length)) {

@@ -41,7 +41,9 @@ describe('decodeImage', () => {
     writeFileSync(garbage, Buffer.from('not an image at all'));
     await expect(decodeImageFile(truncated)).rejects.toThrow(ImageDecodeError);
     await expect(decodeImageFile(truncated)).rejects.toThrow(/truncated\.png/);
-    await expect(decodeImageFile(garbage)).rejects.toThrow(/garbage\.jpg: not a PNG or JPEG/);
+    await expect(decodeImageFile(garbage)).rejects.toThrow(
+      /garbage\.jpg: not a PNG, JPEG, WebP, GIF, TIFF or AVIF image/,
+    );
     await expect(decodeImageFile(join(dir, 'missing.png'))).rejects.toThrow(/missing\.png: ENOENT/);
     expect(() => decodeImageJs(png.subarray(0, 40), 'x.png')).toThrow(/x\.png/);
   });

@@ -204,7 +204,8 @@ export class ImageProcessor {
   }
 
   /**
-   * Builds from a parsed or raw `preprocessor_config.json`.
+   * Builds from a parsed or raw `preprocessor_config.json`; text that is not JSON, or JSON that is
+   * not an object, is an ArgumentError.
    *
    * ```ts
    * ImageProcessor.fromConfig('{"feature_extractor_type": "CLIPFeatureExtractor", "size": 224, "crop_size": 224}');
@@ -214,10 +215,20 @@ export class ImageProcessor {
     config: PreprocessorConfig | string,
     options: ImageProcessorOptions = {},
   ): ImageProcessor {
-    return new ImageProcessor(
-      typeof config === 'string' ? (JSON.parse(config) as PreprocessorConfig) : config,
-      options,
-    );
+    let parsed: unknown = config;
+    if (typeof config === 'string') {
+      try {
+        parsed = JSON.parse(config);
+      } catch (e) {
+        throw new ArgumentError('ImageProcessor.fromConfig', `not valid JSON (${(e as Error).message})`);
+      }
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new ArgumentError(
+        'ImageProcessor.fromConfig',
+        `expected preprocessor_config.json text or its object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
+      );
+    return new ImageProcessor(parsed as PreprocessorConfig, options);
   }
 
   /** Input checks shared by `preprocess` and `preprocessToChw`. */

@@ -38,6 +38,8 @@ export function createImage(
   height: number,
   fill: readonly [number, number, number] = [0, 0, 0],
 ): RgbImage {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new ArgumentError('createImage', `size must be positive integers, got ${width}×${height}`);
   const data = new Float32Array(width * height * 3);
   for (let p = 0; p < width * height; p++) data.set(fill, p * 3);
   return { width, height, data };

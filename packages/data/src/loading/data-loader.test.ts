@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { memory, type Tensor, tensor, tensorsIn } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { AnswerVocab } from '../datasets/answer-vocab.js';
 import { readVqaV2 } from '../datasets/vqa-v2.js';
@@ -8,6 +9,7 @@ import { decodeImageFile } from '../image/decode-image.js';
 import { ImageDecodeError } from '../image/image-decode-error.js';
 import { ImageProcessor } from '../image/image-processor.js';
 import { WordPieceTokenizer } from '../text/wordpiece-tokenizer.js';
+import { batchStream } from './batch-stream.js';
 import { collate } from './collate.js';
 import { arrayDataset, DataLoader } from './data-loader.js';
 import { ImageDecodePool } from './image-decode-pool.js';
@@ -138,6 +140,78 @@ describe('DataLoader', () => {
     expect(loader.position).toBe(2);
   });
 
+  it('owns the tensors collate makes: each batch is freed when the next is asked for or the loop ends', async () => {
+    const samples = ids(10).map((i) => ({ inputIds: [i, i + 1, i + 2].slice(0, 1 + (i % 3)), label: i }));
+    const loader = new DataLoader(arrayDataset(samples), { batchSize: 4, collate: (s) => collate(s) });
+    const before = memory();
+    const seen: Tensor[][] = [];
+    for await (const batch of loader) {
+      const mine = tensorsIn(batch);
+      expect(mine.length).toBe(3); // inputIds, attentionMask, label
+      for (const t of mine) expect(t.isDisposed).toBe(false);
+      // The previous batch is gone by the time this one arrives: one batch alive at a time.
+      for (const t of seen.flat()) expect(t.isDisposed).toBe(true);
+      expect(memory().tensors - before.tensors).toBe(3);
+      seen.push(mine);
+    }
+    for (const t of seen.flat()) expect(t.isDisposed).toBe(true);
+    expect(memory().tensors).toBe(before.tensors);
+    expect(memory().bytes).toBe(before.bytes);
+
+    // break and a throw in the consumer free the batch in hand too.
+    for await (const batch of loader) {
+      seen.push(tensorsIn(batch));
+      break;
+    }
+    expect(memory().tensors).toBe(before.tensors);
+    await expect(
+      (async () => {
+        for await (const _ of loader) throw new Error('consumer failed');
+      })(),
+    ).rejects.toThrow('consumer failed');
+    expect(memory().tensors).toBe(before.tensors);
+    expect(memory().bytes).toBe(before.bytes);
+  });
+
+  it('leaves alone tensors the dataset made before (they pass through collate), and disposeBatches: false', async () => {
+    const cached = ids(4).map((i) => tensor([i, i]));
+    const passThrough = new DataLoader(arrayDataset(cached), { batchSize: 2, collate: (s) => s });
+    for await (const _ of passThrough) {
+      /* consume */
+    }
+    for (const t of cached) expect(t.isDisposed).toBe(false);
+
+    const kept: Tensor[] = [];
+    const mine = new DataLoader(arrayDataset(ids(4)), {
+      batchSize: 2,
+      collate: (s) => tensor(s),
+      disposeBatches: false,
+    });
+    for await (const b of mine) kept.push(b);
+    expect(kept.map((t) => Array.from(t.dataSync()))).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+    for (const t of [...kept, ...cached]) t.dispose();
+  });
+
+  it('batchStream owns its batches the same way', async () => {
+    const before = memory();
+    const seen: Tensor[] = [];
+    for await (const b of batchStream(ids(7), { batchSize: 3, collate: (s) => tensor(s) })) {
+      for (const t of seen) expect(t.isDisposed).toBe(true);
+      seen.push(b);
+    }
+    expect(seen.map((t) => t.shape[0])).toEqual([3, 3, 1]);
+    expect(memory().tensors).toBe(before.tensors);
+    for await (const b of batchStream(ids(7), { batchSize: 3, collate: (s) => tensor(s) })) {
+      seen.push(b);
+      break;
+    }
+    expect(seen.at(-1)!.isDisposed).toBe(true);
+    expect(memory().tensors).toBe(before.tensors);
+  });
+
   it('rejects bad options', () => {
     expect(() => new DataLoader(arrayDataset([1]), { batchSize: 0, collate: (s) => s })).toThrow(/batchSize/);
   });
@@ -165,6 +239,8 @@ describe('worker pool + collate on VQA', () => {
         batchSize: 4,
         report,
         collate: (s) => collate(s, { padId: tokenizer.padId }),
+        // The batch is read after the loop: keep it (the loader would dispose it at the end).
+        disposeBatches: false,
       });
       const [batch] = await all(loader);
       const inputIds = batch!.inputIds as import('@polymodal/tensor').Tensor;

@@ -1,4 +1,4 @@
-import { ArgumentError, Generator } from '@polymodal/tensor';
+import { ArgumentError, creationMark, Generator, type Tensor, tensorsIn } from '@polymodal/tensor';
 import { DatasetError } from '../datasets/dataset-error.js';
 import { type OnError, SkipReport } from '../datasets/skip-report.js';
 import { ImageDecodeError } from '../image/image-decode-error.js';
@@ -29,6 +29,13 @@ export interface DataLoaderOptions<T, B> {
   dropLast?: boolean;
   /** Samples → batch (e.g. `collate`). */
   collate: (samples: T[]) => B;
+  /**
+   * The loader owns the tensors `collate` makes (found in a batch of plain objects, arrays and
+   * Maps) and disposes them when the consumer asks for the next batch or the loop ends (`break`,
+   * a throw, or the end of the epoch), so a training loop does not leak a batch per step. To keep a
+   * tensor past that, `clone()` it. `false`: the batches are yours to dispose. Default true.
+   */
+  disposeBatches?: boolean;
   /** Batches loaded ahead of the consumer. Default 2. */
   prefetch?: number;
   /** `'skip'`: drop samples whose `get` throws an ImageDecodeError/DatasetError, and count them. */
@@ -53,11 +60,12 @@ export interface DataLoaderState {
  * An async-iterable mini-batch loader: seeded per-epoch shuffling, `dropLast`, prefetching of
  * `prefetch` batches (samples fetched concurrently, e.g. on an `ImageDecodePool`), and exact
  * resumption via `stateDict()` / `loadStateDict()`. Batch contents and order depend only on the
- * seed, never on which worker finishes first.
+ * seed, never on which worker finishes first. The tensors `collate` makes belong to the loader:
+ * each batch's are disposed when the next is requested or the loop ends (`disposeBatches`).
  *
  * ```ts
  * const loader = new DataLoader(dataset, { batchSize: 32, shuffle: true, seed: 0, collate });
- * for await (const batch of loader) train(batch);   // one epoch per for-await
+ * for await (const batch of loader) train(batch);   // one epoch per for-await; batch freed after
  * save(loader.stateDict());
  * ```
  */
@@ -175,20 +183,38 @@ export class DataLoader<T, B> implements AsyncIterable<B> {
         }
       }
     };
-    while (this.position < total) {
-      schedule(this.position + ahead);
-      const b = this.position;
-      const { samples, skipped } = await pending.get(b)!;
-      pending.delete(b);
-      // Recorded in batch order (not in the order prefetched batches finish), so the report is
-      // deterministic too, and batches prefetched but never consumed count nothing.
-      for (const s of skipped) this.report.skip(s.item, s.reason);
-      if (!this.options.report) this.report.total += this.batchIndices(b).length;
-      this.position = b + 1;
-      if (samples.length > 0) yield this.options.collate(samples);
+    const owns = this.options.disposeBatches ?? true;
+    let owned: Tensor[] = [];
+    try {
+      while (this.position < total) {
+        schedule(this.position + ahead);
+        const b = this.position;
+        const { samples, skipped } = await pending.get(b)!;
+        pending.delete(b);
+        // Recorded in batch order (not in the order prefetched batches finish), so the report is
+        // deterministic too, and batches prefetched but never consumed count nothing.
+        for (const s of skipped) this.report.skip(s.item, s.reason);
+        if (!this.options.report) this.report.total += this.batchIndices(b).length;
+        this.position = b + 1;
+        if (samples.length === 0) continue;
+        const mark = creationMark();
+        const batch = this.options.collate(samples);
+        // Only tensors collate made: a sample's own tensors (a cached dataset) stay the dataset's.
+        if (owns) owned = tensorsIn(batch, { since: mark });
+        yield batch;
+        releaseAll(owned);
+        owned = [];
+      }
+    } finally {
+      // The consumer broke out, threw, or finished: the last batch goes too.
+      releaseAll(owned);
     }
     this.epoch += 1;
     this.position = 0;
     this.order = null;
   }
+}
+
+function releaseAll(tensors: readonly Tensor[]): void {
+  for (const t of tensors) t.dispose();
 }

@@ -4,7 +4,8 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ArgumentError, PolymodalError } from '@polymodal/tensor';
-import { loadSharp, sniffImageFormat } from '../image/decode-image.js';
+import { loadSharp, oneLine, UNKNOWN_FORMAT } from '../image/decode-image.js';
+import { checkEncodedImage, resolvePixelLimit, sniffImageFormat } from '../image/image-bytes.js';
 import { ImageDecodeError } from '../image/image-decode-error.js';
 import type { ImageProcessor } from '../image/image-processor.js';
 import { pixelKernels } from '../image/pixel-kernels.js';
@@ -16,8 +17,12 @@ import type { ChwImage } from '../image/transforms.js';
 // pixel arithmetic is not a copy: it embeds the text of `pixelKernels` (the function every
 // main-thread transform calls) and of `sniffImageFormat`, both self-contained by construction
 // (see pixel-kernels.ts), so a worker and the main thread run the same code and agree bit for bit.
-// Decoding mirrors `decodeImage` ('auto': sharp, then pngjs / jpeg-js, same error texts).
+// Decoding mirrors `decodeImage` ('auto': sharp where it loads, else pngjs / jpeg-js; the same
+// byte checks, pixel limit and error texts).
 const workerSource = (): string => `
+// esbuild with keepNames (tsx, some bundlers) wraps inner functions in __name(fn, 'name') calls;
+// the embedded function texts may carry them, so the worker defines a no-op.
+var __name = (fn) => fn;
 const { parentPort, workerData } = require('node:worker_threads');
 const { readFileSync } = require('node:fs');
 let sharp = null;
@@ -28,27 +33,45 @@ if (workerData.useSharp) {
 }
 const { PNG } = require(workerData.pngjs);
 const jpeg = require(workerData.jpeg);
+const { inflateSync } = require('node:zlib');
+const limit = workerData.limitInputPixels === null ? Infinity : workerData.limitInputPixels;
 const sniffImageFormat = ${sniffImageFormat.toString()};
+const checkEncodedImage = ${checkEncodedImage.toString()};
+const oneLine = ${oneLine.toString()};
 const kernels = (${pixelKernels.toString()})();
 const plans = new Map();
 class DecodeFailure extends Error {}
+const message = (e) => (e && e.message ? e.message : String(e));
 function decodeJs(bytes, format) {
+  if (format !== 'png' && format !== 'jpeg') throw new DecodeFailure(format + ': the pure-JS decoders read PNG and JPEG only; ' + format + ' needs sharp');
+  try { checkEncodedImage(bytes, format, limit, (d, max) => inflateSync(d, { maxOutputLength: max })); }
+  catch (e) { throw new DecodeFailure(message(e)); }
   try {
-    if (format === 'png') { const p = PNG.sync.read(bytes); return { data: p.data, width: p.width, height: p.height, channels: 4 }; }
-    const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
+    if (format === 'png') {
+      // 16-bit: drop the low byte as sharp does (see decodeImageJs).
+      const sixteen = bytes[24] === 16;
+      const p = PNG.sync.read(bytes, sixteen ? { skipRescale: true } : {});
+      return { data: sixteen ? Uint8Array.from(p.data, (v) => v >> 8) : p.data, width: p.width, height: p.height, channels: 4 };
+    }
+    const jpegLimits = Number.isFinite(limit)
+      ? { maxResolutionInMP: limit / 1e6, maxMemoryUsageInMB: Math.max(512, Math.ceil((limit * 16) / 2 ** 20)) }
+      : { maxResolutionInMP: Infinity, maxMemoryUsageInMB: Infinity };
+    const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false, ...jpegLimits });
     return { data: j.data, width: j.width, height: j.height, channels: 4 };
-  } catch (e) { throw new DecodeFailure(format + ': ' + (e && e.message ? e.message : String(e))); }
+  } catch (e) { throw new DecodeFailure(format + ': ' + message(e)); }
 }
 async function decode(path) {
   let bytes;
-  try { bytes = readFileSync(path); } catch (e) { throw new DecodeFailure(e && e.code ? e.code : String(e && e.message ? e.message : e)); }
+  try { bytes = readFileSync(path); } catch (e) { throw new DecodeFailure(e && e.code ? e.code : message(e)); }
   const format = sniffImageFormat(bytes);
-  if (format === null) throw new DecodeFailure('not a PNG or JPEG (unknown magic bytes)');
+  if (format === null) throw new DecodeFailure('${UNKNOWN_FORMAT}');
   if (sharp) {
+    // One decoder per platform, as in decodeImage: sharp's verdict is final.
     try {
-      const r = await sharp(bytes).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      checkEncodedImage(bytes, format, limit, null);
+      const r = await sharp(bytes, { limitInputPixels: Number.isFinite(limit) ? limit : false }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       return { data: r.data, width: r.info.width, height: r.info.height, channels: r.info.channels };
-    } catch { /* sharp refused it: the JS codecs get a chance, as in decodeImage */ }
+    } catch (e) { throw new DecodeFailure(oneLine(message(e))); }
   }
   return decodeJs(bytes, format);
 }
@@ -117,11 +140,16 @@ export class ImageDecodePool {
   private ready: Promise<void>;
   private closed = false;
 
-  constructor(options: { workers?: number; useSharp?: boolean } = {}) {
+  /**
+   * `workers`: threads (default cores − 1, at most 4); `useSharp: false` decodes with pngjs /
+   * jpeg-js; `limitInputPixels`: as in `decodeImage` (default sharp's 268,402,689; `false`: none).
+   */
+  constructor(options: { workers?: number; useSharp?: boolean; limitInputPixels?: number | false } = {}) {
     const n = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
     if (!Number.isInteger(n) || n < 1)
       throw new ArgumentError('ImageDecodePool', `workers must be ≥ 1, got ${n}`);
     this.busy = new Array<number>(n).fill(0);
+    const limit = resolvePixelLimit('ImageDecodePool', options.limitInputPixels);
     const useSharp = options.useSharp ?? true;
     // sharp must be loaded by the main thread before workers load it (sharp's worker guidance).
     this.ready = (useSharp ? loadSharp() : Promise.resolve(null)).then((sharp) => {
@@ -138,6 +166,7 @@ export class ImageDecodePool {
         sharp: resolveOr('sharp'),
         pngjs: resolveOr('pngjs'),
         jpeg: resolveOr('jpeg-js'),
+        limitInputPixels: Number.isFinite(limit) ? limit : null,
       };
       const source = workerSource();
       for (let w = 0; w < n; w++) {

@@ -1,9 +1,11 @@
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
+import { DatasetError } from '../datasets/dataset-error.js';
+import { SkipReport } from '../datasets/skip-report.js';
 import { decodeImage, encodePng } from '../image/decode-image.js';
 import { createImage } from '../image/rgb-image.js';
 import { batchStream } from './batch-stream.js';
@@ -83,5 +85,71 @@ describe('readWebDataset', () => {
   it('fails on a missing shard', async () => {
     const it = readWebDataset('/nonexistent/shard.tar');
     await expect(it.next()).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses member names that leave the shard, naming shard and member; skips them when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-wds-'));
+    const shard = join(dir, 'evil.tar');
+    await writeShard(shard, [
+      ['000001.txt', 'fine'],
+      ['../../escape/x.txt', 'out'],
+      ['/abs/path.txt', 'abs'],
+      ['a/../../b.txt', 'sneaky'],
+      ['000002.txt', 'also fine'],
+    ]);
+    const keys = async (options = {}) => {
+      const out: string[] = [];
+      for await (const s of readWebDataset(shard, options)) out.push(s.key);
+      return out;
+    };
+    await expect(keys()).rejects.toThrow(DatasetError);
+    await expect(keys()).rejects.toThrow(
+      /readWebDataset: .*evil\.tar: member "\.\.\/\.\.\/escape\/x\.txt": a '\.\.' segment leads outside the shard/,
+    );
+    const report = new SkipReport();
+    expect(await keys({ onError: 'skip', report })).toEqual(['000001', '000002']);
+    expect(report.skipped.map((x) => x.reason)).toEqual([
+      "a '..' segment leads outside the shard",
+      'absolute path',
+      "a '..' segment leads outside the shard",
+    ]);
+    expect(report.skipped[1]!.item).toMatch(/evil\.tar: \/abs\/path\.txt$/);
+  });
+
+  it('a malformed JSON member and a truncated shard throw DatasetErrors naming shard and member', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pm-wds-'));
+    const bad = join(dir, 'bad-json.tar');
+    await writeShard(bad, [
+      ['000001.json', '{"ok": true}'],
+      ['000002.json', '{"answer": '],
+      ['000003.json', '{"ok": 3}'],
+    ]);
+    const read = async (path: string, options = {}) => {
+      const out: unknown[] = [];
+      for await (const s of readWebDataset(path, options)) out.push(s.json);
+      return out;
+    };
+    await expect(read(bad)).rejects.toThrow(/bad-json\.tar: member 000002\.json: invalid JSON/);
+    const report = new SkipReport();
+    expect(await read(bad, { onError: 'skip', report })).toEqual([{ ok: true }, { ok: 3 }]);
+    expect(report.summary()).toMatch(
+      /^skipped 1 of 3: .*bad-json\.tar: 000002: member 000002\.json: invalid JSON/,
+    );
+
+    const whole = join(dir, 'whole.tar');
+    await writeShard(whole, [
+      ['000001.txt', 'x'.repeat(3000)],
+      ['000002.txt', 'y'.repeat(3000)],
+    ]);
+    const cut = join(dir, 'cut.tar');
+    const bytes = readFileSync(whole);
+    writeFileSync(cut, bytes.subarray(0, 512 + 3072 + 512 + 1000)); // inside the second member
+    await expect(read(cut)).rejects.toThrow(DatasetError);
+    await expect(read(cut)).rejects.toThrow(
+      /cut\.tar: corrupt or truncated tar in member 000002\.txt: Unexpected end of data/,
+    );
+    await expect(read(join(dir, 'missing.tar'))).rejects.toThrow(
+      /missing\.tar: corrupt or truncated tar before its first member: .*ENOENT/,
+    );
   });
 });

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
+import { inflateSync } from 'node:zlib';
 import type { Tensor } from '@polymodal/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerVocab } from '../datasets/answer-vocab.js';
 import { readVqaV2, type VqaSample } from '../datasets/vqa-v2.js';
 import { generateDataset } from '../generator/generate-dataset.js';
-import { decodeImageFile } from '../image/decode-image.js';
+import { decodeImageFile, encodePng, oneLine } from '../image/decode-image.js';
+import { checkEncodedImage, sniffImageFormat } from '../image/image-bytes.js';
 import { ImageDecodeError } from '../image/image-decode-error.js';
 import { ImageProcessor, type PreprocessorConfig } from '../image/image-processor.js';
 import { kernels, pixelKernels } from '../image/pixel-kernels.js';
@@ -174,6 +176,18 @@ describe('preprocessing in the decode workers', () => {
     expect(bits(viaText).equals(bits(direct))).toBe(true);
     // The plan is plain JSON (it is posted to the workers).
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+  });
+
+  it('runs the byte checks from their source text alone, as the workers embed them', () => {
+    const sniff = runInNewContext(`(${sniffImageFormat.toString()})`, {}) as typeof sniffImageFormat;
+    const check = runInNewContext(`(${checkEncodedImage.toString()})`, {}) as typeof checkEncodedImage;
+    const line = runInNewContext(`(${oneLine.toString()})`, {}) as typeof oneLine;
+    const png = encodePng({ width: 3, height: 2, data: new Float32Array(18).fill(7) });
+    const inflate = (d: Uint8Array, max: number) => inflateSync(d, { maxOutputLength: max });
+    expect(sniff(png)).toBe('png');
+    expect(check(png, 'png', 1000, inflate)).toEqual({ width: 3, height: 2 });
+    expect(() => check(png, 'png', 5, inflate)).toThrow(/3×2 = 6 pixels is over the limit of 5/);
+    expect(line('a\nb\n a\n')).toBe('a; b');
   });
 
   it('fuses rescale, normalize and the transpose without changing a bit', () => {

@@ -1,3 +1,5 @@
+import { assertText } from './text-argument.js';
+
 /**
  * Options of the BERT basic tokenizer, named as in Hugging Face's `BertNormalizer` /
  * `BasicTokenizer` (camelCase).
@@ -98,6 +100,7 @@ export class BasicTokenizer {
 
   /** Splits `text` into basic tokens (words and single punctuation characters). */
   tokenize(text: string): string[] {
+    assertText('BasicTokenizer.tokenize', 'text', text);
     if (this.cleanText) text = cleanText(text);
     if (this.handleChineseChars) text = spaceChineseChars(text);
     text = text.normalize('NFC');

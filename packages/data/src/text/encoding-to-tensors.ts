@@ -26,6 +26,15 @@ export function int32Matrix(rows: readonly (readonly number[])[], what = 'rows')
         `${what}[${i}] has length ${row.length}, expected ${len} (pad first)`,
       );
     }
+    // Typed-array set would turn 1.5 into 1 and NaN or '7' into 0 without a word.
+    for (let j = 0; j < len; j++) {
+      const v = row[j];
+      if (!Number.isInteger(v) || (v as number) < -2147483648 || (v as number) > 2147483647)
+        throw new ArgumentError(
+          'encodingToTensors',
+          `${what}[${i}][${j}] is ${typeof v === 'string' ? JSON.stringify(v) : String(v)}, not an int32 id`,
+        );
+    }
     flat.set(row, i * len);
   });
   return tensor(flat, { shape: [n, len], dtype: 'int32' });

@@ -1,5 +1,6 @@
 import { ArgumentError } from '@polymodal/tensor';
 import { BasicTokenizer, type BasicTokenizerOptions } from './basic-tokenizer.js';
+import { assertText } from './text-argument.js';
 import { BERT_SPECIAL_TOKENS } from './wordpiece-tokenizer.js';
 
 const DEFAULT_SPECIALS = [
@@ -26,7 +27,11 @@ export function countWords(
 ): Map<string, number> {
   const basic = new BasicTokenizer(options);
   const counts = new Map<string, number>();
-  for (const text of corpus) for (const w of basic.tokenize(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  let i = 0;
+  for (const text of corpus) {
+    assertText('countWords', `corpus[${i++}]`, text);
+    for (const w of basic.tokenize(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
   return counts;
 }
 

@@ -1,5 +1,6 @@
 import { ArgumentError } from '@polymodal/tensor';
 import { BasicTokenizer, type BasicTokenizerOptions } from './basic-tokenizer.js';
+import { assertText, describeValue } from './text-argument.js';
 
 /** The five BERT special tokens. */
 export interface SpecialTokens {
@@ -87,6 +88,11 @@ export class WordPieceTokenizer {
     vocab: ReadonlyMap<string, number> | readonly string[],
     options: WordPieceTokenizerOptions = {},
   ) {
+    if (!Array.isArray(vocab) && !(vocab instanceof Map))
+      throw new ArgumentError(
+        'WordPieceTokenizer',
+        `vocab must be an array of tokens or a Map of token → id, got ${describeValue(vocab)}`,
+      );
     const map = new Map<string, number>();
     if (Array.isArray(vocab)) (vocab as readonly string[]).forEach((t, i) => void map.set(t, i));
     else for (const [t, i] of vocab as ReadonlyMap<string, number>) map.set(t, i);
@@ -114,6 +120,7 @@ export class WordPieceTokenizer {
 
   /** Loads a BERT `vocab.txt` (one token per line; the line number is the id). */
   static fromVocabText(text: string, options: WordPieceTokenizerOptions = {}): WordPieceTokenizer {
+    assertText('WordPieceTokenizer.fromVocabText', 'text', text);
     const lines = text.split(/\r?\n/);
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
     return new WordPieceTokenizer(lines, options);
@@ -124,7 +131,20 @@ export class WordPieceTokenizer {
    * `BertPreTokenizer` (the layout `BertTokenizerFast.save_pretrained` writes).
    */
   static fromTokenizerJson(json: string | TokenizerJson): WordPieceTokenizer {
-    const spec: TokenizerJson = typeof json === 'string' ? (JSON.parse(json) as TokenizerJson) : json;
+    let spec: TokenizerJson;
+    try {
+      spec = typeof json === 'string' ? (JSON.parse(json) as TokenizerJson) : json;
+    } catch (e) {
+      throw new ArgumentError(
+        'WordPieceTokenizer.fromTokenizerJson',
+        `not valid JSON (${(e as Error).message})`,
+      );
+    }
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec))
+      throw new ArgumentError(
+        'WordPieceTokenizer.fromTokenizerJson',
+        `expected a JSON object, got ${describeValue(spec)}`,
+      );
     const model = spec.model;
     if (model?.type !== 'WordPiece' || !model.vocab) {
       throw new ArgumentError(
@@ -182,6 +202,7 @@ export class WordPieceTokenizer {
 
   /** Greedy longest-match-first split of one basic token (HF `WordpieceTokenizer`). */
   wordPiece(word: string): string[] {
+    assertText('WordPieceTokenizer.wordPiece', 'word', word);
     const chars = Array.from(word);
     if (chars.length > this.maxInputCharsPerWord) return [this.specialTokens.unk];
     const pieces: string[] = [];
@@ -207,6 +228,7 @@ export class WordPieceTokenizer {
 
   /** Text → word pieces, with special tokens written in the text kept whole (as HF added tokens). */
   tokenize(text: string): string[] {
+    assertText('WordPieceTokenizer.tokenize', 'text', text);
     const out: string[] = [];
     for (const part of text.split(this.specialPattern)) {
       if (this.specialSet.has(part)) {
@@ -227,8 +249,13 @@ export class WordPieceTokenizer {
   }
 
   convertIdsToTokens(ids: readonly number[]): string[] {
-    return ids.map((id) => {
-      const t = this.idToToken[id];
+    if (!Array.isArray(ids) && !ArrayBuffer.isView(ids))
+      throw new ArgumentError(
+        'WordPieceTokenizer.decode',
+        `ids must be an array of token ids, got ${describeValue(ids)}`,
+      );
+    return Array.from(ids, (id) => {
+      const t = Number.isInteger(id) && id >= 0 ? this.idToToken[id] : undefined;
       if (t === undefined)
         throw new ArgumentError('WordPieceTokenizer.decode', `id ${id} is outside the vocabulary`);
       return t;
@@ -240,6 +267,14 @@ export class WordPieceTokenizer {
    * first segment and 1 for the second (HF `BertTokenizer.__call__`).
    */
   encode(text: string, pair?: string, options: EncodeOptions = {}): Encoding {
+    assertText('WordPieceTokenizer.encode', 'text', text);
+    if (pair !== undefined) assertText('WordPieceTokenizer.encode', 'pair', pair);
+    const { maxLength } = options;
+    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 0))
+      throw new ArgumentError(
+        'WordPieceTokenizer.encode',
+        `maxLength must be a non-negative integer, got ${maxLength}`,
+      );
     const addSpecial = options.addSpecialTokens ?? true;
     if (text.trim() === '' && (pair === undefined || pair.trim() === '')) this.stats.empty += 1;
     let a = this.tokenize(text);
@@ -309,6 +344,21 @@ export class WordPieceTokenizer {
     if (padding === 'max_length' && options.maxLength === undefined) {
       throw new ArgumentError('WordPieceTokenizer.encodeBatch', `padding 'max_length' needs maxLength`);
     }
+    if (!Array.isArray(texts))
+      throw new ArgumentError(
+        'WordPieceTokenizer.encodeBatch',
+        `texts must be an array, got ${describeValue(texts)}`,
+      );
+    texts.forEach((t, i) => {
+      const ok =
+        typeof t === 'string' ||
+        (Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && typeof t[1] === 'string');
+      if (!ok)
+        throw new ArgumentError(
+          'WordPieceTokenizer.encodeBatch',
+          `texts[${i}] must be a string or a [text, pair] of strings, got ${describeValue(t)}`,
+        );
+    });
     const encodings = texts.map((t) =>
       typeof t === 'string' ? this.encode(t, undefined, options) : this.encode(t[0], t[1], options),
     );

@@ -45,6 +45,50 @@ describe('CheckpointStore', () => {
     expect(await store.loadLatest()).toBeNull();
   });
 
+  it('a manifest that is valid JSON but not a manifest falls back like a corrupt one', async () => {
+    // Issue 16: `{}` made loadLatest throw "TypeError: Cannot convert undefined or null to object".
+    const dir = join(root, 'not-a-manifest');
+    const store = new CheckpointStore(dir, 5);
+    await store.save(1, { 'a.bin': bytes(1) });
+    await store.save(2, { 'a.bin': bytes(2) });
+    const manifest2 = join(await store.pathFor(2), 'manifest.json');
+    const good = readFileSync(manifest2, 'utf8');
+    const ok = JSON.parse(good);
+    const sha = ok.files['a.bin'].sha256;
+    const cases: [unknown, RegExp][] = [
+      [{}, /not a checkpoint manifest: step undefined does not match the directory's step 2/],
+      [[], /not a JSON object/],
+      [null, /not a JSON object/],
+      ['text', /not a JSON object/],
+      [{ ...ok, step: 3 }, /step 3 does not match/],
+      [{ ...ok, files: null }, /files is missing/],
+      [{ ...ok, createdAt: undefined }, /createdAt is missing/],
+      [{ ...ok, files: { 'a.bin': 7 } }, /a\.bin: bytes must be a non-negative integer/],
+      [{ ...ok, files: { 'a.bin': { bytes: -1, sha256: sha } } }, /bytes must be a non-negative integer/],
+      [{ ...ok, files: { 'a.bin': { bytes: 1, sha256: 'abc' } } }, /sha256 must be 64 hex digits/],
+      [
+        { ...ok, files: { '../../escape': { bytes: 1, sha256: sha } } },
+        /"\.\.\/\.\.\/escape" is not a plain name/,
+      ],
+      [{ ...ok, files: { 'manifest.json': { bytes: 1, sha256: sha } } }, /not a plain name/],
+    ];
+    for (const [value, message] of cases) {
+      writeFileSync(manifest2, JSON.stringify(value));
+      await expect(store.load(2)).rejects.toThrow(CheckpointError);
+      await expect(store.load(2)).rejects.toThrow(message);
+      const skipped: string[] = [];
+      const latest = await store.loadLatest((s, e) => skipped.push(`${s}: ${e.message}`));
+      expect(latest?.step).toBe(1);
+      expect(skipped).toHaveLength(1);
+    }
+    // A verified manifest that lacks a file the caller needs: also passed over when asked.
+    writeFileSync(manifest2, JSON.stringify({ ...ok, files: {} }));
+    expect((await store.loadLatest())?.step).toBe(2);
+    expect((await store.loadLatest(undefined, { requiredFiles: ['a.bin'] }))?.step).toBe(1);
+    writeFileSync(manifest2, good);
+    expect((await store.loadLatest())?.step).toBe(2);
+  });
+
   it('writes a manifest with sizes and SHA-256 and rejects bad arguments', async () => {
     const store = new CheckpointStore(join(root, 'b'));
     const path = await store.save(5, { 'x.bin': bytes(1, 2) });

@@ -110,15 +110,16 @@ export class CheckpointStore {
     const fs = await import('node:fs/promises');
     const { join } = await import('node:path');
     const path = await this.pathFor(step);
-    let manifest: CheckpointManifest;
+    let parsed: unknown;
     try {
-      manifest = JSON.parse(await fs.readFile(join(path, MANIFEST), 'utf8')) as CheckpointManifest;
+      parsed = JSON.parse(await fs.readFile(join(path, MANIFEST), 'utf8'));
     } catch (e) {
       throw new CheckpointError(
         'CheckpointStore.load',
         `${path}: unreadable manifest (${(e as Error).message})`,
       );
     }
+    const manifest = validateManifest(parsed, step, path);
     const files: Record<string, Uint8Array> = {};
     for (const [name, info] of Object.entries(manifest.files)) {
       let bytes: Uint8Array;
@@ -140,15 +141,23 @@ export class CheckpointStore {
   }
 
   /**
-   * The newest checkpoint that verifies, or null when there is none; `onSkip` hears about each
-   * corrupt one passed over.
+   * The newest checkpoint that verifies (and holds every `requiredFiles` entry), or null when there
+   * is none; `onSkip` hears about each corrupt one passed over.
    */
   async loadLatest(
     onSkip?: (step: number, error: CheckpointError) => void,
+    options: { requiredFiles?: readonly string[] } = {},
   ): Promise<LoadedCheckpoint | null> {
     for (const step of await this.steps()) {
       try {
-        return await this.load(step);
+        const ckpt = await this.load(step);
+        const missing = (options.requiredFiles ?? []).filter((f) => !Object.hasOwn(ckpt.files, f));
+        if (missing.length)
+          throw new CheckpointError(
+            'CheckpointStore.load',
+            `${ckpt.path}: the manifest lists no ${missing.join(', ')}`,
+          );
+        return ckpt;
       } catch (e) {
         if (!(e instanceof CheckpointError)) throw e;
         onSkip?.(step, e);
@@ -167,6 +176,38 @@ export class CheckpointStore {
       if (name.startsWith(`.tmp-${PREFIX}`) && !name.includes(`-${process.pid}-`))
         await fs.rm(join(this.dir, name), { recursive: true, force: true });
   }
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * A parsed manifest checked against the shape `save` writes: valid JSON that is not a manifest
+ * (`{}`, a list, a file name with a path in it) is as unusable as a corrupt file, and `loadLatest`
+ * falls back past it the same way.
+ */
+function validateManifest(value: unknown, step: number, path: string): CheckpointManifest {
+  const bad = (why: string): never => {
+    throw new CheckpointError(
+      'CheckpointStore.load',
+      `${path}: ${MANIFEST} is not a checkpoint manifest: ${why}`,
+    );
+  };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad('not a JSON object');
+  const m = value as Record<string, unknown>;
+  if (m.step !== step) bad(`step ${JSON.stringify(m.step)} does not match the directory's step ${step}`);
+  if (typeof m.createdAt !== 'string') bad('createdAt is missing');
+  const files = m.files;
+  if (files === null || typeof files !== 'object' || Array.isArray(files)) return bad('files is missing');
+  for (const [name, info] of Object.entries(files as Record<string, unknown>)) {
+    if (name === '' || name === MANIFEST || /[/\\]/.test(name) || name === '.' || name === '..')
+      bad(`file name ${JSON.stringify(name)} is not a plain name in the checkpoint directory`);
+    const i = info as Record<string, unknown> | null;
+    if (i === null || typeof i !== 'object' || !Number.isSafeInteger(i.bytes) || (i.bytes as number) < 0)
+      bad(`${name}: bytes must be a non-negative integer`);
+    if (typeof i!.sha256 !== 'string' || !SHA256_HEX.test(i!.sha256))
+      bad(`${name}: sha256 must be 64 hex digits`);
+  }
+  return value as CheckpointManifest;
 }
 
 async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {

@@ -254,6 +254,13 @@ describe('Trainer', () => {
     await expect(oneShot.train()).rejects.toThrow(/no batches in epoch 1/);
     const bad = new Trainer(options({ computeLoss: () => tensor(Number.NaN) }));
     await expect(bad.train()).rejects.toThrow(/loss is NaN at step 1/);
+    // Missing or mistyped parts are named at construction, not as a TypeError mid-training.
+    const missing = (extra: object) => () => new Trainer({ ...options(), ...extra } as TrainerOptions<Batch>);
+    expect(missing({ model: undefined })).toThrow(new ArgumentError('Trainer', 'model must be a Module'));
+    expect(missing({ optimizer: undefined })).toThrow(/optimizer must be an Optimizer/);
+    expect(missing({ computeLoss: 'mse' })).toThrow(/computeLoss must be a function/);
+    expect(missing({ trainData: undefined })).toThrow(/trainData must be an array or an \(async\) iterable/);
+    expect(missing({ evalData: 3 })).toThrow(/evalData must be/);
   });
 });
 

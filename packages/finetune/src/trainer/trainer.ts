@@ -1,5 +1,14 @@
-import { deserializeSafetensors, type Module, serializeSafetensors } from '@polymodal/nn';
-import { ArgumentError, type Generator, getDefaultGenerator, noGrad, scope, Tensor } from '@polymodal/tensor';
+import { deserializeSafetensors, Module, serializeSafetensors } from '@polymodal/nn';
+import {
+  ArgumentError,
+  creationMark,
+  type Generator,
+  getDefaultGenerator,
+  noGrad,
+  scope,
+  Tensor,
+  tensorsIn,
+} from '@polymodal/tensor';
 import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer.js';
 import type { Scheduler, SchedulerStateDict } from '../schedulers/lr-scheduler.js';
 import { ReduceLROnPlateau } from '../schedulers/reduce-lr-on-plateau.js';
@@ -13,6 +22,11 @@ import { lineChartSvg, reportHtml, type Series } from './svg-report.js';
  * Batches for one epoch per iteration: an array, a generator-backed iterable or an async iterable
  * such as @polymodal/data's `DataLoader`. Optional hooks: `stateDict`/`loadStateDict` (its
  * position is then saved in checkpoints and restored on resume), `setEpoch`, `length`.
+ *
+ * Ownership: tensors a source makes while producing a batch (found in plain objects, arrays and
+ * Maps) are freed by the Trainer once that batch's step is done; tensors that existed before (an
+ * array of batches you built) stay yours. A source must not hand out a tensor it made for one
+ * batch again in another.
  */
 export type Batches<B> = (AsyncIterable<B> | Iterable<B>) & {
   stateDict?(): unknown;
@@ -108,7 +122,11 @@ export interface TrainerOptions<B> {
   keepLast?: number;
   /** Weight EMA: updated after each optimizer step, swapped in for evaluation, checkpointed. */
   ema?: ExponentialMovingAverage;
-  /** Generators whose state is checkpointed (e.g. the one dropout layers draw from). */
+  /**
+   * Generators outside the model whose state is checkpointed too (e.g. an augmentation's). Those
+   * the model holds (dropout, attention, LoRA: `model.namedGenerators()`) and the default
+   * generator are saved and restored by name automatically.
+   */
   generators?: Generator[];
   /** Directory for `metrics.jsonl`, `report.svg`, `report.html`. */
   outputDir?: string;
@@ -138,7 +156,12 @@ interface TrainerJson {
   };
   scheduler: SchedulerStateDict | null;
   loader: unknown;
-  rng: { default: ReturnType<Generator['getState']>; generators: ReturnType<Generator['getState']>[] };
+  rng: {
+    default: ReturnType<Generator['getState']>;
+    generators: ReturnType<Generator['getState']>[];
+    /** The model's generators by `namedGenerators()` name (absent in checkpoints before 0.2). */
+    model?: Record<string, ReturnType<Generator['getState']>>;
+  };
   ema: { numUpdates: number } | null;
 }
 
@@ -177,6 +200,19 @@ export class Trainer<B> {
   private lastSavedStep = -1;
 
   constructor(readonly options: TrainerOptions<B>) {
+    if (!(options?.model instanceof Module)) throw new ArgumentError('Trainer', 'model must be a Module');
+    if (typeof options.optimizer?.step !== 'function')
+      throw new ArgumentError('Trainer', 'optimizer must be an Optimizer (SGD, AdamW, …)');
+    if (typeof options.computeLoss !== 'function')
+      throw new ArgumentError('Trainer', 'computeLoss must be a function (model, batch) => loss');
+    const isIterable = (d: unknown) =>
+      d !== null &&
+      typeof d === 'object' &&
+      (Symbol.iterator in (d as object) || Symbol.asyncIterator in (d as object));
+    if (!isIterable(options.trainData))
+      throw new ArgumentError('Trainer', 'trainData must be an array or an (async) iterable of batches');
+    if (options.evalData !== undefined && !isIterable(options.evalData))
+      throw new ArgumentError('Trainer', 'evalData must be an array or an (async) iterable of batches');
     this.accumulation = options.gradientAccumulationSteps ?? 1;
     if (!Number.isInteger(this.accumulation) || this.accumulation < 1)
       throw new ArgumentError(
@@ -252,22 +288,15 @@ export class Trainer<B> {
     const sums: Record<string, number> = {};
     let n = 0;
     try {
+      let mark = creationMark();
       for await (const batch of data) {
-        const values = noGrad(() =>
-          scope(() => {
-            const named = this.namedLosses(batch);
-            const out: Record<string, number> = {};
-            let total = 0;
-            for (const [name, t] of Object.entries(named)) {
-              const v = t.item();
-              total += (this.options.lossWeights?.[name] ?? 1) * v;
-              if (Object.keys(named).length > 1) out[`loss/${name}`] = v;
-            }
-            out.loss = total;
-            Object.assign(out, this.options.computeMetrics?.(model, batch) ?? {});
-            return out;
-          }),
-        );
+        let values: Record<string, number>;
+        try {
+          values = this.evalBatch(batch);
+        } finally {
+          releaseBatch(batch, mark);
+          mark = creationMark();
+        }
         for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v;
         n++;
       }
@@ -276,6 +305,26 @@ export class Trainer<B> {
       model.train(wasTraining);
     }
     return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
+  }
+
+  /** Losses and metrics of one eval batch, under `noGrad`. */
+  private evalBatch(batch: B): Record<string, number> {
+    const { model } = this.options;
+    return noGrad(() =>
+      scope(() => {
+        const named = this.namedLosses(batch);
+        const out: Record<string, number> = {};
+        let total = 0;
+        for (const [name, t] of Object.entries(named)) {
+          const v = t.item();
+          total += (this.options.lossWeights?.[name] ?? 1) * v;
+          if (Object.keys(named).length > 1) out[`loss/${name}`] = v;
+        }
+        out.loss = total;
+        Object.assign(out, this.options.computeMetrics?.(model, batch) ?? {});
+        return out;
+      }),
+    );
   }
 
   private async evalAndTrack(): Promise<void> {
@@ -371,21 +420,27 @@ export class Trainer<B> {
         let windowTotal = 0;
         let brokeOut = false;
         const windowLosses: Record<string, number> = {};
+        let mark = creationMark();
         for await (const batch of trainData) {
-          if (seen++ < skip) continue;
-          const { total: t, losses } = this.trainBatch(batch);
-          this.state.batchInEpoch++;
-          micro++;
-          windowTotal += t;
-          for (const [k, v] of Object.entries(losses)) windowLosses[k] = (windowLosses[k] ?? 0) + v;
-          if (micro < this.accumulation) continue;
-          await this.finishStep(micro, windowTotal, windowLosses);
-          micro = 0;
-          windowTotal = 0;
-          for (const k of Object.keys(windowLosses)) delete windowLosses[k];
-          if (await this.afterStep()) {
-            brokeOut = true;
-            break;
+          try {
+            if (seen++ < skip) continue;
+            const { total: t, losses } = this.trainBatch(batch);
+            this.state.batchInEpoch++;
+            micro++;
+            windowTotal += t;
+            for (const [k, v] of Object.entries(losses)) windowLosses[k] = (windowLosses[k] ?? 0) + v;
+            if (micro < this.accumulation) continue;
+            await this.finishStep(micro, windowTotal, windowLosses);
+            micro = 0;
+            windowTotal = 0;
+            for (const k of Object.keys(windowLosses)) delete windowLosses[k];
+            if (await this.afterStep()) {
+              brokeOut = true;
+              break;
+            }
+          } finally {
+            releaseBatch(batch, mark);
+            mark = creationMark();
           }
         }
         if (brokeOut) break;
@@ -481,6 +536,7 @@ export class Trainer<B> {
       rng: {
         default: getDefaultGenerator().getState(),
         generators: (generators ?? []).map((g) => g.getState()),
+        model: Object.fromEntries(this.modelGenerators().map(([name, g]) => [name, g.getState()])),
       },
       ema: ema ? { numUpdates: ema.numUpdates } : null,
     };
@@ -502,8 +558,11 @@ export class Trainer<B> {
   /** Loads the newest intact checkpoint; returns its step, or null when there is none. */
   async resume(): Promise<number | null> {
     if (!this.store) throw new ArgumentError('Trainer.resume', 'no checkpointDir was given');
-    const ckpt = await this.store.loadLatest((step, e) =>
-      this.log(`skipping checkpoint ${step}: ${e.message}`),
+    const ckpt = await this.store.loadLatest(
+      (step, e) => this.log(`skipping checkpoint ${step}: ${e.message}`),
+      {
+        requiredFiles: ['model.safetensors', 'optimizer.safetensors', 'trainer.json'],
+      },
     );
     if (!ckpt) {
       await this.resetJsonl();
@@ -550,7 +609,26 @@ export class Trainer<B> {
       const s = json.rng.generators[i];
       if (s) g.setState(s);
     });
+    const saved = json.rng.model;
+    if (saved) {
+      const own = this.modelGenerators();
+      for (const [name, g] of own) {
+        const s = saved[name];
+        if (s) g.setState(s);
+        else this.log(`checkpoint has no state for the model's generator '${name}': it starts fresh`);
+      }
+      const names = new Set(own.map(([n]) => n));
+      for (const name of Object.keys(saved))
+        if (!names.has(name))
+          this.log(`checkpoint has state for a generator '${name}' the model does not have`);
+    }
     Object.assign(this.state, json.state);
+  }
+
+  /** The model's generators by name, without the default one (saved on its own). */
+  private modelGenerators(): [string, Generator][] {
+    const fallback = getDefaultGenerator();
+    return this.options.model.namedGenerators().filter(([, g]) => g !== fallback);
   }
 
   // ---- logs and report -------------------------------------------------------------------------
@@ -660,4 +738,12 @@ export class Trainer<B> {
     await fs.writeFile(htmlPath, reportHtml('Training report', charts, summary));
     return htmlPath;
   }
+}
+
+/**
+ * Frees the tensors of `batch` that its source made after `mark` (while producing it): the step
+ * that used them is over. Tensors made before (an array of batches the user built) are left alone.
+ */
+function releaseBatch(batch: unknown, mark: number): void {
+  for (const t of tensorsIn(batch, { since: mark })) t.dispose();
 }

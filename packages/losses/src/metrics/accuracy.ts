@@ -12,6 +12,8 @@ type Label = number | string;
  * @returns a fraction in [0, 1].
  */
 export function accuracy(predictions: ArrayLike<Label>, targets: ArrayLike<Label>): number {
+  assertArrayLike('accuracy', 'predictions', predictions);
+  assertArrayLike('accuracy', 'targets', targets);
   if (predictions.length !== targets.length) {
     throw new ArgumentError(
       'accuracy',
@@ -45,6 +47,8 @@ export function perCategoryAccuracy(
   scores: ArrayLike<number>,
   categories: ArrayLike<string>,
 ): Record<string, CategoryAccuracy> {
+  assertArrayLike('perCategoryAccuracy', 'scores', scores);
+  assertArrayLike('perCategoryAccuracy', 'categories', categories);
   if (scores.length !== categories.length) {
     throw new ArgumentError(
       'perCategoryAccuracy',
@@ -64,4 +68,16 @@ export function perCategoryAccuracy(
     entry.accuracy += (s - entry.accuracy) / entry.count;
   }
   return out;
+}
+
+/** An array or typed array (a Tensor has no `length`: every count would read undefined and give NaN). */
+function assertArrayLike(op: string, name: string, value: unknown): void {
+  const length = (value as { length?: unknown } | null)?.length;
+  if (typeof value === 'string' || !Number.isSafeInteger(length) || (length as number) < 0) {
+    const hint =
+      value !== null && typeof value === 'object' && 'dataSync' in value
+        ? ' (read a tensor with dataSync() or array())'
+        : '';
+    throw new ArgumentError(op, `${name} must be an array or typed array${hint}`);
+  }
 }

@@ -138,6 +138,8 @@ export function evaluateVqa(
   groundTruth: readonly VqaGroundTruth[],
   options: VqaAccuracyOptions = {},
 ): VqaEvaluation {
+  if (!Array.isArray(predictions) || !Array.isArray(groundTruth))
+    throw new ArgumentError('evaluateVqa', 'predictions and groundTruth must be arrays');
   if (predictions.length !== groundTruth.length) {
     throw new ArgumentError(
       'evaluateVqa',

@@ -1,3 +1,5 @@
+import { ArgumentError } from '@polymodal/tensor';
+
 /**
  * Answer normalisation of the official VQA evaluation script
  * (GT-Vision-Lab/VQA, `PythonEvaluationTools/vqaEvaluation/vqaEval.py`, Agrawal et al.), ported
@@ -275,5 +277,10 @@ export function processDigitArticle(text: string): string {
  * ```
  */
 export function normalizeVqaAnswer(answer: string): string {
+  if (typeof answer !== 'string')
+    throw new ArgumentError(
+      'normalizeVqaAnswer',
+      `answer must be a string, got ${answer === null ? 'null' : typeof answer}`,
+    );
   return processDigitArticle(processPunctuation(cleanVqaAnswer(answer)));
 }

@@ -1,9 +1,9 @@
-import { ENGINE, noGrad, scope } from '../engine.js';
-import { ArgumentError, ShapeError } from '../errors/index.js';
+import { ENGINE, type GradNode, noGrad, scope } from '../engine.js';
+import { ArgumentError, AutogradError, ShapeError } from '../errors/index.js';
 import { add, onesLike } from '../ops/index.js';
 import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { getGradient } from './gradient-registry.js';
+import { type GradConfig, getGradient } from './gradient-registry.js';
 
 /** Tensors reachable from `root` through recorded nodes, inputs before the outputs that use them. */
 function topologicalOrder(root: Tensor): Tensor[] {
@@ -64,6 +64,7 @@ export function backward(root: Tensor, gradient?: Tensor): void {
           continue;
         }
         const config = getGradient(node.kernelName)!;
+        checkSavedVersions(node, config);
         const inputGrads = config.gradFunc(dy, {
           inputs: node.inputs,
           output: t,
@@ -102,3 +103,29 @@ function accumulateLeaf(leaf: Tensor, g: Tensor, isUserGradient: boolean): void 
 }
 
 const ownedElsewhere = new WeakSet<Tensor>();
+
+/**
+ * Refuses a gradient whose saved tensors were changed in place (`assign`) after the forward op
+ * used them: it would be computed from the new values and be silently wrong (PyTorch raises
+ * "one of the variables needed for gradient computation has been modified by an inplace operation").
+ */
+function checkSavedVersions(node: GradNode, config: GradConfig): void {
+  const saved = config.saved;
+  const inputs = saved?.inputs ?? node.inputs.map((_, k) => k);
+  for (const k of inputs) {
+    const t = node.inputs[k];
+    const expected = node.inputVersions[k];
+    if (!t || expected === undefined || t.version === expected) continue;
+    throw new AutogradError(
+      `backward(${node.kernelName})`,
+      `input ${k} of ${node.kernelName}, tensor #${t.id} ${formatShape(t.shape)}, was modified in place (assign) after ${node.kernelName} used it: it is at version ${t.version}, the gradient needs version ${expected}. Clone it before changing it, or call backward() first`,
+    );
+  }
+  const out = node.output;
+  if ((saved?.output ?? true) && out.version !== 0) {
+    throw new AutogradError(
+      `backward(${node.kernelName})`,
+      `the output of ${node.kernelName}, tensor #${out.id} ${formatShape(out.shape)}, was modified in place (assign) after it was computed: it is at version ${out.version}, the gradient needs version 0`,
+    );
+  }
+}

@@ -20,6 +20,12 @@ export interface GradContext<A = unknown> {
 export interface GradConfig<A = unknown> {
   kernelName: string;
   gradFunc: (dy: Tensor, ctx: GradContext<A>) => (Tensor | null)[];
+  /**
+   * Which tensors `gradFunc` reads the values of (TF.js `inputsToSave` / `outputsToSave`):
+   * `backward()` checks that none of them was changed in place (`assign`) since the forward op.
+   * Omitted: every input and the output (the safe default); shapes alone need no saving.
+   */
+  saved?: { inputs?: readonly number[]; output?: boolean };
 }
 
 const gradients = new Map<string, GradConfig>();

@@ -68,7 +68,7 @@ function matmulGrad(dy: Tensor, c: Ctx<'BatchMatMul'>): (Tensor | null)[] {
   return [ifNeeded(c, 0, () => sumToShape(da(), a.shape)), ifNeeded(c, 1, () => sumToShape(db(), b.shape))];
 }
 
-export const BUILTIN_GRADIENTS: GradConfig[] = [
+const TABLE: GradConfig[] = [
   grad('Neg', (dy) => [dy.neg()]),
   grad('Exp', (dy, c) => [dy.mul(c.output)]),
   grad('Log', (dy, c) => [dy.div(input(c))]),
@@ -293,6 +293,44 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
     return [dx, sumToShape(dy.mul(xhat), w.shape), sumToShape(dy, w.shape)];
   }),
 ];
+
+/**
+ * What each gradient reads besides `dy` (`GradConfig.saved`): `backward()` refuses to run one whose
+ * saved tensors were changed in place since the forward op. Shapes need no saving; a kernel not
+ * listed here is checked on every input and its output.
+ */
+const SHAPES_ONLY = { inputs: [], output: false } as const;
+const INPUT = { inputs: [0], output: false } as const;
+const OUTPUT = { inputs: [], output: true } as const;
+const INPUTS_01 = { inputs: [0, 1], output: false } as const;
+const INDEX = { inputs: [1], output: false } as const;
+const INPUT_AND_OUTPUT = { inputs: [0], output: true } as const;
+const SAVED: Partial<Record<string, NonNullable<GradConfig['saved']>>> = {
+  ...Object.fromEntries(
+    ['Neg', 'Sign', 'Floor', 'Ceil', 'Round', 'Add', 'Sub', 'Cast', 'Reshape', 'Sum', 'Transpose'].map(
+      (k) => [k, SHAPES_ONLY],
+    ),
+  ),
+  ...Object.fromEntries(
+    ['BroadcastTo', 'Slice', 'Concat', 'Pad', 'Im2Col', 'Col2Im'].map((k) => [k, SHAPES_ONLY]),
+  ),
+  ...Object.fromEntries(
+    ['Exp', 'Sqrt', 'Rsqrt', 'Tanh', 'Sigmoid', 'Reciprocal', 'SoftmaxLastAxis'].map((k) => [k, OUTPUT]),
+  ),
+  ...Object.fromEntries(['Log', 'Abs', 'Relu', 'Erf', 'Sin', 'Cos', 'Square', 'Gelu'].map((k) => [k, INPUT])),
+  ...Object.fromEntries(
+    ['Mul', 'Div', 'Maximum', 'Minimum', 'BatchMatMul', 'LayerNormLastAxis'].map((k) => [k, INPUTS_01]),
+  ),
+  ...Object.fromEntries(['Gather', 'IndexAdd', 'GatherElements', 'ScatterAdd'].map((k) => [k, INDEX])),
+  ...Object.fromEntries(['Max', 'Min', 'Prod'].map((k) => [k, INPUT_AND_OUTPUT])),
+  Pow: { inputs: [0, 1], output: true },
+  Where: { inputs: [0], output: false },
+};
+
+export const BUILTIN_GRADIENTS: GradConfig[] = TABLE.map((g) => {
+  const saved = SAVED[g.kernelName];
+  return saved ? { ...g, saved } : g;
+});
 
 function padTo(shape: readonly number[], target: readonly number[]): number[] {
   const out: number[] = [];

@@ -1,8 +1,8 @@
-import { allocate, type DType, type TypedArray, toStorage } from '../dtype.js';
+import { allocate, BYTES_PER_ELEMENT, type DType, type TypedArray, toStorage } from '../dtype.js';
 import { ENGINE } from '../engine.js';
-import { ArgumentError, ShapeError } from '../errors/index.js';
+import { ArgumentError, DTypeError, ShapeError } from '../errors/index.js';
 import { type RandomOptions, resolveGenerator } from '../random.js';
-import { assertShape, formatShape, type Shape, sizeOf } from '../shape.js';
+import { assertShape, formatShape, isAllocationFailure, type Shape, sizeOf } from '../shape.js';
 import type { NestedArray, Tensor } from '../tensor.js';
 
 export interface CreateOptions {
@@ -11,6 +11,19 @@ export interface CreateOptions {
 }
 
 type NestedInput = number | boolean | readonly NestedInput[];
+
+/** `allocate`, with an out-of-memory RangeError turned into a ShapeError naming the op and shape. */
+function allocateFor(op: string, dtype: DType, shape: Shape): TypedArray {
+  try {
+    return allocate(dtype, sizeOf(shape));
+  } catch (e) {
+    if (!isAllocationFailure(e)) throw e;
+    throw new ShapeError(
+      op,
+      `cannot allocate ${formatShape(shape)} ${dtype} (${(sizeOf(shape) * BYTES_PER_ELEMENT[dtype]).toLocaleString('en-US')} bytes): ${e.message}`,
+    );
+  }
+}
 
 function finish(t: Tensor, opts: CreateOptions | undefined): Tensor {
   if (opts?.requiresGrad) {
@@ -31,6 +44,15 @@ function inferShape(values: NestedInput): number[] {
   return shape;
 }
 
+/** `a string ("x")`, `undefined`, `an object`: what a bad element of a nested array is. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)})`;
+  if (ArrayBuffer.isView(v))
+    return `a ${v.constructor.name} (nest plain arrays, or pass one typed array with a shape)`;
+  return `a${typeof v === 'object' ? 'n' : ''} ${typeof v}`;
+}
+
 function flattenNested(
   values: NestedInput,
   shape: number[],
@@ -40,10 +62,21 @@ function flattenNested(
 ): void {
   if (dim === shape.length) {
     if (typeof values !== 'number' && typeof values !== 'boolean') {
-      throw new ShapeError('tensor', `ragged nested array at index [${path.join('][')}]`);
+      if (Array.isArray(values))
+        throw new ShapeError('tensor', `ragged nested array at index [${path.join('][')}]`);
+      throw new DTypeError(
+        'tensor',
+        `element at index [${path.join('][')}] is ${describeValue(values)}; tensor() takes numbers and booleans`,
+      );
     }
     out.push(typeof values === 'boolean' ? (values ? 1 : 0) : values);
     return;
+  }
+  if (!Array.isArray(values) && typeof values !== 'number' && typeof values !== 'boolean') {
+    throw new DTypeError(
+      'tensor',
+      `element at index [${path.join('][')}] is ${describeValue(values)}; tensor() takes numbers and booleans`,
+    );
   }
   if (!Array.isArray(values) || values.length !== shape[dim]) {
     throw new ShapeError(
@@ -105,7 +138,7 @@ export function scalar(value: number, options: CreateOptions = {}): Tensor {
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   assertShape('full', shape);
   const dtype = options.dtype ?? 'float32';
-  const values = allocate(dtype, sizeOf(shape));
+  const values = allocateFor('full', dtype, shape);
   if (value !== 0) values.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
   return finish(ENGINE.fromValues(values, shape, dtype), options);
 }
@@ -142,7 +175,13 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   if (step === 0) throw new ArgumentError('arange', 'step must be nonzero');
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
-  const values = allocate(dtype, n);
+  if (!Number.isFinite(n))
+    throw new ArgumentError(
+      'arange',
+      `start, end and step must be finite numbers, got ${start}, ${end}, ${step}`,
+    );
+  assertShape('arange', [n]);
+  const values = allocateFor('arange', dtype, [n]);
   for (let i = 0; i < n; i++) values[i] = start + i * step;
   return finish(ENGINE.fromValues(values, [n], dtype), options);
 }
@@ -151,7 +190,8 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0)
     throw new ArgumentError('linspace', `steps must be a count, got ${steps}`);
-  const values = new Float32Array(steps);
+  assertShape('linspace', [steps]);
+  const values = allocateFor('linspace', 'float32', [steps]) as Float32Array;
   for (let i = 0; i < steps; i++) values[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
   return finish(ENGINE.fromValues(values, [steps], 'float32'), options);
 }
@@ -159,7 +199,8 @@ export function linspace(start: number, end: number, steps: number, options: Cre
 /** Identity matrix `[n, m]`. */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   const dtype = options.dtype ?? 'float32';
-  const values = allocate(dtype, n * m);
+  assertShape('eye', [n, m]);
+  const values = allocateFor('eye', dtype, [n, m]);
   for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
   return finish(ENGINE.fromValues(values, [n, m], dtype), options);
 }
@@ -175,7 +216,7 @@ export function rand(
   const g = resolveGenerator(options);
   const low = options.low ?? 0;
   const span = (options.high ?? 1) - low;
-  const values = g.fillUniform(new Float32Array(sizeOf(shape)));
+  const values = g.fillUniform(allocateFor('rand', 'float32', shape) as Float32Array);
   for (let i = 0; i < values.length; i++) values[i] = low + span * values[i]!;
   return finish(ENGINE.fromValues(values, shape, 'float32'), options);
 }
@@ -189,7 +230,7 @@ export function randn(
   const g = resolveGenerator(options);
   const mean = options.mean ?? 0;
   const std = options.std ?? 1;
-  const values = new Float32Array(sizeOf(shape));
+  const values = allocateFor('randn', 'float32', shape) as Float32Array;
   for (let i = 0; i < values.length; i++) values[i] = mean + std * g.normal();
   return finish(ENGINE.fromValues(values, shape, 'float32'), options);
 }
@@ -199,15 +240,16 @@ export function randint(low: number, high: number, shape: Shape, options: Random
   assertShape('randint', shape);
   if (!(high > low)) throw new ArgumentError('randint', `high (${high}) must exceed low (${low})`);
   const g = resolveGenerator(options);
-  const values = new Int32Array(sizeOf(shape));
+  const values = allocateFor('randint', 'int32', shape) as Int32Array;
   for (let i = 0; i < values.length; i++) values[i] = g.integer(low, high);
   return ENGINE.fromValues(values, shape, 'int32');
 }
 
 /** A random permutation of 0..n-1 (int32), Fisher–Yates on the host. */
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
+  assertShape('randperm', [n]);
   const g = resolveGenerator(options);
-  const values = new Int32Array(n);
+  const values = allocateFor('randperm', 'int32', [n]) as Int32Array;
   for (let i = 0; i < n; i++) values[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = g.integer(0, i + 1);

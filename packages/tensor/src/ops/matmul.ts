@@ -20,7 +20,15 @@ function batchMatMul(a: Tensor, b: Tensor, transposeA: boolean, transposeB: bool
   }
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
-  const batch = broadcastShapes(op, batchA, batchB);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(op, batchA, batchB);
+  } catch {
+    throw new ShapeError(
+      op,
+      `cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}: batch dimensions ${formatShape(batchA)} and ${formatShape(batchB)} do not broadcast`,
+    );
+  }
   return scope(() => {
     const as3 = (t: Tensor, tb: readonly number[]) => {
       if (sizeOf(tb) === 1) return reshape(t, [1, t.shape.at(-2)!, t.shape.at(-1)!]);

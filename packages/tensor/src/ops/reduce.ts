@@ -87,7 +87,11 @@ function argReduce(
   });
 }
 
-/** Index (int32) of the maximum along `dim` (over the flattened tensor when omitted); first on ties. */
+/**
+ * Index (int32) of the maximum along `dim` (over the flattened tensor when omitted); first on ties.
+ * NaN counts as the maximum (and the minimum, for `argmin`): the index of the first NaN, as in
+ * PyTorch and NumPy. `argmax(tensor([1, NaN, 3]))` → 1.
+ */
 export const argmax = (x: Tensor, dim?: number, keepDim = false): Tensor =>
   argReduce('ArgMax', x, dim, keepDim);
 export const argmin = (x: Tensor, dim?: number, keepDim = false): Tensor =>

@@ -80,15 +80,18 @@ const argKernels: KernelConfig[] = (['ArgMax', 'ArgMin'] as const).map((kernelNa
     const out = new Int32Array(outer * inner);
     const better =
       kernelName === 'ArgMax' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+    // NaN wins, and the first one found stays (PyTorch and NumPy): a diverged model's NaN logits
+    // must not yield a confident index.
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         let p = o * r * inner + i;
         let best = xs[p]!;
         let arg = 0;
-        for (let k = 1; k < r; k++) {
+        for (let k = 1; k < r && !Number.isNaN(best); k++) {
           p += inner;
-          if (better(xs[p]!, best)) {
-            best = xs[p]!;
+          const v = xs[p]!;
+          if (Number.isNaN(v) || better(v, best)) {
+            best = v;
             arg = k;
           }
         }

@@ -31,6 +31,11 @@ const reduce: KernelFactory[] = REDUCE_KERNELS.map((kernelName) =>
   }),
 );
 
+/**
+ * Index of the extreme along the axis; the first NaN wins (PyTorch, NumPy), as in the cpu kernel.
+ * NaN is detected with `v == v` only: false for NaN under IEEE (GLSL) and under WGSL's ordered
+ * comparisons alike, where `v != v` is false for NaN too (measured in Chromium's WebGPU).
+ */
 const argReduce: KernelFactory[] = (['ArgMax', 'ArgMin'] as const).map((kernelName) =>
   gpujsKernel(kernelName, (backend, [x], { axis }) => {
     const [, r, inner] = reductionLayout(x!.shape, [axis]);
@@ -41,11 +46,22 @@ const argReduce: KernelFactory[] = (['ArgMax', 'ArgMin'] as const).map((kernelNa
   const base = o * r * inner + j;
   let best = x[base];
   let arg = 0;
+  let sawNaN = 1;
+  if (best == best) {
+    sawNaN = 0;
+  }
   for (let k = 1; k < r; k++) {
     const v = x[base + k * inner];
-    if (v ${cmp} best) {
-      best = v;
-      arg = k;
+    if (sawNaN == 0) {
+      if (v == v) {
+        if (v ${cmp} best) {
+          best = v;
+          arg = k;
+        }
+      } else {
+        arg = k;
+        sawNaN = 1;
+      }
     }
   }
   return arg;
