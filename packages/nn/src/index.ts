@@ -4,6 +4,7 @@
  */
 
 export { type ActivationName, activationFrom, GELU, ReLU, SiLU } from './activations.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batch-norm.js';
 export { Identity, ModuleDict, ModuleList, Sequential } from './containers.js';
 export { Conv2d, type Conv2dModuleOptions } from './conv2d.js';
 export { Dropout } from './dropout.js';
@@ -11,6 +12,7 @@ export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { SafetensorsError, StateDictError } from './errors.js';
 export { generatorFrom } from './generator.js';
 export { gradCheckModule } from './grad-check-module.js';
+export { GroupNorm, type GroupNormOptions } from './group-norm.js';
 export {
   calculateGain,
   computeFans,

@@ -127,6 +127,26 @@ export interface KernelAttrs
    * [, maxExpAvgSq]; output the new values stacked on a leading axis (see ops/adam-step.ts).
    */
   AdamStep: AdamStepAttrs;
+  /**
+   * Batch normalization's statistics (optional, fused): input x `[N, C, L]`; output `[2, C]`, the
+   * mean and the biased variance of each channel over N·L. Not differentiable (no gradient entry):
+   * the gradient of `BatchNormTrain` already accounts for the statistics' dependence on x.
+   */
+  BatchNormStats: Record<string, never>;
+  /**
+   * Batch normalization with batch statistics (optional, fused): inputs x `[N, C, L]`, weight `[C]`,
+   * bias `[C]` and stats `[2, C]` (= `BatchNormStats(x)`, passed in so neither direction recomputes
+   * them); output `(x − mean) / √(var + eps) · weight + bias`. Its gradient for x is the full one,
+   * through the statistics.
+   */
+  BatchNormTrain: { eps: number };
+  /** Backward of BatchNormTrain for weight and bias: inputs x, dy, stats; output `[2, C]` (Σ dy·x̂; Σ dy). */
+  BatchNormParamGrad: { eps: number };
+  /**
+   * Backward of BatchNormTrain for x: inputs x, weight, dy, stats and the `BatchNormParamGrad`
+   * sums; output `dx = w·rstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)`, M = N·L.
+   */
+  BatchNormGrad: { eps: number };
   /** Adjoint of Im2Col: sums columns back into `[N,C,H,W]`. */
   Col2Im: ConvGeometry & { channels: number; height: number; width: number };
 }

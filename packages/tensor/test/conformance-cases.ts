@@ -239,6 +239,37 @@ export const CASES: ConformanceCase[] = [
     inputs: () => [r([2, 3, 4], 90), r([4], 91), r([4], 92)],
     run: (x, w, b) => T.layerNorm(x, [4], w, b),
   },
+  {
+    name: 'batchNorm training (4-d, affine)',
+    inputs: () => [r([3, 4, 2, 3], 101, 2), r([4], 102), r([4], 103)],
+    run: (x, w, b) => T.batchNorm(x, null, null, w, b, { training: true }),
+  },
+  {
+    name: 'batchNorm training (2-d, no affine)',
+    inputs: () => [r([5, 3], 104, 3)],
+    run: (x) => T.batchNorm(x, null, null, null, null, { training: true, eps: 1e-3 }),
+  },
+  {
+    name: 'batchNorm running statistics',
+    inputs: () => [r([4, 3, 5], 105, 2), r([2, 3, 5], 106)],
+    run: (x1, x2) => {
+      const [rm, rv] = [T.tensor([0.5, -1, 2]), T.tensor([1, 2, 0.5])];
+      T.batchNorm(x1, rm, rv, null, null, { training: true, momentum: 0.3 });
+      T.batchNorm(x2, rm, rv, null, null, { training: true, momentum: 0.3 });
+      return [rm, rv];
+    },
+    backward: false,
+  },
+  {
+    name: 'batchNorm evaluation',
+    inputs: () => [r([2, 3, 4], 107, 2), r([3], 108), r([3], 109)],
+    run: (x, w, b) => T.batchNorm(x, T.tensor([0.5, -1, 2]), T.tensor([1, 2, 0.5]), w, b),
+  },
+  {
+    name: 'groupNorm',
+    inputs: () => [r([2, 6, 2, 3], 110, 2), r([6], 111), r([6], 112)],
+    run: (x, w, b) => T.groupNorm(x, 3, w, b),
+  },
   { name: 'dropout (seeded)', inputs: () => [r([4, 5], 93)], run: (x) => T.dropout(x, 0.3, { seed: 7 }) },
   {
     name: 'crossEntropy (ignoreIndex, smoothing)',
