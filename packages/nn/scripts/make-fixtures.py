@@ -186,6 +186,54 @@ gn = nn.GroupNorm(3, 6)
 randomize_affine(gn)
 norm_training("group-norm", gn, [(2, 6, 3, 4)], (1, 6, 3, 4), {})
 
+
+
+def add_coords(x, with_r=False):
+    """CoordConv's AddCoords (Liu et al. 2018) as specified for @polymodal/nn: x = column position,
+    y = row position, each spread over [-1, 1] (0 for a single cell), then the radius."""
+    n, _, h, w = x.shape
+    xs = torch.linspace(-1, 1, w) if w > 1 else torch.zeros(1)
+    ys = torch.linspace(-1, 1, h) if h > 1 else torch.zeros(1)
+    xx = xs.view(1, 1, 1, w).expand(n, 1, h, w)
+    yy = ys.view(1, 1, h, 1).expand(n, 1, h, w)
+    parts = [x, xx, yy] + ([torch.sqrt(xx * xx + yy * yy)] if with_r else [])
+    return torch.cat(parts, 1)
+
+
+class CoordConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3 + 3, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(add_coords(x, True))
+
+
+torch.manual_seed(11)
+spatial = {}
+x = torch.randn(2, 3, 7, 6)
+for name, fn in [
+    ("maxPool2d(3, stride 2, padding 1)", nn.MaxPool2d(3, stride=2, padding=1)),
+    ("avgPool2d(2)", nn.AvgPool2d(2)),
+    ("AdaptiveAvgPool2d(1)", nn.AdaptiveAvgPool2d(1)),
+    ("AdaptiveMaxPool2d(1)", nn.AdaptiveMaxPool2d(1)),
+    ("addCoordChannels", lambda t: add_coords(t)),
+    ("addCoordChannels withRadius", lambda t: add_coords(t, True)),
+    ("featureMapToSequence coords", lambda t: add_coords(t).flatten(2).transpose(1, 2)),
+    ("addCoordChannels 1x1", lambda t: add_coords(t[:, :, :1, :1], True)),
+]:
+    xi = x.clone().requires_grad_()
+    y = fn(xi)
+    g = torch.randn(*y.shape)
+    (y * g).sum().backward()
+    spatial[name] = {"output": flat(y), "outputShape": list(y.shape), "upstream": flat(g), "gradInput": flat(xi.grad)}
+coord_conv = CoordConv()
+write_state("coord-conv", coord_conv)
+with torch.no_grad():
+    spatial["CoordConv2d"] = {"output": flat(coord_conv(x)), "outputShape": list(coord_conv(x).shape)}
+with open(os.path.join(OUT, "spatial.json"), "w") as f:
+    json.dump({"input": flat(x), "inputShape": list(x.shape), "cases": spatial}, f)
+
 # Writer check: fixed values the TS test rebuilds exactly.
 check = {
     "weight": torch.arange(12, dtype=torch.float32).reshape(3, 4) / 8 - 0.5,

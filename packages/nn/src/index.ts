@@ -7,6 +7,16 @@ export { type ActivationName, activationFrom, GELU, ReLU, SiLU } from './activat
 export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batch-norm.js';
 export { Identity, ModuleDict, ModuleList, Sequential } from './containers.js';
 export { Conv2d, type Conv2dModuleOptions } from './conv2d.js';
+export {
+  AddCoords,
+  addCoordChannels,
+  type CoordChannelsOptions,
+  CoordConv2d,
+  type CoordConv2dOptions,
+  coordinateGrid,
+  type FeatureMapToSequenceOptions,
+  featureMapToSequence,
+} from './coord-channels.js';
 export { Dropout } from './dropout.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { SafetensorsError, StateDictError } from './errors.js';
@@ -36,5 +46,6 @@ export { MLP, type MLPOptions } from './mlp.js';
 export { type LoadStateDictResult, Module } from './module.js';
 export { namePattern } from './name-pattern.js';
 export { PatchEmbedding, type PatchEmbeddingOptions } from './patch-embedding.js';
+export { AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d, MaxPool2d } from './pooling.js';
 export { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
 export { loadModule, loadSafetensors, saveModule, saveSafetensors } from './safetensors-file.js';

@@ -231,6 +231,16 @@ export const CASES: ConformanceCase[] = [
     inputs: () => [r([1, 2, 6, 6], 87)],
     run: (x) => T.maxPool2d(x, 3, { stride: 2, padding: 1 }),
   },
+  {
+    name: 'globalAvgPool2d',
+    inputs: () => [r([2, 3, 4, 5], 113)],
+    run: (x) => [T.globalAvgPool2d(x), T.globalAvgPool2d(x, { keepDim: true })],
+  },
+  {
+    name: 'globalMaxPool2d',
+    inputs: () => [r([2, 3, 4, 5], 114)],
+    run: (x) => [T.globalMaxPool2d(x), T.globalMaxPool2d(x, { keepDim: true })],
+  },
   // ---- neural functions --------------------------------------------------------------------------
   { name: 'softmax', inputs: () => [r([3, 5], 88, 4)], run: (x) => [x.softmax(-1), x.softmax(0)] },
   { name: 'logSoftmax', inputs: () => [r([3, 5], 89, 4)], run: (x) => x.logSoftmax(1) },

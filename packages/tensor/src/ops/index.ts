@@ -3,6 +3,7 @@ export * from './batch-norm.js';
 export * from './binary.js';
 export * from './conv.js';
 export * from './creation.js';
+export * from './global-pool.js';
 export * from './group-norm.js';
 export * from './indexing.js';
 export * from './matmul.js';
