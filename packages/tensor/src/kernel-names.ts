@@ -101,8 +101,12 @@ export interface KernelAttrs
   GatherElements: { axis: number };
   /** `torch.scatter_add`: out = x, then out[i][index[i][j]] += src[i][j] (for axis 1). */
   ScatterAdd: { axis: number };
-  /** `[N,C,H,W] → [N, C·kh·kw, OH·OW]`, out-of-image taps read `padValue`. */
-  Im2Col: ConvGeometry & { padValue: number };
+  /**
+   * `[N,C,H,W] → [N, C·kh·kw, OH·OW]`, out-of-image taps read `padValue`. With `batchInColumns`,
+   * `[C·kh·kw, N·OH·OW]`: every image's columns side by side, so a convolution over the whole batch
+   * is one GEMM (`[O, C·kh·kw] × [C·kh·kw, N·OH·OW]`) and its weight gradient another.
+   */
+  Im2Col: ConvGeometry & { padValue: number; batchInColumns: boolean };
   /**
    * Optional fused kernels: ops use them where the current backend registers them and compose
    * the same result from primitives elsewhere. Both work over the last axis.
@@ -147,8 +151,8 @@ export interface KernelAttrs
    * sums; output `dx = w·rstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)`, M = N·L.
    */
   BatchNormGrad: { eps: number };
-  /** Adjoint of Im2Col: sums columns back into `[N,C,H,W]`. */
-  Col2Im: ConvGeometry & { channels: number; height: number; width: number };
+  /** Adjoint of Im2Col: sums columns (in either layout) back into `[N,C,H,W]`. */
+  Col2Im: ConvGeometry & { channels: number; height: number; width: number; batchInColumns: boolean };
 }
 
 export type KernelName = keyof KernelAttrs;

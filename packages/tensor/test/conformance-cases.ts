@@ -222,6 +222,17 @@ export const CASES: ConformanceCase[] = [
     atol: 3e-4,
   },
   {
+    name: 'conv2d batch 3, stride 2, no bias',
+    inputs: () => [r([3, 2, 7, 6], 115), r([5, 2, 3, 3], 116)],
+    run: (x, w) => T.conv2d(x, w, null, { stride: 2, padding: 1 }),
+    atol: 3e-4,
+  },
+  {
+    name: 'conv2d one image, 1×1 kernel',
+    inputs: () => [r([1, 4, 3, 3], 117), r([2, 4, 1, 1], 118), r([2], 119)],
+    run: (x, w, b) => T.conv2d(x, w, b),
+  },
+  {
     name: 'avgPool2d',
     inputs: () => [r([1, 2, 5, 5], 86)],
     run: (x) => T.avgPool2d(x, 2, { stride: 2, padding: 1 }),

@@ -218,7 +218,7 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
     // The first convolution's input is data: no Col2Im for it.
     if (!c.needsInputGrad[0]) return [null];
     const x = input(c);
-    const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
+    const { kernelH, kernelW, strideH, strideW, padH, padW, batchInColumns } = c.attrs;
     return [
       ENGINE.runKernel('Col2Im', [dy], {
         kernelH,
@@ -230,14 +230,14 @@ export const BUILTIN_GRADIENTS: GradConfig[] = [
         channels: x.shape[1]!,
         height: x.shape[2]!,
         width: x.shape[3]!,
+        batchInColumns,
       }),
     ];
   }),
   grad('Col2Im', (dy, c) => {
-    const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
-    return [
-      ENGINE.runKernel('Im2Col', [dy], { kernelH, kernelW, strideH, strideW, padH, padW, padValue: 0 }),
-    ];
+    const { kernelH, kernelW, strideH, strideW, padH, padW, batchInColumns } = c.attrs;
+    const geometry = { kernelH, kernelW, strideH, strideW, padH, padW };
+    return [ENGINE.runKernel('Im2Col', [dy], { ...geometry, padValue: 0, batchInColumns })];
   }),
   // Fused GELU, by its fused backward kernel where the backend has one, else composed:
   // dx = dy·(Φ(x) + x·φ(x)), or the tanh form's derivative.
