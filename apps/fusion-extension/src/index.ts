@@ -1,24 +1,24 @@
 /**
  * Example: a fusion strategy defined outside @polymodal/fusion, against its public API only, and
- * registered so `createFusion('film', …)` and `fusionFromConfig({ type: 'film', … })` build it.
+ * registered so `createFusion('mutan', …)` and `fusionFromConfig({ type: 'mutan', … })` build it.
  */
 import { type FusionFactoryOptions, listFusions, registerFusion } from '@polymodal/fusion';
-import { FiLMFusion, type FiLMFusionOptions } from './film-fusion.js';
+import { MutanFusion, type MutanFusionOptions } from './mutan-fusion.js';
 
-export { FiLMFusion, type FiLMFusionOptions } from './film-fusion.js';
+export { MutanFusion, type MutanFusionOptions } from './mutan-fusion.js';
 
 /**
- * Registers `FiLMFusion` under `name` (default `'film'`); calling it again is a no-op.
+ * Registers `MutanFusion` under `name` (default `'mutan'`); calling it again is a no-op.
  *
  * ```ts
- * registerFiLMFusion();
- * const film = fusionFromConfig({ type: 'film', inputDims: { image: 8, text: 6 }, target: 'image', outputDim: 16 });
+ * registerMutanFusion();
+ * const mutan = fusionFromConfig({ type: 'mutan', inputDims: { image: 8, text: 6 }, rank: 3, outputDim: 16 });
  * ```
  */
-export function registerFiLMFusion(name = 'film'): void {
+export function registerMutanFusion(name = 'mutan'): void {
   if (listFusions().includes(name)) return;
   registerFusion(
     name,
-    (options: FusionFactoryOptions) => new FiLMFusion(options as unknown as FiLMFusionOptions),
+    (options: FusionFactoryOptions) => new MutanFusion(options as unknown as MutanFusionOptions),
   );
 }

@@ -1,7 +1,8 @@
 /**
  * @polymodal/fusion: multimodal fusion strategies — early, late, hierarchical, self-attention,
- * feature-level (concat, sum, product, gated, bilinear), decision-level, intermediate (co-attention)
- * and attention fusion — behind one `FusionModule` interface, with a registry for your own.
+ * feature-level (concat, sum, product, gated, bilinear), decision-level, intermediate (co-attention),
+ * attention fusion, and conditioning/relational fusion over image cells (FiLM, Relation Network) —
+ * behind one `FusionModule` interface, with a registry for your own.
  */
 export { AttentionFusion, type AttentionFusionOptions } from './attention-fusion.js';
 export { BilinearFusion, type BilinearFusionOptions } from './bilinear-fusion.js';
@@ -10,6 +11,7 @@ export { type DecisionCombine, DecisionFusion, type DecisionFusionOptions } from
 export { EarlyFusion, type EarlyFusionOptions } from './early-fusion.js';
 export { ElementwiseFusion, type ElementwiseFusionOptions } from './elementwise-fusion.js';
 export { FusionInputError, UnknownFusionError } from './errors.js';
+export { FiLMFusion, type FiLMFusionOptions, type FiLMNorm } from './film-fusion.js';
 export {
   type CheckedInputs,
   checkInputDims,
@@ -25,6 +27,7 @@ export { GatedFusion, type GatedFusionOptions } from './gated-fusion.js';
 export { HierarchicalFusion, type HierarchicalFusionOptions } from './hierarchical-fusion.js';
 export { IntermediateFusion, type IntermediateFusionOptions } from './intermediate-fusion.js';
 export { LateFusion, type LateFusionOptions } from './late-fusion.js';
+export { type ModalityRoles, resolveRoles } from './modality-roles.js';
 export { ProductFusion, type ProductFusionOptions } from './product-fusion.js';
 export {
   type BuiltinFusionOptions,
@@ -37,6 +40,7 @@ export {
   registerFusion,
   unregisterFusion,
 } from './registry.js';
+export { RelationalFusion, type RelationalFusionOptions } from './relational-fusion.js';
 export { SelfAttentionFusion, type SelfAttentionFusionOptions } from './self-attention-fusion.js';
 export { joinMasks, maskedMean, pooled, toPaddingMask } from './sequence-utils.js';
 export { SumFusion, type SumFusionOptions } from './sum-fusion.js';

@@ -5,12 +5,14 @@ import { ConcatFusion, type ConcatFusionOptions } from './concat-fusion.js';
 import { DecisionFusion, type DecisionFusionOptions } from './decision-fusion.js';
 import { EarlyFusion, type EarlyFusionOptions } from './early-fusion.js';
 import { UnknownFusionError } from './errors.js';
+import { FiLMFusion, type FiLMFusionOptions } from './film-fusion.js';
 import { FusionModule } from './fusion-module.js';
 import { GatedFusion, type GatedFusionOptions } from './gated-fusion.js';
 import { HierarchicalFusion, type HierarchicalFusionOptions } from './hierarchical-fusion.js';
 import { IntermediateFusion, type IntermediateFusionOptions } from './intermediate-fusion.js';
 import { LateFusion, type LateFusionOptions } from './late-fusion.js';
 import { ProductFusion, type ProductFusionOptions } from './product-fusion.js';
+import { RelationalFusion, type RelationalFusionOptions } from './relational-fusion.js';
 import { SelfAttentionFusion, type SelfAttentionFusionOptions } from './self-attention-fusion.js';
 import { SumFusion, type SumFusionOptions } from './sum-fusion.js';
 
@@ -35,11 +37,13 @@ export interface BuiltinFusionOptions {
   concat: ConcatFusionOptions;
   decision: DecisionFusionOptions;
   early: EarlyFusionOptions;
+  film: FiLMFusionOptions;
   gated: GatedFusionOptions;
   hierarchical: HierarchicalFusionOptions;
   intermediate: IntermediateFusionOptions;
   late: LateConfigOptions;
   product: ProductFusionOptions;
+  relational: RelationalFusionOptions;
   'self-attention': SelfAttentionFusionOptions;
   sum: SumFusionOptions;
 }
@@ -68,11 +72,13 @@ const BUILTINS: Record<keyof BuiltinFusionOptions, FusionFactory> = {
   concat: (o) => new ConcatFusion(typed(o)),
   decision: (o) => new DecisionFusion(typed(o)),
   early: (o) => new EarlyFusion(typed(o)),
+  film: (o) => new FiLMFusion(typed(o)),
   gated: (o) => new GatedFusion(typed(o)),
   hierarchical: (o) => new HierarchicalFusion(typed(o)),
   intermediate: (o) => new IntermediateFusion(typed(o)),
   late: lateFromOptions,
   product: (o) => new ProductFusion(typed(o)),
+  relational: (o) => new RelationalFusion(typed(o)),
   'self-attention': (o) => new SelfAttentionFusion(typed(o)),
   sum: (o) => new SumFusion(typed(o)),
 };

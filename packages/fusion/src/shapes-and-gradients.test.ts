@@ -2,7 +2,7 @@ import { gradCheckModule } from '@polymodal/nn';
 import { gradCheck, memory, randn, scope, type Tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { STRATEGIES } from '../test/strategies.js';
-import type { FusionInputs } from './index.js';
+import type { FusionInputs, FusionModule } from './index.js';
 
 /** Random inputs for a strategy: `[B, L, D]` for sequence strategies, else `[B, D]`. */
 function inputsFor(
@@ -70,6 +70,21 @@ describe.each(STRATEGIES)('$name', (spec) => {
     expect(checked.ok, JSON.stringify(checked.worst)).toBe(true);
     const params = gradCheckModule(fusion, () => loss(inputs[0]!, inputs[1]!), { maxEntries: 4, atol: 2e-3 });
     expect(params.ok, `${params.parameter} ${JSON.stringify(params.worst)}`).toBe(true);
+  });
+
+  it('the same seed builds the same weights and outputs; another seed, other weights', () => {
+    const dims = { image: 4, text: 3 };
+    const inputs = inputsFor(spec.sequence, dims, 2, 2, 21);
+    const [a, b, c] = [7, 7, 8].map((seed) => spec.build(dims, seed, 3)) as [
+      FusionModule,
+      FusionModule,
+      FusionModule,
+    ];
+    const flat = (m: FusionModule) => m.parameters().flatMap((p) => Array.from(p.dataSync()));
+    expect(flat(b)).toEqual(flat(a));
+    expect(flat(c)).not.toEqual(flat(a));
+    const fused = (m: FusionModule) => Array.from(scope(() => m.forward(inputs).fused.dataSync()));
+    expect(fused(b)).toEqual(fused(a));
   });
 
   it('does not leak tensors when called in a loop', () => {

@@ -8,12 +8,14 @@ import {
   ConcatFusion,
   DecisionFusion,
   EarlyFusion,
+  FiLMFusion,
   type FusionModule,
   GatedFusion,
   HierarchicalFusion,
   IntermediateFusion,
   LateFusion,
   ProductFusion,
+  RelationalFusion,
   SelfAttentionFusion,
   SumFusion,
 } from '../src/index.js';
@@ -79,6 +81,16 @@ export const STRATEGIES: StrategySpec[] = [
     sequence: true,
     build: (d, seed) =>
       new IntermediateFusion({ inputDims: d, ...tiny, numLayers: 2, crossLayers: [1], seed }),
+  },
+  {
+    name: 'film',
+    sequence: true,
+    build: (d, seed) => new FiLMFusion({ inputDims: d, hiddenDim: 8, numBlocks: 2, seed }),
+  },
+  {
+    name: 'relational',
+    sequence: true,
+    build: (d, seed) => new RelationalFusion({ inputDims: d, hiddenDim: 8, seed }),
   },
   {
     name: 'decision',

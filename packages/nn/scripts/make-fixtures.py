@@ -21,14 +21,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "fixtures")
 os.makedirs(OUT, exist_ok=True)
 
-DTYPES = {torch.float32: ("F32", 4), torch.int32: ("I32", 4), torch.bool: ("BOOL", 1)}
+# int64 is what PyTorch stores num_batches_tracked in (read back as int32 by @polymodal/nn).
+DTYPES = {torch.float32: ("F32", 4), torch.int32: ("I32", 4), torch.bool: ("BOOL", 1), torch.int64: ("I64", 8)}
 
 
 def to_bytes(t):
     t = t.detach().contiguous().cpu()
     if t.dtype == torch.bool:
         return bytes(t.to(torch.uint8).flatten().tolist())
-    fmt = "<%d%s" % (t.numel(), "f" if t.dtype == torch.float32 else "i")
+    fmt = "<%d%s" % (t.numel(), {torch.float32: "f", torch.int32: "i", torch.int64: "q"}[t.dtype])
     return struct.pack(fmt, *t.flatten().tolist())
 
 
@@ -120,6 +121,118 @@ class Patch(nn.Module):
 
 
 dump("patch-embedding", Patch(), torch.randn(2, 3, 8, 12))
+
+
+
+def write_state(name, module):
+    with open(os.path.join(OUT, name + ".safetensors"), "wb") as f:
+        f.write(serialize(dict(module.state_dict())))
+
+
+def flat(t):
+    return t.detach().flatten().tolist()
+
+
+def norm_training(name, module, shapes, eval_shape, config):
+    """A normalization layer through training steps: the initial state dict, each step's input and
+    output, the gradients of step 0 for an upstream gradient g, the state dict after the steps (with
+    running statistics and num_batches_tracked as int64, as torch saves them) and an eval output."""
+    write_state(name + "-init", module)
+    module.train()
+    steps = []
+    grads = {}
+    for k, shape in enumerate(shapes):
+        x = (torch.randn(*shape) * 2 + 0.5).requires_grad_()
+        y = module(x)
+        step = {"input": flat(x), "inputShape": list(shape), "output": flat(y)}
+        if k == 0:
+            g = torch.randn(*y.shape)
+            (y * g).sum().backward()
+            grads = {"upstream": flat(g), "gradInput": flat(x.grad)}
+            for pname, p in module.named_parameters():
+                grads["grad." + pname] = flat(p.grad)
+        steps.append(step)
+    module.eval()
+    xe = torch.randn(*eval_shape) * 2 + 0.5
+    with torch.no_grad():
+        ye = module(xe)
+    write_state(name, module)
+    buffers = {bname: flat(b) for bname, b in module.named_buffers()}
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump({"config": config, "steps": steps, **grads, "buffers": buffers,
+                   "evalInput": flat(xe), "evalInputShape": list(eval_shape), "evalOutput": flat(ye)}, f)
+
+
+def randomize_affine(module):
+    with torch.no_grad():
+        module.weight.copy_(torch.rand(module.weight.shape) + 0.5)
+        module.bias.copy_(torch.randn(module.bias.shape))
+
+
+torch.manual_seed(7)
+bn2d = nn.BatchNorm2d(4)
+randomize_affine(bn2d)
+norm_training("batch-norm-2d", bn2d, [(3, 4, 5, 6), (2, 4, 5, 6), (3, 4, 5, 6)], (2, 4, 5, 6), {})
+torch.manual_seed(8)
+bn1d = nn.BatchNorm1d(3, momentum=None, eps=1e-3)
+randomize_affine(bn1d)
+norm_training("batch-norm-1d-cumulative", bn1d, [(4, 3, 7), (5, 3, 7), (2, 3, 7), (6, 3, 7)], (3, 3, 7),
+              {"momentum": None, "eps": 1e-3})
+torch.manual_seed(9)
+norm_training("batch-norm-1d-untracked", nn.BatchNorm1d(5, affine=False, track_running_stats=False),
+              [(6, 5)], (4, 5), {"affine": False, "trackRunningStats": False})
+torch.manual_seed(10)
+gn = nn.GroupNorm(3, 6)
+randomize_affine(gn)
+norm_training("group-norm", gn, [(2, 6, 3, 4)], (1, 6, 3, 4), {})
+
+
+
+def add_coords(x, with_r=False):
+    """CoordConv's AddCoords (Liu et al. 2018) as specified for @polymodal/nn: x = column position,
+    y = row position, each spread over [-1, 1] (0 for a single cell), then the radius."""
+    n, _, h, w = x.shape
+    xs = torch.linspace(-1, 1, w) if w > 1 else torch.zeros(1)
+    ys = torch.linspace(-1, 1, h) if h > 1 else torch.zeros(1)
+    xx = xs.view(1, 1, 1, w).expand(n, 1, h, w)
+    yy = ys.view(1, 1, h, 1).expand(n, 1, h, w)
+    parts = [x, xx, yy] + ([torch.sqrt(xx * xx + yy * yy)] if with_r else [])
+    return torch.cat(parts, 1)
+
+
+class CoordConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3 + 3, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.conv(add_coords(x, True))
+
+
+torch.manual_seed(11)
+spatial = {}
+x = torch.randn(2, 3, 7, 6)
+for name, fn in [
+    ("maxPool2d(3, stride 2, padding 1)", nn.MaxPool2d(3, stride=2, padding=1)),
+    ("avgPool2d(2)", nn.AvgPool2d(2)),
+    ("AdaptiveAvgPool2d(1)", nn.AdaptiveAvgPool2d(1)),
+    ("AdaptiveMaxPool2d(1)", nn.AdaptiveMaxPool2d(1)),
+    ("addCoordChannels", lambda t: add_coords(t)),
+    ("addCoordChannels withRadius", lambda t: add_coords(t, True)),
+    ("featureMapToSequence coords", lambda t: add_coords(t).flatten(2).transpose(1, 2)),
+    ("addCoordChannels 1x1", lambda t: add_coords(t[:, :, :1, :1], True)),
+]:
+    xi = x.clone().requires_grad_()
+    y = fn(xi)
+    g = torch.randn(*y.shape)
+    (y * g).sum().backward()
+    spatial[name] = {"output": flat(y), "outputShape": list(y.shape), "upstream": flat(g), "gradInput": flat(xi.grad)}
+coord_conv = CoordConv()
+write_state("coord-conv", coord_conv)
+with torch.no_grad():
+    spatial["CoordConv2d"] = {"output": flat(coord_conv(x)), "outputShape": list(coord_conv(x).shape)}
+with open(os.path.join(OUT, "spatial.json"), "w") as f:
+    json.dump({"input": flat(x), "inputShape": list(x.shape), "cases": spatial}, f)
 
 # Writer check: fixed values the TS test rebuilds exactly.
 check = {

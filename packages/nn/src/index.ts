@@ -4,13 +4,25 @@
  */
 
 export { type ActivationName, activationFrom, GELU, ReLU, SiLU } from './activations.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batch-norm.js';
 export { Identity, ModuleDict, ModuleList, Sequential } from './containers.js';
 export { Conv2d, type Conv2dModuleOptions } from './conv2d.js';
+export {
+  AddCoords,
+  addCoordChannels,
+  type CoordChannelsOptions,
+  CoordConv2d,
+  type CoordConv2dOptions,
+  coordinateGrid,
+  type FeatureMapToSequenceOptions,
+  featureMapToSequence,
+} from './coord-channels.js';
 export { Dropout } from './dropout.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { SafetensorsError, StateDictError } from './errors.js';
 export { generatorFrom } from './generator.js';
 export { gradCheckModule } from './grad-check-module.js';
+export { GroupNorm, type GroupNormOptions } from './group-norm.js';
 export {
   calculateGain,
   computeFans,
@@ -34,6 +46,7 @@ export { MLP, type MLPOptions } from './mlp.js';
 export { type LoadStateDictResult, Module } from './module.js';
 export { namePattern } from './name-pattern.js';
 export { PatchEmbedding, type PatchEmbeddingOptions } from './patch-embedding.js';
+export { AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d, MaxPool2d } from './pooling.js';
 export {
   type HasProjectionSlots,
   hasProjectionSlots,

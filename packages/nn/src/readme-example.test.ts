@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mseLoss, randn, scope } from '@polymodal/tensor';
 import { expect, it } from 'vitest';
-import { Linear, loadModule, ReLU, Sequential, saveModule } from './index.js';
+import {
+  BatchNorm2d,
+  Conv2d,
+  featureMapToSequence,
+  Linear,
+  loadModule,
+  ReLU,
+  Sequential,
+  saveModule,
+} from './index.js';
 
 it('the README example trains, saves and loads', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'polymodal-readme-'));
@@ -26,4 +35,18 @@ it('the README example trains, saves and loads', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+it('the README conv-stem snippet gives [B, 64, 50] cells for 32×32 images', () => {
+  const stem = new Sequential(
+    new Conv2d(3, 24, 3, { stride: 2, padding: 1, bias: false, seed: 0 }),
+    new BatchNorm2d(24),
+    new ReLU(),
+    new Conv2d(24, 48, 3, { stride: 2, padding: 1, bias: false, seed: 1 }),
+    new BatchNorm2d(48),
+    new ReLU(),
+  );
+  const images = randn([2, 3, 32, 32], { seed: 3 });
+  const cells = scope(() => featureMapToSequence(stem.forward(images), { coords: true }));
+  expect(cells.shape).toEqual([2, 64, 50]);
 });

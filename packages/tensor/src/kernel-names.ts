@@ -101,8 +101,12 @@ export interface KernelAttrs
   GatherElements: { axis: number };
   /** `torch.scatter_add`: out = x, then out[i][index[i][j]] += src[i][j] (for axis 1). */
   ScatterAdd: { axis: number };
-  /** `[N,C,H,W] → [N, C·kh·kw, OH·OW]`, out-of-image taps read `padValue`. */
-  Im2Col: ConvGeometry & { padValue: number };
+  /**
+   * `[N,C,H,W] → [N, C·kh·kw, OH·OW]`, out-of-image taps read `padValue`. With `batchInColumns`,
+   * `[C·kh·kw, N·OH·OW]`: every image's columns side by side, so a convolution over the whole batch
+   * is one GEMM (`[O, C·kh·kw] × [C·kh·kw, N·OH·OW]`) and its weight gradient another.
+   */
+  Im2Col: ConvGeometry & { padValue: number; batchInColumns: boolean };
   /**
    * Optional fused kernels: ops use them where the current backend registers them and compose
    * the same result from primitives elsewhere. Both work over the last axis.
@@ -127,8 +131,28 @@ export interface KernelAttrs
    * [, maxExpAvgSq]; output the new values stacked on a leading axis (see ops/adam-step.ts).
    */
   AdamStep: AdamStepAttrs;
-  /** Adjoint of Im2Col: sums columns back into `[N,C,H,W]`. */
-  Col2Im: ConvGeometry & { channels: number; height: number; width: number };
+  /**
+   * Batch normalization's statistics (optional, fused): input x `[N, C, L]`; output `[2, C]`, the
+   * mean and the biased variance of each channel over N·L. Not differentiable (no gradient entry):
+   * the gradient of `BatchNormTrain` already accounts for the statistics' dependence on x.
+   */
+  BatchNormStats: Record<string, never>;
+  /**
+   * Batch normalization with batch statistics (optional, fused): inputs x `[N, C, L]`, weight `[C]`,
+   * bias `[C]` and stats `[2, C]` (= `BatchNormStats(x)`, passed in so neither direction recomputes
+   * them); output `(x − mean) / √(var + eps) · weight + bias`. Its gradient for x is the full one,
+   * through the statistics.
+   */
+  BatchNormTrain: { eps: number };
+  /** Backward of BatchNormTrain for weight and bias: inputs x, dy, stats; output `[2, C]` (Σ dy·x̂; Σ dy). */
+  BatchNormParamGrad: { eps: number };
+  /**
+   * Backward of BatchNormTrain for x: inputs x, weight, dy, stats and the `BatchNormParamGrad`
+   * sums; output `dx = w·rstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)`, M = N·L.
+   */
+  BatchNormGrad: { eps: number };
+  /** Adjoint of Im2Col: sums columns (in either layout) back into `[N,C,H,W]`. */
+  Col2Im: ConvGeometry & { channels: number; height: number; width: number; batchInColumns: boolean };
 }
 
 export type KernelName = keyof KernelAttrs;

@@ -51,4 +51,45 @@ describe('output buffer pool', () => {
     x.dispose();
     T.setBackend('cpu');
   });
+
+  it('every kernel that takes a recycled output writes all of it (pool full of NaN first)', () => {
+    T.setBackend('cpu');
+    const [r, c] = [256, 256]; // outputs of r·c = 64 K floats come from the pool
+    const x = T.randn([r, c], { seed: 2 });
+    const row = T.randn([1, c], { seed: 3 });
+    const idx = T.tensor(new Int32Array(Array.from({ length: r }, (_, i) => (i * 7) % r)));
+    const runs: [string, () => T.Tensor][] = [
+      ['unary', () => x.exp()],
+      ['broadcast binary', () => x.add(row)],
+      ['where', () => T.where(x.gt(0), x, row)],
+      ['cast', () => x.int().float()],
+      ['transpose', () => x.transpose(0, 1)],
+      ['broadcastTo', () => row.expand(r, c)],
+      ['slice', () => T.pad(x, [0, 8]).slice(1, 4, c + 4)],
+      ['concat', () => T.cat([x.narrow(1, 0, 100), x.narrow(1, 100, c - 100)], 1)],
+      ['pad (zeros)', () => T.pad(x.narrow(1, 0, c - 8), [4, 4])],
+      ['sum', () => T.stack([x, x, x, x]).sum(0)],
+      ['max', () => T.stack([x, x]).max(0)],
+      ['gather', () => x.indexSelect(0, idx)],
+      ['gatherElements', () => x.gather(1, idx.reshape(r, 1).expand(r, c).int())],
+    ];
+    const before = runs.map(([, f]) => Array.from(T.scope(() => f().dataSync())));
+    // Before each run, the pool's most recent arrays of every size the runs use are full of NaN
+    // (the pool hands out the last array freed, so a run's own freed outputs would come back first).
+    const nan = T.full([r, c], Number.NaN);
+    const pollute = () =>
+      T.scope(() => {
+        for (let i = 0; i < 6; i++) nan.add(0);
+        for (let i = 0; i < 6; i++) T.pad(nan, [0, 8]).add(0);
+      });
+    runs.forEach(([name, f], k) => {
+      pollute();
+      const got = Array.from(T.scope(() => f().dataSync()));
+      expect(
+        got.every((v) => !Number.isNaN(v)),
+        name,
+      ).toBe(true);
+      expect(got, name).toEqual(before[k]);
+    });
+  });
 });

@@ -234,6 +234,17 @@ export const CASES: ConformanceCase[] = [
     atol: 3e-4,
   },
   {
+    name: 'conv2d batch 3, stride 2, no bias',
+    inputs: () => [r([3, 2, 7, 6], 115), r([5, 2, 3, 3], 116)],
+    run: (x, w) => T.conv2d(x, w, null, { stride: 2, padding: 1 }),
+    atol: 3e-4,
+  },
+  {
+    name: 'conv2d one image, 1×1 kernel',
+    inputs: () => [r([1, 4, 3, 3], 117), r([2, 4, 1, 1], 118), r([2], 119)],
+    run: (x, w, b) => T.conv2d(x, w, b),
+  },
+  {
     name: 'avgPool2d',
     inputs: () => [r([1, 2, 5, 5], 86)],
     run: (x) => T.avgPool2d(x, 2, { stride: 2, padding: 1 }),
@@ -243,6 +254,16 @@ export const CASES: ConformanceCase[] = [
     inputs: () => [r([1, 2, 6, 6], 87)],
     run: (x) => T.maxPool2d(x, 3, { stride: 2, padding: 1 }),
   },
+  {
+    name: 'globalAvgPool2d',
+    inputs: () => [r([2, 3, 4, 5], 113)],
+    run: (x) => [T.globalAvgPool2d(x), T.globalAvgPool2d(x, { keepDim: true })],
+  },
+  {
+    name: 'globalMaxPool2d',
+    inputs: () => [r([2, 3, 4, 5], 114)],
+    run: (x) => [T.globalMaxPool2d(x), T.globalMaxPool2d(x, { keepDim: true })],
+  },
   // ---- neural functions --------------------------------------------------------------------------
   { name: 'softmax', inputs: () => [r([3, 5], 88, 4)], run: (x) => [x.softmax(-1), x.softmax(0)] },
   { name: 'logSoftmax', inputs: () => [r([3, 5], 89, 4)], run: (x) => x.logSoftmax(1) },
@@ -250,6 +271,37 @@ export const CASES: ConformanceCase[] = [
     name: 'layerNorm',
     inputs: () => [r([2, 3, 4], 90), r([4], 91), r([4], 92)],
     run: (x, w, b) => T.layerNorm(x, [4], w, b),
+  },
+  {
+    name: 'batchNorm training (4-d, affine)',
+    inputs: () => [r([3, 4, 2, 3], 101, 2), r([4], 102), r([4], 103)],
+    run: (x, w, b) => T.batchNorm(x, null, null, w, b, { training: true }),
+  },
+  {
+    name: 'batchNorm training (2-d, no affine)',
+    inputs: () => [r([5, 3], 104, 3)],
+    run: (x) => T.batchNorm(x, null, null, null, null, { training: true, eps: 1e-3 }),
+  },
+  {
+    name: 'batchNorm running statistics',
+    inputs: () => [r([4, 3, 5], 105, 2), r([2, 3, 5], 106)],
+    run: (x1, x2) => {
+      const [rm, rv] = [T.tensor([0.5, -1, 2]), T.tensor([1, 2, 0.5])];
+      T.batchNorm(x1, rm, rv, null, null, { training: true, momentum: 0.3 });
+      T.batchNorm(x2, rm, rv, null, null, { training: true, momentum: 0.3 });
+      return [rm, rv];
+    },
+    backward: false,
+  },
+  {
+    name: 'batchNorm evaluation',
+    inputs: () => [r([2, 3, 4], 107, 2), r([3], 108), r([3], 109)],
+    run: (x, w, b) => T.batchNorm(x, T.tensor([0.5, -1, 2]), T.tensor([1, 2, 0.5]), w, b),
+  },
+  {
+    name: 'groupNorm',
+    inputs: () => [r([2, 6, 2, 3], 110, 2), r([6], 111), r([6], 112)],
+    run: (x, w, b) => T.groupNorm(x, 3, w, b),
   },
   { name: 'dropout (seeded)', inputs: () => [r([4, 5], 93)], run: (x) => T.dropout(x, 0.3, { seed: 7 }) },
   {

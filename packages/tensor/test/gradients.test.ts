@@ -14,6 +14,7 @@ const NOT_SMOOTH = new Set([
   'ceil',
   'round half to even',
   'maxPool2d',
+  'globalMaxPool2d',
   'max',
   'min',
   'clamp',

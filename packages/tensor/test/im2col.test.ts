@@ -34,6 +34,16 @@ function naiveIm2col(x: Float32Array, shape: number[], g: ConvGeometry, padValue
   return out;
 }
 
+/** `[N, K, L]` → `[K, N·L]`. */
+function inColumns(cols: Float32Array, n: number, k: number): Float32Array {
+  const l = cols.length / (n * k);
+  const out = new Float32Array(cols.length);
+  for (let b = 0; b < n; b++)
+    for (let row = 0; row < k; row++)
+      for (let p = 0; p < l; p++) out[row * n * l + b * l + p] = cols[(b * k + row) * l + p]!;
+  return out;
+}
+
 const geometry = fc
   .record({
     kernelH: fc.integer({ min: 1, max: 4 }),
@@ -46,24 +56,35 @@ const geometry = fc
     c: fc.integer({ min: 1, max: 3 }),
     h: fc.integer({ min: 1, max: 9 }),
     w: fc.integer({ min: 1, max: 9 }),
+    batchInColumns: fc.boolean(),
   })
   .filter((g) => g.h + 2 * g.padH >= g.kernelH && g.w + 2 * g.padW >= g.kernelW);
 
 describe('cpu Im2Col / Col2Im', () => {
-  it('equal the naive definition and are adjoint, for any geometry', () => {
+  it('equal the naive definition and are adjoint, for any geometry and either layout', () => {
     T.setBackend('cpu');
     fc.assert(
       fc.property(geometry, fc.integer({ min: 0, max: 1000 }), (g, seed) => {
         const shape = [g.n, g.c, g.h, g.w];
         const x = T.randn(shape, { seed });
-        const { n, c, h, w, ...geom } = g;
-        const cols = ENGINE.runKernel('Im2Col', [x], { ...geom, padValue: -7 });
-        const want = naiveIm2col(x.dataSync() as Float32Array, shape, geom, -7);
+        const { n, c, h, w, batchInColumns, ...geom } = g;
+        const cols = ENGINE.runKernel('Im2Col', [x], { ...geom, padValue: -7, batchInColumns });
+        const naive = naiveIm2col(x.dataSync() as Float32Array, shape, geom, -7);
+        const [rows, l] = [cols.shape.at(-2)!, cols.shape.at(-1)!];
+        // [N, K, L], or [K, N·L] with every image's L entries of a row side by side.
+        const want = batchInColumns ? inColumns(naive, n, c * geom.kernelH * geom.kernelW) : naive;
+        expect(cols.shape).toEqual(batchInColumns ? [rows, l] : [n, rows, l]);
         expect(Array.from(cols.dataSync())).toEqual(Array.from(want));
         // Adjoint: with zero padding, ⟨im2col(x), r⟩ = ⟨x, col2im(r)⟩ (float64 sums of float32 data).
-        const zeroPad = ENGINE.runKernel('Im2Col', [x], { ...geom, padValue: 0 });
+        const zeroPad = ENGINE.runKernel('Im2Col', [x], { ...geom, padValue: 0, batchInColumns });
         const r = T.randn(zeroPad.shape, { seed: seed + 1 });
-        const back = ENGINE.runKernel('Col2Im', [r], { ...geom, channels: c, height: h, width: w });
+        const back = ENGINE.runKernel('Col2Im', [r], {
+          ...geom,
+          channels: c,
+          height: h,
+          width: w,
+          batchInColumns,
+        });
         const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
           let s = 0;
           for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;

@@ -179,6 +179,42 @@ describe('wasm BatchMatMul', () => {
     },
   );
 
+  it.runIf(IN_NODE)(
+    'splits a small C with a long K (a conv weight gradient) over the threads, with the same bits',
+    async () => {
+      const one = new WasmBackend('wasm-small-c-1', 1);
+      const many = new WasmBackend('wasm-small-c-3', 3);
+      try {
+        // [48, 4096] × [216, 4096]ᵀ: one 48×216 block at the default block sizes, so one task.
+        const problem = {
+          batchA: 1,
+          batchB: 1,
+          batch: 1,
+          m: 48,
+          k: 4096,
+          n: 216,
+          transposeA: false,
+          transposeB: true,
+        };
+        const g = new T.Generator(6);
+        const a = Float32Array.from({ length: problem.m * problem.k }, () => g.normal());
+        const b = Float32Array.from({ length: problem.n * problem.k }, () => g.normal());
+        await many.warmUp();
+        const expected = one.matmul(a, b, problem)!;
+        let got = many.matmul(a, b, problem)!;
+        for (let rep = 0; rep < 20 && many.tasksOnWorkers === 0; rep++) got = many.matmul(a, b, problem)!;
+        expect(many.tasksOnWorkers).toBeGreaterThan(0);
+        expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(expected.buffer));
+        const ref = reference(a, [1, problem.m, problem.k], b, [1, problem.n, problem.k], false, true);
+        for (let i = 0; i < ref.values.length; i += 13)
+          expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
+      } finally {
+        one.destroy();
+        many.destroy();
+      }
+    },
+  );
+
   it('runs on a plain (unshared) memory, as in a browser without cross-origin isolation', () => {
     const plain = new WasmRuntime(false);
     expect(plain.shared).toBe(false);

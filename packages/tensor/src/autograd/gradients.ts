@@ -218,7 +218,7 @@ const TABLE: GradConfig[] = [
     // The first convolution's input is data: no Col2Im for it.
     if (!c.needsInputGrad[0]) return [null];
     const x = input(c);
-    const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
+    const { kernelH, kernelW, strideH, strideW, padH, padW, batchInColumns } = c.attrs;
     return [
       ENGINE.runKernel('Col2Im', [dy], {
         kernelH,
@@ -230,14 +230,14 @@ const TABLE: GradConfig[] = [
         channels: x.shape[1]!,
         height: x.shape[2]!,
         width: x.shape[3]!,
+        batchInColumns,
       }),
     ];
   }),
   grad('Col2Im', (dy, c) => {
-    const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
-    return [
-      ENGINE.runKernel('Im2Col', [dy], { kernelH, kernelW, strideH, strideW, padH, padW, padValue: 0 }),
-    ];
+    const { kernelH, kernelW, strideH, strideW, padH, padW, batchInColumns } = c.attrs;
+    const geometry = { kernelH, kernelW, strideH, strideW, padH, padW };
+    return [ENGINE.runKernel('Im2Col', [dy], { ...geometry, padValue: 0, batchInColumns })];
   }),
   // Fused GELU, by its fused backward kernel where the backend has one, else composed:
   // dx = dy·(Φ(x) + x·φ(x)), or the tanh form's derivative.
@@ -291,6 +291,37 @@ const TABLE: GradConfig[] = [
     const g = dy.mul(w);
     const dx = rstd.mul(g.sub(g.mean(-1, true)).sub(xhat.mul(g.mul(xhat).mean(-1, true))));
     return [dx, sumToShape(dy.mul(xhat), w.shape), sumToShape(dy, w.shape)];
+  }),
+  // Fused batch norm (the statistics come in as an input, computed from x without a tape entry):
+  // dx = w·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)) over N·L per channel, dw = Σ dy·x̂, db = Σ dy.
+  grad('BatchNormTrain', (dy, c) => {
+    const [x, w, , stats] = [input(c, 0), input(c, 1), input(c, 2), input(c, 3)];
+    const { eps } = c.attrs;
+    const channels = w.shape[0]!;
+    if (hasKernel('BatchNormParamGrad') && hasKernel('BatchNormGrad')) {
+      const sums = ENGINE.runKernel('BatchNormParamGrad', [x, dy, stats], { eps });
+      const dx = ifNeeded(c, 0, () => ENGINE.runKernel('BatchNormGrad', [x, w, dy, stats, sums], { eps }));
+      const [dw, db] = ops.split(sums, 1, 0);
+      return [dx, ops.reshape(dw!, [channels]), ops.reshape(db!, [channels]), null];
+    }
+    const [mu, v] = ops.split(stats, 1, 0).map((s) => ops.reshape(s, [1, channels, 1]));
+    const rstd = v!.add(eps).rsqrt();
+    const xhat = x.sub(mu!).mul(rstd);
+    const meanDy = dy.mean([0, 2], true);
+    const meanDyXhat = dy.mul(xhat).mean([0, 2], true);
+    const dx = ifNeeded(c, 0, () =>
+      dy
+        .sub(meanDy)
+        .sub(xhat.mul(meanDyXhat))
+        .mul(rstd)
+        .mul(ops.reshape(w, [1, channels, 1])),
+    );
+    return [
+      dx,
+      ops.reshape(dy.mul(xhat).sum([0, 2]), [channels]),
+      ops.reshape(dy.sum([0, 2]), [channels]),
+      null,
+    ];
   }),
 ];
 

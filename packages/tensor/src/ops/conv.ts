@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.js';
 import { matmul } from './matmul.js';
 import { assertTensor } from './operand.js';
 import { max, mean } from './reduce.js';
-import { reshape } from './shape-ops.js';
+import { permute, reshape } from './shape-ops.js';
 
 type Pair = number | readonly [number, number];
 
@@ -48,7 +48,10 @@ export interface Conv2dOptions {
 
 /**
  * 2-D convolution (cross-correlation, like PyTorch): `x [N, C, H, W]`, `weight [O, C, kh, kw]`,
- * `bias [O]` → `[N, O, OH, OW]`. Computed as im2col + one batched matrix product.
+ * `bias [O]` → `[N, O, OH, OW]`. Computed as im2col with every image's columns side by side
+ * (`[C·kh·kw, N·OH·OW]`) and one matrix product for the whole batch; the output is then put back
+ * in `[N, O, …]` order. The backward pass is then one GEMM for the weight gradient (summing over
+ * the batch inside its inner dimension, no per-image products to add up) and one for the columns.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
   assertTensor('conv2d', 'input', x);
@@ -73,11 +76,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   );
   const [n, c] = [x.shape[0]!, x.shape[1]!];
   const o = weight.shape[0]!;
+  const l = g.outH * g.outW;
   return scope(() => {
-    const cols = ENGINE.runKernel('Im2Col', [x], { ...strip(g), padValue: 0 });
-    let out = matmul(reshape(weight, [o, c * g.kernelH * g.kernelW]), cols);
+    const cols = ENGINE.runKernel('Im2Col', [x], { ...strip(g), padValue: 0, batchInColumns: true });
+    let out = matmul(reshape(weight, [o, c * g.kernelH * g.kernelW]), cols); // [O, N·L]
     if (bias) out = out.add(reshape(bias, [o, 1]));
-    return reshape(out, [n, o, g.outH, g.outW]);
+    const batchFirst = n === 1 ? out : permute(reshape(out, [o, n, l]), [1, 0, 2]);
+    return reshape(batchFirst, [n, o, g.outH, g.outW]);
   });
 }
 
@@ -97,7 +102,7 @@ function pool(op: 'avgPool2d' | 'maxPool2d', x: Tensor, kernelSize: Pair, option
   return scope(() => {
     // Max pooling pads with the lowest float, so a pad tap never wins; average counts pads as 0.
     const padValue = op === 'maxPool2d' ? -3.4028234663852886e38 : 0;
-    const cols = ENGINE.runKernel('Im2Col', [x], { ...strip(g), padValue });
+    const cols = ENGINE.runKernel('Im2Col', [x], { ...strip(g), padValue, batchInColumns: false });
     const windows = reshape(cols, [n, c, g.kernelH * g.kernelW, g.outH * g.outW]);
     const pooled = op === 'maxPool2d' ? max(windows, 2) : mean(windows, 2);
     return reshape(pooled, [n, c, g.outH, g.outW]);

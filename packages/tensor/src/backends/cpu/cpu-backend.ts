@@ -34,6 +34,15 @@ export class CpuBackend implements Backend {
     return this.outputBuffers.take(length);
   }
 
+  /**
+   * An output array of `dtype` for a kernel that writes every element: float32 from the buffer
+   * pool (its contents are unspecified), other dtypes fresh. On machines where a page costs
+   * microseconds on first touch, writing into a fresh 16 MB array costs more than most kernels.
+   */
+  uninitializedOutput(dtype: DType, length: number): TypedArray {
+    return dtype === 'float32' ? this.outputBuffers.take(length) : allocate(dtype, length);
+  }
+
   values(dataId: DataId): TypedArray {
     const v = this.buffers.get(dataId);
     if (!v) throw new BackendError(this.name, 'read', 'buffer not found (disposed?)');

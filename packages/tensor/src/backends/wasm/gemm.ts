@@ -30,6 +30,21 @@ const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 const align16 = (floats: number) => roundUp(floats, 16);
 
 /**
+ * Rows and columns of C per task. A problem with fewer MC×NC blocks than twice the threads (a
+ * convolution's weight gradient: C is [O, C·kh·kw], small, with K = N·OH·OW large) is cut into
+ * narrower blocks, columns first, so every thread gets work. Blocking never changes the arithmetic:
+ * each C element is still summed over k in the same KC chunks, so results stay bit-identical.
+ */
+function blockSizes(batch: number, mp: number, np: number, threads: number): [number, number] {
+  let mc = Math.min(MC, mp);
+  let nc = Math.min(NC, np);
+  const tasks = () => batch * Math.ceil(mp / mc) * Math.ceil(np / nc);
+  while (tasks() < 2 * threads && nc > 4 * NR) nc = roundUp(Math.ceil(nc / 2), NR);
+  while (tasks() < 2 * threads && mc > 4 * MR) mc = roundUp(Math.ceil(mc / 2), MR);
+  return [mc, nc];
+}
+
+/**
  * `C[p] = op(A[p])·op(B[p])` for every batch p in WebAssembly SIMD, optionally spread over a thread
  * pool. Returns null when the problem does not fit in a 32-bit wasm memory (the caller then uses
  * the JS kernel). Output is [batch, m, n], row-major, in an array from `allocate` (every element is
@@ -75,8 +90,7 @@ export function gemm(
   heap.set(a.length === batchA * m * k ? a : Array.prototype.slice.call(a, 0, batchA * m * k), rawA);
   heap.set(b.length === batchB * k * n ? b : Array.prototype.slice.call(b, 0, batchB * k * n), rawB);
 
-  const mc = Math.min(MC, mp);
-  const nc = Math.min(NC, np);
+  const [mc, nc] = blockSizes(batch, mp, np, pool ? pool.size + 1 : 1);
   const rowBlocks = Math.ceil(mp / mc);
   const colBlocks = Math.ceil(np / nc);
   const tasks = batch * rowBlocks * colBlocks;

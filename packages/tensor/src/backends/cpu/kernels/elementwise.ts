@@ -1,4 +1,4 @@
-import { allocate, type DType, type TypedArray } from '../../../dtype.js';
+import type { DType, TypedArray } from '../../../dtype.js';
 import { ARITHMETIC_KERNELS, COMPARISON_KERNELS, UNARY_KERNELS } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { BINARY_FNS, UNARY_FNS } from '../../../scalar-math.js';
@@ -13,7 +13,7 @@ const unaryKernels: KernelConfig[] = UNARY_KERNELS.map((kernelName) => ({
   backendName: 'cpu',
   kernelFunc: ({ inputs: [x], backend }) => {
     const xs = cpu(backend).values(x!.dataId);
-    const out = new Float32Array(xs.length);
+    const out = cpu(backend).uninitializedFloat32(xs.length);
     const f = UNARY_FNS[kernelName];
     for (let i = 0; i < xs.length; i++) out[i] = f(xs[i]!);
     return cpu(backend).output(out, x!.shape, 'float32');
@@ -45,16 +45,17 @@ const binaryKernels: KernelConfig[] = [...ARITHMETIC_KERNELS, ...COMPARISON_KERN
     const dtype = isComparison ? 'bool' : a!.dtype;
     const av = cpu(backend).values(a!.dataId);
     const bv = cpu(backend).values(b!.dataId);
-    const out = allocate(dtype, sizeOf(shape));
+    const size = sizeOf(shape);
     const f = BINARY_FNS[kernelName];
-    const aStr = broadcastStrides(a!.shape, shape);
-    const bStr = broadcastStrides(b!.shape, shape);
-    if (dtype === 'float32' && av.length === out.length && bv.length === out.length) {
+    if (dtype === 'float32' && av.length === size && bv.length === size) {
       // Same shapes (the common case in training): one flat loop per op into a recycled buffer.
-      const o = cpu(backend).uninitializedFloat32(out.length);
+      const o = cpu(backend).uninitializedFloat32(size);
       sameShapeLoop(kernelName, av, bv, o, f);
       return cpu(backend).output(o, shape, dtype);
     }
+    const out = cpu(backend).uninitializedOutput(dtype, size);
+    const aStr = broadcastStrides(a!.shape, shape);
+    const bStr = broadcastStrides(b!.shape, shape);
     if (kernelName === 'Add' || kernelName === 'Mul' || kernelName === 'Sub') {
       // The hot three get loops without a call per element.
       forEachBroadcastRun(shape, aStr, bStr, (ai, bi, o, n, as, bs) => {
@@ -99,7 +100,7 @@ export const elementwiseKernels: KernelConfig[] = [
         TypedArray,
         TypedArray,
       ];
-      const out = allocate(a!.dtype, sizeOf(shape));
+      const out = cpu(backend).uninitializedOutput(a!.dtype, sizeOf(shape));
       forEachBroadcastRun3(shape, cs, as, bs, (ci, ai, bi, o, n, csi, asi, bsi) => {
         for (let j = 0; j < n; j++, ci += csi, ai += asi, bi += bsi) out[o + j] = cv[ci] ? av[ai]! : bv[bi]!;
       });
@@ -112,7 +113,7 @@ export const elementwiseKernels: KernelConfig[] = [
     kernelFunc: ({ inputs: [x], attrs: a, backend }) => {
       const attrs = a as { dtype: DType };
       const xs = cpu(backend).values(x!.dataId);
-      const out = allocate(attrs.dtype, xs.length);
+      const out = cpu(backend).uninitializedOutput(attrs.dtype, xs.length);
       if (attrs.dtype === 'bool') for (let i = 0; i < xs.length; i++) out[i] = xs[i] ? 1 : 0;
       else if (attrs.dtype === 'int32') for (let i = 0; i < xs.length; i++) out[i] = Math.trunc(xs[i]!);
       else out.set(xs);

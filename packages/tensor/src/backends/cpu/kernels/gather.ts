@@ -1,4 +1,3 @@
-import { allocate } from '../../../dtype.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { contiguousStrides, sizeOf } from '../../../shape.js';
 import type { CpuBackend } from '../cpu-backend.js';
@@ -35,7 +34,7 @@ export const gatherKernels: KernelConfig[] = [
       const xs = cpu(backend).values(x!.dataId);
       const shape = [...x!.shape];
       shape[axis] = idx.length;
-      const out = allocate(x!.dtype, sizeOf(shape));
+      const out = cpu(backend).uninitializedOutput(x!.dtype, sizeOf(shape));
       for (let o = 0; o < outer; o++) {
         for (let k = 0; k < idx.length; k++) {
           const src = (o * n + idx[k]!) * inner;
@@ -72,7 +71,7 @@ export const gatherKernels: KernelConfig[] = [
       const xs = cpu(backend).values(x!.dataId);
       const idx = cpu(backend).values(index!.dataId);
       const xStrides = contiguousStrides(x!.shape);
-      const out = allocate(x!.dtype, idx.length);
+      const out = cpu(backend).uninitializedOutput(x!.dtype, idx.length);
       forEachIndex(index!.shape, (p, coords) => {
         let off = 0;
         for (let d = 0; d < coords.length; d++) off += (d === axis ? idx[p]! : coords[d]!) * xStrides[d]!;

@@ -1,5 +1,6 @@
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { adamStepKernel } from './adam-step.js';
+import { batchNormKernels } from './batch-norm.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
 import { gatherKernels } from './gather.js';
@@ -18,6 +19,7 @@ export const CPU_KERNELS: KernelConfig[] = [
   ...gatherKernels,
   ...convKernels,
   ...normalizationKernels,
+  ...batchNormKernels,
   ...geluKernels,
   adamStepKernel,
 ];

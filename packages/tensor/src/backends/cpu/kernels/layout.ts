@@ -1,4 +1,3 @@
-import { allocate } from '../../../dtype.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { broadcastStrides, contiguousStrides, sizeOf } from '../../../shape.js';
 import type { CpuBackend } from '../cpu-backend.js';
@@ -14,7 +13,7 @@ export const layoutKernels: KernelConfig[] = [
       const { perm } = attrs as { perm: number[] };
       const strides = contiguousStrides(x!.shape);
       const shape = perm.map((p) => x!.shape[p]!);
-      const out = allocate(x!.dtype, sizeOf(shape));
+      const out = cpu(backend).uninitializedOutput(x!.dtype, sizeOf(shape));
       stridedCopy(
         cpu(backend).values(x!.dataId),
         shape,
@@ -30,7 +29,7 @@ export const layoutKernels: KernelConfig[] = [
     backendName: 'cpu',
     kernelFunc: ({ inputs: [x], attrs, backend }) => {
       const { shape } = attrs as { shape: number[] };
-      const out = allocate(x!.dtype, sizeOf(shape));
+      const out = cpu(backend).uninitializedOutput(x!.dtype, sizeOf(shape));
       stridedCopy(cpu(backend).values(x!.dataId), shape, broadcastStrides(x!.shape, shape), 0, out);
       return cpu(backend).output(out, shape, x!.dtype);
     },
@@ -42,7 +41,7 @@ export const layoutKernels: KernelConfig[] = [
       const { begin, size, step } = attrs as { begin: number[]; size: number[]; step: number[] };
       const strides = contiguousStrides(x!.shape);
       const offset = begin.reduce((s, b, i) => s + b * strides[i]!, 0);
-      const out = allocate(x!.dtype, sizeOf(size));
+      const out = cpu(backend).uninitializedOutput(x!.dtype, sizeOf(size));
       stridedCopy(
         cpu(backend).values(x!.dataId),
         size,
@@ -63,7 +62,7 @@ export const layoutKernels: KernelConfig[] = [
       shape[axis] = inputs.reduce((s, t) => s + t.shape[axis]!, 0);
       const outer = sizeOf(first.shape.slice(0, axis));
       const inner = sizeOf(first.shape.slice(axis + 1));
-      const out = allocate(first.dtype, sizeOf(shape));
+      const out = cpu(backend).uninitializedOutput(first.dtype, sizeOf(shape));
       const rowOut = shape[axis]! * inner;
       let colOffset = 0;
       for (const t of inputs) {
@@ -81,8 +80,8 @@ export const layoutKernels: KernelConfig[] = [
     kernelFunc: ({ inputs: [x], attrs, backend }) => {
       const { pads, value } = attrs as { pads: [number, number][]; value: number };
       const shape = x!.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
-      const out = allocate(x!.dtype, sizeOf(shape));
-      if (value !== 0) out.fill(value);
+      // A recycled buffer: the padding is written explicitly, zero included.
+      const out = cpu(backend).uninitializedOutput(x!.dtype, sizeOf(shape)).fill(value);
       const xs = cpu(backend).values(x!.dataId);
       const outStrides = contiguousStrides(shape);
       const rank = x!.shape.length;

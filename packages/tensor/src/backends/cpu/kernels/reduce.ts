@@ -1,4 +1,3 @@
-import { allocate } from '../../../dtype.js';
 import { REDUCE_KERNELS } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { sizeOf } from '../../../shape.js';
@@ -22,7 +21,7 @@ const reduceKernels: KernelConfig[] = REDUCE_KERNELS.map((kernelName) => ({
     const { axes } = attrs as { axes: number[] };
     const [outer, r, inner] = reductionLayout(x!.shape, axes);
     const xs = cpu(backend).values(x!.dataId);
-    const out = allocate(x!.dtype, outer * inner);
+    const out = cpu(backend).uninitializedOutput(x!.dtype, outer * inner);
     const init = INIT[kernelName];
     if (kernelName === 'Sum' && inner > 1) {
       // Row by row into float64 partial sums: sequential reads instead of a stride of `inner` per

@@ -21,23 +21,70 @@ export function stridedCopy(
     if (out.length > 0) out[0] = src[offset]!;
     return;
   }
+  // float32 (nearly every call) gets its own copy of the loop: one loop shared by every array
+  // type reads elements megamorphically, 8–16 ns each instead of about 1.
+  if (src instanceof Float32Array && out instanceof Float32Array) copyRunsF32(src, dims, st!, offset, out);
+  else copyRuns(src, dims, st!, offset, out);
+}
+
+function copyRunsF32(
+  src: Float32Array,
+  dims: readonly number[],
+  st: readonly number[],
+  offset: number,
+  out: Float32Array,
+): void {
+  const rank = dims.length;
   const inner = dims[rank - 1]!;
-  const innerStride = st![rank - 1]!;
+  const innerStride = st[rank - 1]!;
   const outer = out.length / inner;
-  const idx = new Array<number>(rank).fill(0);
+  const idx = new Int32Array(rank);
+  // Long contiguous runs (a permute that keeps the last axis, a slice of rows) copy as blocks.
+  const block = innerStride === 1 && inner >= 32;
   let base = offset;
   let o = 0;
   for (let n = 0; n < outer; n++) {
-    if (innerStride === 1) {
-      for (let j = 0; j < inner; j++) out[o++] = src[base + j]!;
+    if (block) {
+      out.set(src.subarray(base, base + inner), o);
+      o += inner;
+    } else if (innerStride === 0) {
+      out.fill(src[base]!, o, o + inner);
+      o += inner;
     } else {
       for (let j = 0, s = base; j < inner; j++, s += innerStride) out[o++] = src[s]!;
     }
     for (let d = rank - 2; d >= 0; d--) {
       idx[d]!++;
-      base += st![d]!;
+      base += st[d]!;
       if (idx[d]! < dims[d]!) break;
-      base -= idx[d]! * st![d]!;
+      base -= idx[d]! * st[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** `copyRunsF32` for the other array types. */
+function copyRuns(
+  src: TypedArray,
+  dims: readonly number[],
+  st: readonly number[],
+  offset: number,
+  out: TypedArray,
+): void {
+  const rank = dims.length;
+  const inner = dims[rank - 1]!;
+  const innerStride = st[rank - 1]!;
+  const outer = out.length / inner;
+  const idx = new Int32Array(rank);
+  let base = offset;
+  let o = 0;
+  for (let n = 0; n < outer; n++) {
+    for (let j = 0, s = base; j < inner; j++, s += innerStride) out[o++] = src[s]!;
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      base += st[d]!;
+      if (idx[d]! < dims[d]!) break;
+      base -= idx[d]! * st[d]!;
       idx[d] = 0;
     }
   }

@@ -25,7 +25,7 @@ import {
   zeros,
 } from '@polymodal/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FiLMFusion, registerFiLMFusion } from './index.js';
+import { MutanFusion, registerMutanFusion } from './index.js';
 
 const dims = { image: 4, text: 3 };
 
@@ -91,39 +91,67 @@ function accuracy(model: FusionModule, data: ReturnType<typeof xorData>, shuffle
   );
 }
 
-beforeAll(() => registerFiLMFusion());
+beforeAll(() => registerMutanFusion());
 
-describe('FiLMFusion, registered from outside @polymodal/fusion', () => {
-  it('is listed and built by name and from plain JSON', () => {
-    registerFiLMFusion(); // idempotent
-    expect(listFusions()).toContain('film');
-    const byName = createFusion('film', { inputDims: dims, target: 'image', outputDim: 6, seed: 0 });
+describe('MutanFusion, registered from outside @polymodal/fusion', () => {
+  it('is listed and built by name and from plain JSON; not a built-in', () => {
+    registerMutanFusion(); // idempotent
+    expect(listFusions()).toContain('mutan');
+    expect(listFusions()).toContain('film'); // FiLM is built in now; this example shows another
+    const byName = createFusion('mutan', { inputDims: dims, rank: 2, outputDim: 6, seed: 0 });
     const byConfig = fusionFromConfig(
-      JSON.parse('{"type":"film","inputDims":{"image":4,"text":3},"target":"text","outputDim":6}'),
+      JSON.parse('{"type":"mutan","inputDims":{"image":4,"text":3},"hiddenDim":5,"rank":3,"outputDim":6}'),
     );
     for (const f of [byName, byConfig]) {
-      expect(f).toBeInstanceOf(FiLMFusion);
+      expect(f).toBeInstanceOf(MutanFusion);
       expect(f).toBeInstanceOf(FusionModule);
       expect(f.forward({ image: randn([5, 4]), text: randn([5, 3]) }).fused.shape).toEqual([5, 6]);
     }
-    expect((byConfig as FiLMFusion).condition).toBe('image');
+    expect((byConfig as MutanFusion).rank).toBe(3);
+    expect(byConfig.getParameter('core.text.weight').shape).toEqual([3 * 6, 5]);
   });
 
-  it('computes γ(c) ⊙ (W x + b) + β(c) (hand-computed)', () => {
-    const f = new FiLMFusion({ inputDims: { image: 2, text: 1 }, target: 'image', outputDim: 1 });
+  it('computes W_o·Σ_r (W^r_a tanh(W_a a)) ⊙ (W^r_b tanh(W_b b)) (hand-computed)', () => {
+    const f = new MutanFusion({ inputDims: { image: 1, text: 1 }, hiddenDim: 1, rank: 2, outputDim: 1 });
+    const set = (name: string, v: number[]) =>
+      f.getParameter(name).assign(tensor(v, { shape: f.getParameter(name).shape }));
     noGrad(() => {
-      f.getParameter('projection.weight').assign(tensor([[1, -1]]));
-      f.getParameter('projection.bias').assign(tensor([0.5]));
-      f.getParameter('film.weight').assign(tensor([[2], [1]]));
-      f.getParameter('film.bias').assign(tensor([0, -1]));
+      set('factors.image.weight', [1]);
+      set('factors.image.bias', [0]);
+      set('factors.text.weight', [0.5]);
+      set('factors.text.bias', [0]);
+      set('core.image.weight', [1, 2]); // rank 1 and rank 2 maps
+      set('core.image.bias', [0, 1]);
+      set('core.text.weight', [3, -1]);
+      set('core.text.bias', [0, 0]);
+      set('output.weight', [2]);
+      set('output.bias', [0.5]);
     });
-    // h = 3 − 1 + 0.5 = 2.5; γ = 2·2 = 4; β = 2 − 1 = 1 → 4·2.5 + 1 = 11
-    const out = f.forward({ image: tensor([[3, 1]]), text: tensor([[2]]) });
-    expect(out.fused.item()).toBeCloseTo(11, 5);
+    // ã = tanh(1), b̃ = tanh(0.5·2) = tanh(1); z = (ã)(3ã) + (2ã + 1)(−ã) = 3ã² − 2ã² − ã = ã² − ã.
+    const ta = Math.tanh(1);
+    const out = f.forward({ image: tensor([[1]]), text: tensor([[2]]) });
+    expect(out.fused.item()).toBeCloseTo(2 * (ta * ta - ta) + 0.5, 5);
+  });
+
+  it('pools a sequence over its real tokens (padding never changes fused)', () => {
+    const f = new MutanFusion({ inputDims: dims, outputDim: 4, seed: 2 });
+    const text = randn([2, 3, 3], { seed: 5 });
+    const mask = tensor(
+      [
+        [true, false, false],
+        [true, true, true],
+      ],
+      { dtype: 'bool' },
+    );
+    const noisy = text.add(tensor([0, 1, 1, 0, 0, 0], { shape: [2, 3, 1] }).mul(100));
+    const image = randn([2, 4], { seed: 6 });
+    const a = f.forward({ image, text }, { text: mask }).fused.dataSync();
+    const b = f.forward({ image, text: noisy }, { text: mask }).fused.dataSync();
+    a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 5));
   });
 
   it('gradients match central differences', () => {
-    const f = new FiLMFusion({ inputDims: dims, target: 'image', outputDim: 3, seed: 1 });
+    const f = new MutanFusion({ inputDims: dims, rank: 2, outputDim: 3, seed: 1 });
     const w = randn([2, 3], { seed: 2 });
     const result = gradCheck(
       (image: Tensor, text: Tensor) => f.forward({ image, text }).fused.mul(w).mean(),
@@ -133,28 +161,25 @@ describe('FiLMFusion, registered from outside @polymodal/fusion', () => {
   });
 
   it('learns XOR across modalities (≥ 0.9) and is near chance with one modality shuffled (≤ 0.65)', () => {
-    const film = fusionFromConfig({ type: 'film', inputDims: dims, target: 'image', outputDim: 2, seed: 0 });
+    const mutan = fusionFromConfig({ type: 'mutan', inputDims: dims, rank: 2, outputDim: 2, seed: 0 });
     const trainSet = xorData(128, 1);
     const testSet = xorData(256, 2);
-    train(film, trainSet, 150);
-    expect(accuracy(film, testSet)).toBeGreaterThanOrEqual(0.9);
-    expect(accuracy(film, testSet, 'text')).toBeLessThanOrEqual(0.65);
-    expect(accuracy(film, testSet, 'image')).toBeLessThanOrEqual(0.65);
+    train(mutan, trainSet, 150);
+    expect(accuracy(mutan, testSet)).toBeGreaterThanOrEqual(0.9);
+    expect(accuracy(mutan, testSet, 'text')).toBeLessThanOrEqual(0.65);
+    expect(accuracy(mutan, testSet, 'image')).toBeLessThanOrEqual(0.65);
   });
 
   it('bad input and bad options throw typed errors', () => {
-    const film = createFusion('film', { inputDims: dims, target: 'image', outputDim: 2 });
-    expect(() => film.forward({ image: randn([2, 4]) })).toThrow(FusionInputError);
-    expect(() => film.forward({ image: randn([2, 4]), text: randn([3, 3]) })).toThrow(/batch sizes differ/);
-    expect(() => film.forward({ image: randn([2, 5]), text: randn([2, 3]) })).toThrow(
-      /'image' must be \[B, 4\]/,
+    const mutan = createFusion('mutan', { inputDims: dims, outputDim: 2 });
+    expect(() => mutan.forward({ image: randn([2, 4]) })).toThrow(FusionInputError);
+    expect(() => mutan.forward({ image: randn([2, 4]), text: randn([3, 3]) })).toThrow(/batch sizes differ/);
+    expect(() => mutan.forward({ image: randn([2, 5]), text: randn([2, 3]) })).toThrow(/'image' must be/);
+    expect(() => createFusion('mutan', { inputDims: dims, outputDim: 2, rank: 0 })).toThrow(ArgumentError);
+    expect(() => createFusion('mutan', { inputDims: dims })).toThrow(/outputDim must be a positive integer/);
+    expect(() => createFusion('mutan', { inputDims: { a: 1, b: 1, c: 1 }, outputDim: 2 })).toThrow(
+      /exactly 2 modalities/,
     );
-    expect(() => createFusion('film', { inputDims: dims, target: 'audio', outputDim: 2 })).toThrow(
-      ArgumentError,
-    );
-    expect(() =>
-      createFusion('film', { inputDims: { a: 1, b: 1, c: 1 }, target: 'a', outputDim: 2 }),
-    ).toThrow(/exactly 2 modalities/);
-    expect(() => createFusion('flim', { inputDims: dims })).toThrow(UnknownFusionError);
+    expect(() => createFusion('mutna', { inputDims: dims })).toThrow(UnknownFusionError);
   });
 });

@@ -1,0 +1,169 @@
+import { BatchNorm1d, generatorFrom, LayerNorm, Linear, Module, ModuleList } from '@polymodal/nn';
+import { ArgumentError, cat, type Generator, scope, type Tensor } from '@polymodal/tensor';
+import {
+  checkPositive,
+  type FusionBaseOptions,
+  type FusionInputs,
+  type FusionMasks,
+  FusionModule,
+  type FusionOutput,
+} from './fusion-module.js';
+import { resolveRoles } from './modality-roles.js';
+import { maskedMean, pooled } from './sequence-utils.js';
+
+/** Normalization inside each FiLM block (no affine parameters: FiLM supplies the scale and shift). */
+export type FiLMNorm = 'batch' | 'layer' | 'none';
+
+export interface FiLMFusionOptions extends FusionBaseOptions {
+  /** The modality whose features are modulated (e.g. image cells). Default `'image'`. */
+  target?: string;
+  /** The modality (or modalities) producing γ and β. Default: every other modality (e.g. `'text'`). */
+  condition?: string | readonly string[];
+  /** Width of the modulated features. Default 64. */
+  hiddenDim?: number;
+  /** Residual FiLM blocks K. Default 2. */
+  numBlocks?: number;
+  /**
+   * `'batch'` (the paper's BatchNorm over batch and cells; running statistics in the state dict),
+   * `'layer'` (per cell, independent of the batch; needed when the target is padded) or `'none'`.
+   * Default `'batch'`.
+   */
+  norm?: FiLMNorm;
+  /** How the modulated cells become `fused`: `'max'` (the paper's global max pool) or `'mean'`. Default `'max'`. */
+  pooling?: 'max' | 'mean';
+  /** Width of each output cell and of `fused`. Default `hiddenDim`. */
+  outputDim?: number;
+}
+
+/** One residual block: `h + ReLU(γ ⊙ norm(W h) + β)`. */
+class FiLMBlock extends Module {
+  readonly linear: Linear;
+  readonly norm: BatchNorm1d | LayerNorm | null;
+
+  constructor(width: number, norm: FiLMNorm, generator: Generator) {
+    super();
+    // A bias before a normalization is cancelled by it.
+    this.linear = this.registerModule(
+      'linear',
+      new Linear(width, width, { bias: norm === 'none', generator }),
+    );
+    this.norm =
+      norm === 'batch'
+        ? this.registerModule('norm', new BatchNorm1d(width, { affine: false }))
+        : norm === 'layer'
+          ? this.registerModule('norm', new LayerNorm(width, { elementwiseAffine: false }))
+          : null;
+  }
+
+  /** `h [B, N, H]`, `gamma`, `beta` `[B, 1, H]`. */
+  forward(h: Tensor, gamma: Tensor, beta: Tensor): Tensor {
+    return scope(() => {
+      let u = this.linear.forward(h);
+      if (this.norm instanceof BatchNorm1d) {
+        // Statistics per feature over every cell of every sample: [B·N, H] is BatchNorm1d's [N, C].
+        const [b, n, width] = u.shape as [number, number, number];
+        u = this.norm.forward(u.reshape(b * n, width)).reshape(b, n, width);
+      } else if (this.norm) {
+        u = this.norm.forward(u);
+      }
+      return h.add(u.mul(gamma).add(beta).relu());
+    });
+  }
+}
+
+/**
+ * FiLM, Feature-wise Linear Modulation (Perez et al. 2018, "FiLM: Visual Reasoning with a General
+ * Conditioning Layer"), as a fusion: the conditioning modality (the question; pooled `[B, D]`, or a
+ * sequence mean-pooled over its real tokens) predicts a per-feature scale and shift for each of K
+ * residual blocks that process the target modality's cells (image cells `[B, N, C]`, e.g. a conv
+ * stem's output via `featureMapToSequence`, with coordinates if the caller appended them):
+ *
+ *   h₀ = ReLU(W_in x);  [Δγ_k; β_k] = W_film·q;  h_k = h_{k−1} + ReLU((1 + Δγ_k) ⊙ norm(W_k h_{k−1}) + β_k)
+ *   sequence = ReLU(W_out h_K)  [B, N, outputDim];  fused = pool(sequence)  [B, outputDim]
+ *
+ * γ is predicted as 1 + Δγ, so an untrained block starts as a plain normalized residual block.
+ * Defaults: `text` conditions `image`. Padded target cells (its mask) never reach `fused` (requires
+ * `norm: 'layer'` or `'none'`: batch statistics would include them). Parameters
+ * `(C + 1)·H + K·H² + (D_q + 1)·2KH + (H + 1)·o`; FLOPs about `2B·N·(C·H + K·H² + H·o)`.
+ *
+ * ```ts
+ * const film = new FiLMFusion({ inputDims: { image: 66, text: 32 }, hiddenDim: 64, numBlocks: 3, seed: 0 });
+ * const { fused, sequence } = film.forward({ image: cells, text: question }, { text: questionMask });
+ * // fused [B, 64], sequence [B, N, 64]
+ * ```
+ */
+export class FiLMFusion extends FusionModule {
+  readonly inputKind = 'either';
+  readonly outputDim: number;
+  readonly hiddenDim: number;
+  readonly target: string;
+  readonly conditions: readonly string[];
+  readonly norm: FiLMNorm;
+  readonly pooling: 'max' | 'mean';
+  readonly input: Linear;
+  readonly film: Linear;
+  readonly blocks: ModuleList<FiLMBlock>;
+  readonly output: Linear;
+
+  constructor(options: FiLMFusionOptions) {
+    super(options.inputDims, { minModalities: 2 });
+    const op = 'FiLMFusion';
+    const roles = resolveRoles(op, this.modalities, 'target', options.target, 'condition', options.condition);
+    this.target = roles.subject;
+    this.conditions = roles.conditions;
+    const h = checkPositive(op, 'hiddenDim', options.hiddenDim ?? 64);
+    const k = checkPositive(op, 'numBlocks', options.numBlocks ?? 2);
+    this.hiddenDim = h;
+    this.outputDim = checkPositive(op, 'outputDim', options.outputDim ?? h);
+    this.norm = options.norm ?? 'batch';
+    if (!['batch', 'layer', 'none'].includes(this.norm)) {
+      throw new ArgumentError(op, `norm must be 'batch', 'layer' or 'none', got '${this.norm}'`);
+    }
+    this.pooling = options.pooling ?? 'max';
+    if (this.pooling !== 'max' && this.pooling !== 'mean') {
+      throw new ArgumentError(op, `pooling must be 'max' or 'mean', got '${this.pooling}'`);
+    }
+    const generator = generatorFrom(options);
+    const conditionWidth = this.conditions.reduce((s, m) => s + this.inputDims[m]!, 0);
+    this.input = this.registerModule('input', new Linear(this.inputDims[this.target]!, h, { generator }));
+    this.film = this.registerModule('film', new Linear(conditionWidth, 2 * k * h, { generator }));
+    this.blocks = this.registerModule(
+      'blocks',
+      new ModuleList<FiLMBlock>(Array.from({ length: k }, () => new FiLMBlock(h, this.norm, generator))),
+    );
+    this.output = this.registerModule('output', new Linear(h, this.outputDim, { generator }));
+  }
+
+  forward(inputs: FusionInputs, masks?: FusionMasks): FusionOutput {
+    const { batch, tensors, masks: checked } = this.checkInputs(inputs, masks);
+    const at = (m: string) => this.modalities.indexOf(m);
+    const mask = checked[at(this.target)] ?? null;
+    if (mask && this.norm === 'batch') {
+      throw new ArgumentError(
+        'FiLMFusion.forward',
+        `a mask for the target '${this.target}' needs norm 'layer' or 'none': batch statistics would include its padded cells`,
+      );
+    }
+    const x = tensors[at(this.target)]!;
+    const cells = x.rank === 2 ? x.unsqueeze(1) : x;
+    return scope(() => {
+      const q = cat(
+        this.conditions.map((m) => pooled(tensors[at(m)]!, checked[at(m)] ?? null)),
+        -1,
+      );
+      const k = this.blocks.length;
+      const params = this.film.forward(q).reshape(batch, k, 2 * this.hiddenDim);
+      let h = this.input.forward(cells).relu();
+      for (let i = 0; i < k; i++) {
+        // [B, 1, H] each, broadcast over the cells.
+        const [deltaGamma, beta] = params.narrow(1, i, 1).chunk(2, -1) as [Tensor, Tensor];
+        h = this.blocks.at(i).forward(h, deltaGamma.add(1), beta);
+      }
+      let sequence = this.output.forward(h).relu();
+      // After the ReLU every value is ≥ 0: a zeroed padded cell never wins the max.
+      if (mask) sequence = sequence.mul(mask.float().unsqueeze(-1));
+      const fused = this.pooling === 'max' ? sequence.max(1) : maskedMean(sequence, mask);
+      return mask ? { fused, sequence, mask } : { fused, sequence };
+    });
+  }
+}
