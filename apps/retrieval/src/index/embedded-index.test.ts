@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedIndex } from './embedded-index.js';
-import { bruteForceTopK, itemsOf, randomUnitVectors } from './test-vectors.js';
+import { bruteForceTopK, itemsOf, randomUnitVectors, rejection } from './test-vectors.js';
 import { IndexMismatchError, topK } from './vector-index.js';
 import { VectorLog } from './vector-log.js';
 
@@ -70,9 +70,7 @@ describe('EmbeddedIndex', () => {
   it('refuses an index built by another model or width, naming both', async () => {
     const dir = tmp();
     await (await EmbeddedIndex.open({ dir, kind: 'exact', modelId: 'aaaa', dimension: D })).close();
-    const e = await EmbeddedIndex.open({ dir, kind: 'exact', modelId: 'bbbb', dimension: D }).catch(
-      (x) => x as Error,
-    );
+    const e = await rejection(EmbeddedIndex.open({ dir, kind: 'exact', modelId: 'bbbb', dimension: D }));
     expect(e).toBeInstanceOf(IndexMismatchError);
     expect(e.message).toMatch(
       /built with model aaaa \(dimension 32\).*bundle is model bbbb \(dimension 32\)/,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedIndex } from './embedded-index.js';
 import { PgVectorIndex } from './pgvector-index.js';
 import { connectSql, DatabaseConnectionError, fromPglite, redactUrl, type SqlClient } from './sql-client.js';
-import { bruteForceTopK, itemsOf, randomUnitVectors } from './test-vectors.js';
+import { bruteForceTopK, itemsOf, randomUnitVectors, rejection } from './test-vectors.js';
 import { IndexMismatchError } from './vector-index.js';
 
 const D = 32;
@@ -113,12 +113,14 @@ describe('PgVectorIndex on PGlite + pgvector', () => {
 
   it('refuses an index built by another model, naming both model ids', async () => {
     const client = await connectSql(url);
-    const e = await PgVectorIndex.open(client, {
-      table: 'wire',
-      modelId: 'model-b',
-      dimension: D,
-      location: 'db',
-    }).catch((x) => x as Error);
+    const e = await rejection(
+      PgVectorIndex.open(client, {
+        table: 'wire',
+        modelId: 'model-b',
+        dimension: D,
+        location: 'db',
+      }),
+    );
     expect(e).toBeInstanceOf(IndexMismatchError);
     expect(e.message).toMatch(/model model-a \(dimension 32\).*model model-b \(dimension 32\)/);
     await client.close();
@@ -132,7 +134,7 @@ describe('connectSql with a wrong or dead database URL', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const refused = await connectSql(`postgres://u:hunter2@127.0.0.1:${port}/db`).catch((x) => x as Error);
+    const refused = await rejection(connectSql(`postgres://u:hunter2@127.0.0.1:${port}/db`));
     expect(refused).toBeInstanceOf(DatabaseConnectionError);
     expect(refused.message).toMatch(/connection refused/);
     expect(refused.message).not.toContain('hunter2');
@@ -141,8 +143,8 @@ describe('connectSql with a wrong or dead database URL', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const silentPort = (silent.address() as { port: number }).port;
     const started = Date.now();
-    const hung = await connectSql(`postgres://u@127.0.0.1:${silentPort}/db`, { connectTimeoutMs: 500 }).catch(
-      (x) => x as Error,
+    const hung = await rejection(
+      connectSql(`postgres://u@127.0.0.1:${silentPort}/db`, { connectTimeoutMs: 500 }),
     );
     expect(hung).toBeInstanceOf(DatabaseConnectionError);
     expect(hung.message).toMatch(/no answer within 500 ms/);

@@ -34,3 +34,13 @@ export function bruteForceTopK(items: IndexItem[], query: Float32Array, k: numbe
     .slice(0, k)
     .map((x) => x.key);
 }
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
