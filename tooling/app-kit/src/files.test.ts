@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Dropout, Linear, Sequential } from '@polymodal/nn';
 import { describe, expect, it } from 'vitest';
 import { readJsonFile, writeJsonAtomic } from './json-file.js';
+import { createProgressBar } from './progress.js';
 import { prepareRunDir } from './run-dir.js';
 import { UsageError } from './usage-error.js';
 import { withEval } from './with-eval.js';
@@ -74,5 +75,20 @@ describe('withEval', () => {
     model.eval();
     withEval(model, () => undefined);
     expect(model.training).toBe(false); // an eval-mode model stays in eval mode
+  });
+});
+
+describe('createProgressBar', () => {
+  it('logs about every 10 % when not on a terminal, and nothing in none mode', () => {
+    const lines: string[] = [];
+    const p = createProgressBar('index', 25, 'log', (l) => lines.push(l), false);
+    for (let i = 1; i <= 25; i++) p.update(i, `added ${i}`);
+    p.stop();
+    expect(lines[0]).toBe('index 3/25 added 3');
+    expect(lines.at(-1)).toBe('index 25/25 added 25');
+    expect(lines.length).toBeLessThanOrEqual(10);
+    const quiet: string[] = [];
+    createProgressBar('x', 5, 'none', (l) => quiet.push(l)).update(5);
+    expect(quiet).toEqual([]);
   });
 });

@@ -28,6 +28,7 @@ export {
   type ParsedOptions,
   string,
 } from './options.js';
+export { createProgressBar, type Progress, type ProgressMode } from './progress.js';
 export { type PrepareRunDirOptions, prepareRunDir, type RunDir } from './run-dir.js';
 export {
   createOptimizer,

@@ -15,7 +15,8 @@ export interface OptionSpec<T> {
 }
 
 /** The value type an option spec produces. */
-export type OptionValue<S> = S extends OptionSpec<infer T> ? T : never;
+// Read off `parse` alone: a literal `default` (`false`, `'auto'`) must not narrow the value type.
+export type OptionValue<S> = S extends { parse(raw: string, flag: string): infer T } ? T : never;
 
 /** Option specs keyed by camelCase name (`batchSize` → `--batch-size`). */
 export type OptionSpecs = Record<string, OptionSpec<unknown>>;
@@ -144,13 +145,13 @@ export function string<const O extends Common<string> & { allowEmpty?: boolean; 
  */
 export function choice<
   const C extends readonly string[],
-  const O extends Common<C[number]> & { choices: C; placeholder?: string },
->(o: O): OptionSpec<C[number]> & O {
+  const O extends { description: string; default?: C[number]; required?: boolean; placeholder?: string },
+>(o: O & { choices: C }): OptionSpec<C[number]> & O & { choices: C } {
   return {
     kind: 'value',
     placeholder: `<${o.choices.join('|')}>`,
     ...o,
-    parse(raw, flag) {
+    parse(raw: string, flag: string): C[number] {
       if (!o.choices.includes(raw)) {
         throw new UsageError(`${flag} must be one of ${o.choices.join(', ')}, got ${show(raw)}`);
       }
