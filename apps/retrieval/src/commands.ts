@@ -54,6 +54,12 @@ const trainOptions = {
     max: 0.99,
   }),
   itmWeight: number({ description: 'weight of the ITM loss (ITC has 1)', default: D.itmWeight, min: 0 }),
+  dropout: number({
+    description: 'dropout in the towers and the fusion',
+    default: D.dropout,
+    min: 0,
+    max: 0.9,
+  }),
   imageSize: int({
     description: 'image side in pixels (a multiple of 8)',
     default: D.imageSize,
@@ -92,6 +98,7 @@ function trainConfigOf(o: TrainOptions): TrainConfig {
     weightDecay: o.weightDecay,
     warmupRatio: o.warmupRatio,
     itmWeight: o.itmWeight,
+    dropout: o.dropout,
     imageSize: o.imageSize,
     dataDir: o.dataDir,
     runDir: o.runDir,
