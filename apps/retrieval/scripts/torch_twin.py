@@ -31,10 +31,10 @@ p.add_argument('--batching', default='groups', choices=['groups', 'random'], hel
 p.add_argument('--itc-only', type=int, default=0)
 p.add_argument('--lr', type=float, default=2e-3)
 p.add_argument('--weight-decay', type=float, default=0.05)
-p.add_argument('--warmup', type=int, default=50)
+p.add_argument('--warmup-ratio', type=float, default=0.1)
 p.add_argument('--d', type=int, default=64)
 p.add_argument('--patch', type=int, default=8)
-p.add_argument('--stem', default='patch', choices=['patch', 'conv', 'conv2'], help='patch embedding, or a 3×3 conv (--stem-channels) before it')
+p.add_argument('--stem', default='conv', choices=['patch', 'conv', 'conv2'], help='patch embedding, or a 3×3 conv (--stem-channels) before it')
 p.add_argument('--stem-channels', type=int, default=16)
 p.add_argument('--embed', type=int, default=0, help='joint embedding width (0 = d)')
 p.add_argument('--token-std', type=float, default=1.0, help='std of the token embedding init (1 = PyTorch default; CLIP uses 0.02)')
@@ -218,7 +218,7 @@ print(f'{sum(p.numel() for p in model.parameters()):,} parameters, {len(xt)} tra
 decay = [p for p in model.parameters() if p.ndim >= 2]
 no_decay = [p for p in model.parameters() if p.ndim < 2]
 opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0}], lr=args.lr)
-warmup = min(args.warmup, max(0, args.steps - 1))
+warmup = min(round(args.warmup_ratio * args.steps), args.steps - 1)
 sched = torch.optim.lr_scheduler.LambdaLR(
     opt, lambda s: s / max(1, warmup) if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, args.steps - warmup)))
 )
@@ -351,13 +351,16 @@ for step in range(1, args.steps + 1):
     # ITM: positives, one hard negative caption per image and one hard negative image per caption.
     sel = torch.arange(len(caps)) if args.itm_all_pairs else torch.tensor([k for k in range(len(caps)) if k == 0 or pair_img[k] != pair_img[k - 1]])
     with torch.no_grad():
-        w_i2t = F.softmax(lpi[sel], 1).masked_fill(holds[sel], 0)
-        w_t2i = F.softmax(lpt[sel], 1).masked_fill(holds.T[sel], 0)
-        neg_t = torch.multinomial(w_i2t, 1, generator=g).flatten()
-        neg_i = torch.multinomial(w_t2i, 1, generator=g).flatten()
-    pi = torch.cat([rows[sel], rows[sel], rows[neg_i]])
+        # As the app: among the chosen pairs only, never a caption of the same image, ∝ softmax.
+        same = pair_img[sel][:, None] == pair_img[sel][None, :]
+        w_i2t = F.softmax(logits[sel][:, sel], 1).masked_fill(same, 0)
+        w_t2i = F.softmax(logits.T[sel][:, sel], 1).masked_fill(same, 0)
+        neg_t = sel[torch.multinomial(w_i2t, 1, generator=g).flatten()]
+        neg_i = rows[sel[torch.multinomial(w_t2i, 1, generator=g).flatten()]]
+    pi = torch.cat([rows[sel], rows[sel], neg_i])
     pt = torch.cat([sel, neg_t, sel])
-    labels = torch.cat([torch.ones(len(sel)), torch.zeros(2 * len(sel))]).long()
+    # A drawn negative that is in fact true (a chance match) is labelled a match.
+    labels = torch.tensor([1] * len(sel) + [int(int(imgs[r]) in holds_sets[int(caps[t])]) for r, t in zip(pi[len(sel):].tolist(), pt[len(sel):].tolist())])
     lg = itm_logits(iseq[pi], tseq[pt], tmask[pt])
     itm = F.cross_entropy(lg, labels)
     loss = itc + args.itm_weight * itm
@@ -366,6 +369,8 @@ for step in range(1, args.steps + 1):
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     sched.step()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, math.log(100))
     curve['loss'].append(loss.item()); curve['itc'].append(itc.item()); curve['itm'].append(itm.item())
     if step % 20 == 0:
         print(f'step {step} loss {loss.item():.4f} itc {itc.item():.4f} itm {itm.item():.4f} T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
