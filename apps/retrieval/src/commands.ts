@@ -139,6 +139,11 @@ const indexTargetOptions = {
     default: 'polymodal_retrieval',
     placeholder: '<name>',
   }),
+  efSearch: int({
+    description: 'HNSW search breadth (usearch expansion_search, pgvector hnsw.ef_search)',
+    default: 128,
+    max: 1000,
+  }),
 };
 
 function targetOf(o: {
@@ -146,6 +151,7 @@ function targetOf(o: {
   indexKind: IndexTarget['kind'];
   databaseUrl?: string;
   table: string;
+  efSearch: number;
 }): IndexTarget {
   if (o.databaseUrl && o.indexKind !== 'exact' && o.indexKind !== 'pgvector') {
     throw new UsageError(
@@ -156,6 +162,7 @@ function targetOf(o: {
     kind: o.databaseUrl ? 'pgvector' : o.indexKind,
     dir: o.index,
     table: o.table,
+    efSearch: o.efSearch,
     ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
   };
 }

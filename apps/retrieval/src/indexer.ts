@@ -4,7 +4,7 @@ import { createProgressBar, type ProgressMode, UsageError, withEval } from '@pol
 import { decodeImageFile, type RgbImage, readCocoCaptions } from '@polymodal/data';
 import type { Bundle } from './bundle.js';
 import { embedImages, embedTokenized, encodeText } from './embed.js';
-import { EmbeddedIndex } from './index/embedded-index.js';
+import { EmbeddedIndex, HNSW_DEFAULTS } from './index/embedded-index.js';
 import { PgVectorIndex } from './index/pgvector-index.js';
 import { connectSql, redactUrl } from './index/sql-client.js';
 import type { IndexItem, VectorIndex } from './index/vector-index.js';
@@ -84,6 +84,8 @@ export interface IndexTarget {
   /** PostgreSQL URL (`postgres://…`, or `pglite://<folder>` for an in-process PGlite). */
   databaseUrl?: string;
   table?: string;
+  /** HNSW search breadth. Default 128. */
+  efSearch?: number;
 }
 
 /** Opens (or creates) the index an index/search command points at, checked against the bundle. */
@@ -98,6 +100,7 @@ export async function openIndex(
       return await PgVectorIndex.open(db, {
         ...expected,
         location: redactUrl(target.databaseUrl),
+        efSearch: target.efSearch ?? 128,
         ...(target.table ? { table: target.table } : {}),
       });
     } catch (e) {
@@ -106,7 +109,12 @@ export async function openIndex(
     }
   }
   if (target.kind === 'pgvector') throw new UsageError('--index-kind pgvector needs --database-url');
-  return EmbeddedIndex.open({ dir: target.dir, kind: target.kind, ...expected });
+  return EmbeddedIndex.open({
+    dir: target.dir,
+    kind: target.kind,
+    ...expected,
+    expansionSearch: target.efSearch ?? HNSW_DEFAULTS.expansionSearch,
+  });
 }
 
 export interface IndexRunResult {

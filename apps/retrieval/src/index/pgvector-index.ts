@@ -21,7 +21,7 @@ export interface PgVectorIndexOptions {
   dimension: number;
   /** Build pgvector HNSW indexes (`vector_cosine_ops`) on the embeddings. Default true. */
   hnsw?: boolean;
-  /** `hnsw.ef_search` for approximate queries. Default 64. */
+  /** `hnsw.ef_search` for approximate queries. Default 128. */
   efSearch?: number;
   /** Shown in messages instead of the connection (e.g. the redacted URL). */
   location: string;
@@ -105,7 +105,7 @@ export class PgVectorIndex implements VectorIndex {
         );
       }
     }
-    const index = new PgVectorIndex(db, meta, prefix, options.efSearch ?? 64);
+    const index = new PgVectorIndex(db, meta, prefix, options.efSearch ?? 128);
     (index as { location: string }).location = `${options.location} (table ${prefix})`;
     return index;
   }
