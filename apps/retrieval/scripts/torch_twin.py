@@ -9,10 +9,13 @@ really holds), AdamW with warmup + cosine, clipping at 1; and the same evaluatio
 ways with captions that also hold elsewhere left out of the negatives, then ITM re-ranking of the
 top k).
 
-    /usr/bin/python3 apps/retrieval/scripts/torch_twin.py --train data/... --test data/...
+    /usr/bin/python3 apps/retrieval/scripts/torch_twin.py \
+      --train apps/retrieval/data/retrieval/train-8000-48px-seed1 \
+      --test apps/retrieval/data/retrieval/test-1000-48px-seed1 --steps 400 --eval-every 100 --rerank 16
 
 Needs Debian's python3-torch, python3-numpy and python3-pil; run `pnpm retrieval train` once first
-so that the datasets exist.
+so that the datasets exist. `--itc-only`, `--batching random`, `--stem`, `--d` are the knobs of the
+recipe search recorded in the app README.
 """
 import argparse, glob, json, math, re, time
 import numpy as np
