@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import {
   type AppSpec,
   type CommandContext,
@@ -271,8 +272,6 @@ async function runEval(
   rerank: number,
   limit: number | undefined,
 ): Promise<EvalReport> {
-  const { resolve: resolvePath } = await import('node:path');
-  const { existsSync, readdirSync } = await import('node:fs');
   const root = resolvePath(data);
   const ann = join(root, 'annotations');
   const files = existsSync(ann) ? readdirSync(ann).filter((f) => /^captions_.*\.json$/.test(f)) : [];

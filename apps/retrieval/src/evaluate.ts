@@ -129,15 +129,10 @@ export function evaluateRetrieval(
         });
         const a = retrievalMetrics({ data: t2i, shape }, textToImage);
         const b = retrievalMetrics({ data: i2t, shape }, textToImage);
-        rerank = {
-          imageToText: b.imageToText,
-          textToImage: a.textToImage,
-          meanRecall: 0,
-          rSum: 0,
-        };
-        const recalls = [b.imageToText, a.textToImage].flatMap((d) => [d.r1, d.r5, d.r10]);
-        rerank.rSum = recalls.reduce((x, y) => x + y, 0);
-        rerank.meanRecall = rerank.rSum / 6;
+        const rSum = [b.imageToText, a.textToImage]
+          .flatMap((d) => [d.r1, d.r5, d.r10])
+          .reduce((x, y) => x + y, 0);
+        rerank = { imageToText: b.imageToText, textToImage: a.textToImage, meanRecall: rSum / 6, rSum };
       } finally {
         disposeSequences(seq);
       }
