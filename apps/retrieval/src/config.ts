@@ -1,25 +1,56 @@
-/** Every knob of the retrieval pipeline, sized to train in a few minutes on two CPU cores. */
-export interface RetrievalConfig {
+/** The model's shape: everything a bundle needs to rebuild it (saved as the bundle's `config.json`). */
+export interface ModelConfig {
+  imageSize: number;
+  /** ViT patch side over the stem's feature map; imageSize must be a multiple. */
+  patchSize: number;
+  /** Channels of the 3×3 convolution before the patch embedding (0: patches straight from pixels). */
+  stemChannels: number;
+  /** Width inside both towers and the ITM fusion. */
+  dModel: number;
+  /** Width of the joint embedding space (the index's dimension). */
+  embedDim: number;
+  imageLayers: number;
+  textLayers: number;
+  numHeads: number;
+  dimFeedforward: number;
+  /** Co-attention layers of the ITM fusion (`IntermediateFusion`). */
+  fusionLayers: number;
+  dropout: number;
+  vocabSize: number;
+  padId: number;
+  /** Longest token sequence (with [CLS]/[SEP]) the text tower has positions for. */
+  maxLength: number;
+  seed: number;
+}
+
+/** Everything the `train` command reads. */
+export interface TrainConfig {
   dataDir: string;
   runDir: string;
+  /** Generated training images (groups of an original and 3 distractors). */
   trainImages: number;
-  valImages: number;
-  captionsPerImage: number;
+  /** Generated test images (the default evaluation set). */
+  testImages: number;
   imageSize: number;
-  objects: number;
   patchSize: number;
-  /** Width inside both encoders and of the joint embedding space. */
+  stemChannels: number;
   dModel: number;
   embedDim: number;
-  numLayers: number;
+  imageLayers: number;
+  textLayers: number;
   numHeads: number;
+  dimFeedforward: number;
+  fusionLayers: number;
   dropout: number;
-  batchSize: number;
-  maxSteps: number;
+  /** Groups per batch: each brings its original and its distractors (in-batch hard negatives). */
+  groupsPerBatch: number;
+  steps: number;
   learningRate: number;
   weightDecay: number;
-  warmupSteps: number;
-  evalEvery: number;
+  /** Warmup as a fraction of the steps. */
+  warmupRatio: number;
+  /** Weight of the ITM loss next to the contrastive one. */
+  itmWeight: number;
   checkpointEvery: number;
   seed: number;
   backend?: string;
@@ -27,38 +58,62 @@ export interface RetrievalConfig {
   progress: 'auto' | 'bar' | 'log' | 'none';
 }
 
-export const DEFAULT_CONFIG: RetrievalConfig = {
-  dataDir: 'data/sort-of-clevr-captions',
+export const DEFAULT_TRAIN: TrainConfig = {
+  dataDir: 'data/retrieval',
   runDir: 'runs/retrieval',
-  trainImages: 1500,
-  valImages: 100,
-  captionsPerImage: 3,
+  trainImages: 8000,
+  testImages: 1000,
   imageSize: 48,
-  objects: 3,
   patchSize: 8,
+  stemChannels: 16,
   dModel: 64,
   embedDim: 64,
-  numLayers: 1,
+  imageLayers: 2,
+  textLayers: 1,
   numHeads: 4,
+  dimFeedforward: 128,
+  fusionLayers: 1,
   dropout: 0,
-  batchSize: 64,
-  maxSteps: 400,
+  groupsPerBatch: 8,
+  steps: 400,
   learningRate: 2e-3,
   weightDecay: 0.05,
-  warmupSteps: 40,
-  evalEvery: 100,
+  warmupRatio: 0.1,
+  itmWeight: 1,
   checkpointEvery: 100,
   seed: 1,
   resume: false,
   progress: 'auto',
 };
 
-export const QUICK_CONFIG: Partial<RetrievalConfig> = {
+/** `--quick`: seconds, to check the pipeline end to end. */
+export const QUICK_TRAIN: Partial<TrainConfig> = {
   trainImages: 96,
-  valImages: 24,
-  maxSteps: 20,
-  evalEvery: 10,
-  checkpointEvery: 10,
-  warmupSteps: 4,
-  batchSize: 32,
+  testImages: 48,
+  steps: 12,
+  groupsPerBatch: 4,
+  checkpointEvery: 6,
+  imageLayers: 1,
 };
+
+/** The model part of a training config plus the tokenizer's numbers. */
+export function modelConfigOf(
+  c: TrainConfig,
+  tokenizer: { vocabSize: number; padId: number; maxLength: number },
+): ModelConfig {
+  return {
+    imageSize: c.imageSize,
+    patchSize: c.patchSize,
+    stemChannels: c.stemChannels,
+    dModel: c.dModel,
+    embedDim: c.embedDim,
+    imageLayers: c.imageLayers,
+    textLayers: c.textLayers,
+    numHeads: c.numHeads,
+    dimFeedforward: c.dimFeedforward,
+    fusionLayers: c.fusionLayers,
+    dropout: c.dropout,
+    seed: c.seed,
+    ...tokenizer,
+  };
+}

@@ -1,139 +1,201 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildWordVocab,
+  collate,
   decodeImageFile,
-  generateDataset,
-  ImageProcessor,
-  imagesToTensor,
+  generateRetrievalDataset,
+  type ImageProcessor,
+  type PreprocessorConfig,
+  type RetrievalGroupRecord,
   type RgbImage,
   readCocoCaptions,
   WordPieceTokenizer,
 } from '@polymodal/data';
-import { type Tensor, tensor } from '@polymodal/tensor';
-import type { RetrievalConfig } from './config.js';
+import type { Tensor } from '@polymodal/tensor';
+import type { TrainConfig } from './config.js';
 
-/** One image with its captions' token ids. */
+/** One caption of an image, tokenized. */
+export interface RetrievalCaption {
+  id: number;
+  text: string;
+  inputIds: number[];
+  /** Image ids the caption holds for (its own, and any other it is true of); null when unknown. */
+  holdsFor: ReadonlySet<number> | null;
+}
+
+/** One image with its captions. */
 export interface RetrievalImage {
   imageId: number;
-  image: RgbImage;
-  captions: string[];
-  captionIds: number[][];
+  path: string;
+  pixels: RgbImage;
+  /** Group of the generated set (original + distractors); each image is its own group elsewhere. */
+  group: number;
+  /** `original`, `subject`, `object` or `relation` in generated sets; `image` elsewhere. */
+  kind: string;
+  captions: RetrievalCaption[];
 }
 
-/** A training pair: an image and one of its captions. */
-export interface RetrievalPair {
-  image: RgbImage;
-  imageId: number;
-  inputIds: number[];
-}
-
+/** A training batch: whole groups, every caption of their images. */
 export interface RetrievalBatch {
+  /** Unique images `[I, 3, H, W]`. */
   pixelValues: Tensor;
+  /** Every caption of those images `[T, L]` int32 and its mask `[T, L]` bool (true = real). */
   inputIds: Tensor;
   textMask: Tensor;
-  /** Which rows share an image (two captions of one image are not negatives of each other). */
-  imageIds: number[];
+  /** For caption t, the row of its image in `pixelValues`. */
+  captionImage: number[];
+  /** `holds[t][i]`: caption t is true of image i (its own image, or another by chance). */
+  holds: boolean[][];
 }
 
-export interface PreparedRetrievalData {
-  train: RetrievalImage[];
-  val: RetrievalImage[];
-  tokenizer: WordPieceTokenizer;
-}
-
-/**
- * Generates scenes with captions (once), reads them back with the COCO captions reader, builds a
- * word-level vocabulary from the training captions and preprocesses every image once.
- */
-export async function prepareRetrievalData(
-  config: RetrievalConfig,
-  log: (line: string) => void,
-): Promise<PreparedRetrievalData> {
-  const parts = { train: config.trainImages, val: config.valImages } as const;
-  const roots = Object.fromEntries(
-    (['train', 'val'] as const).map((p) => [
-      p,
-      join(config.dataDir, `${p}-${parts[p]}-${config.imageSize}px-${config.objects}obj-seed${config.seed}`),
-    ]),
-  ) as Record<'train' | 'val', string>;
-  for (const part of ['train', 'val'] as const) {
-    if (!existsSync(join(roots[part], 'annotations', `captions_${part}2014.json`))) {
-      log(`generating ${parts[part]} ${part} scenes with captions into ${roots[part]}`);
-      await generateDataset({
-        images: parts[part],
-        seed: config.seed * 104729 + (part === 'train' ? 0 : 1),
-        out: roots[part],
-        split: `${part}2014`,
-        size: config.imageSize,
-        objects: config.objects,
-        captionsPerImage: config.captionsPerImage,
-        questionsPerImage: 1,
-      });
-    }
-  }
-  const read = async (part: 'train' | 'val') =>
-    readCocoCaptions({
-      annotationsFile: join(roots[part], 'annotations', `captions_${part}2014.json`),
-      imageDir: join(roots[part], `${part}2014`),
-    });
-  const [trainSamples, valSamples] = [await read('train'), await read('val')];
-  const tokenizer = new WordPieceTokenizer(buildWordVocab(trainSamples.samples.flatMap((s) => s.captions)));
-  const processor = new ImageProcessor({
-    do_resize: false,
+/** The preprocessing every image goes through (saved as the bundle's `preprocessor_config.json`). */
+export function preprocessorConfig(imageSize: number): PreprocessorConfig {
+  return {
+    image_processor_type: 'ImageProcessor',
+    do_resize: true,
+    size: { height: imageSize, width: imageSize },
+    resample: 2,
+    do_rescale: true,
+    rescale_factor: 1 / 255,
     do_normalize: true,
     image_mean: [0.5, 0.5, 0.5],
     image_std: [0.5, 0.5, 0.5],
+  };
+}
+
+/** The folders of the generated training and test sets for a config. */
+export function datasetRoots(
+  c: Pick<TrainConfig, 'dataDir' | 'trainImages' | 'testImages' | 'imageSize' | 'seed'>,
+) {
+  return {
+    train: join(c.dataDir, `train-${c.trainImages}-${c.imageSize}px-seed${c.seed}`),
+    test: join(c.dataDir, `test-${c.testImages}-${c.imageSize}px-seed${c.seed}`),
+  };
+}
+
+/** Generates a split once (kept when its captions file is already there). */
+export async function ensureGenerated(
+  root: string,
+  split: 'train' | 'test',
+  images: number,
+  seed: number,
+  imageSize: number,
+  log: (line: string) => void,
+): Promise<void> {
+  if (existsSync(join(root, 'annotations', `captions_${split}2014.json`))) return;
+  log(`generating ${images} ${split} images (groups of an original and 3 distractors) into ${root}`);
+  await generateRetrievalDataset({
+    images,
+    seed: seed * 104729 + (split === 'train' ? 0 : 1),
+    out: root,
+    split: `${split}2014`,
+    size: imageSize,
   });
-  const toImages = async (samples: typeof trainSamples.samples): Promise<RetrievalImage[]> => {
-    const out: RetrievalImage[] = [];
-    for (const s of samples) {
-      out.push({
-        imageId: s.imageId,
-        image: processor.preprocess(await decodeImageFile(s.imagePath)),
-        captions: s.captions,
-        captionIds: s.captions.map((c) => tokenizer.encode(c).inputIds),
-      });
+}
+
+/**
+ * Reads a generated (or any COCO captions) split: images decoded and preprocessed, captions
+ * tokenized; with `retrieval_groups_<split>.json` beside it, groups, kinds and which images each
+ * caption holds for.
+ */
+export async function readSplit(
+  root: string,
+  split: string,
+  tokenizer: WordPieceTokenizer | null,
+  processor: ImageProcessor,
+): Promise<{ images: RetrievalImage[]; texts: string[] }> {
+  const { samples } = await readCocoCaptions({
+    annotationsFile: join(root, 'annotations', `captions_${split}.json`),
+    imageDir: join(root, split),
+  });
+  const groupsFile = join(root, `retrieval_groups_${split}.json`);
+  const info = new Map<number, { group: number; kind: string; holds: Map<number, Set<number>> }>();
+  if (existsSync(groupsFile)) {
+    const { groups } = JSON.parse(readFileSync(groupsFile, 'utf8')) as { groups: RetrievalGroupRecord[] };
+    for (const g of groups) {
+      for (const im of g.images) {
+        info.set(im.image_id, {
+          group: g.group_id,
+          kind: im.kind,
+          holds: new Map(im.captions.map((c) => [c.id, new Set(c.holds_for)])),
+        });
+      }
     }
-    return out;
-  };
-  const train = await toImages(trainSamples.samples);
-  const val = await toImages(valSamples.samples);
-  log(
-    `data: ${train.length} train / ${val.length} val images, ${val.reduce((n, v) => n + v.captions.length, 0)} val captions, ${tokenizer.vocabSize} tokens`,
+  }
+  const images: RetrievalImage[] = [];
+  for (const s of samples) {
+    const meta = info.get(s.imageId);
+    images.push({
+      imageId: s.imageId,
+      path: s.imagePath,
+      pixels: processor.preprocess(await decodeImageFile(s.imagePath)),
+      group: meta?.group ?? -s.imageId,
+      kind: meta?.kind ?? 'image',
+      captions: s.captions.map((text, k) => ({
+        id: s.captionIds[k]!,
+        text,
+        inputIds: tokenizer ? tokenizer.encode(text).inputIds : [],
+        holdsFor: meta?.holds.get(s.captionIds[k]!) ?? null,
+      })),
+    });
+  }
+  return { images, texts: samples.flatMap((s) => s.captions) };
+}
+
+/** Word-level vocabulary from training captions (a WordPiece vocab of whole words). */
+export function buildTokenizer(captions: readonly string[]): WordPieceTokenizer {
+  return new WordPieceTokenizer(buildWordVocab(captions));
+}
+
+/** Whether caption `c` (of image `own`) is true of image `imageId`. */
+export function captionHolds(c: RetrievalCaption, own: number, imageId: number): boolean {
+  return imageId === own || (c.holdsFor?.has(imageId) ?? false);
+}
+
+/** Token ids → int32 `[N, L]` (right-padded) and bool mask `[N, L]` (true = real), via `collate`. */
+export function tokenTensors(
+  rows: readonly number[][],
+  padId: number,
+): { inputIds: Tensor; textMask: Tensor } {
+  const batch = collate(
+    rows.map((inputIds) => ({ inputIds })),
+    { padId },
   );
-  return { train, val, tokenizer };
+  const inputIds = batch.inputIds as Tensor;
+  const mask = batch.attentionMask as Tensor;
+  const textMask = mask.bool();
+  mask.dispose();
+  return { inputIds, textMask };
 }
 
-/** Every (image, caption) pair of the training images. */
-export function trainingPairs(images: readonly RetrievalImage[]): RetrievalPair[] {
-  return images.flatMap((im) =>
-    im.captionIds.map((inputIds) => ({ image: im.image, imageId: im.imageId, inputIds })),
-  );
+/** Images → float32 `[N, 3, H, W]`, via `collate`. */
+export function imageTensor(images: readonly RgbImage[]): Tensor {
+  return collate(images.map((pixelValues) => ({ pixelValues }))).pixelValues as Tensor;
 }
 
-/** Right-pads token ids into int32 [B, L] with a bool mask (true = real token). */
-export function padTokens(rows: readonly number[][], padId: number): { inputIds: Tensor; textMask: Tensor } {
-  const length = Math.max(...rows.map((r) => r.length));
-  const ids = new Int32Array(rows.length * length).fill(padId);
-  const mask = new Uint8Array(rows.length * length);
-  rows.forEach((r, i) => {
-    ids.set(r, i * length);
-    mask.fill(1, i * length, i * length + r.length);
-  });
+/** Groups of images (the training loader's items) → one batch with every caption and the truth matrix. */
+export function collateGroups(groups: readonly RetrievalImage[][], padId: number): RetrievalBatch {
+  const images = groups.flat();
+  const captions = images.flatMap((im, row) => im.captions.map((c) => ({ c, row, own: im.imageId })));
   return {
-    inputIds: tensor(ids, { shape: [rows.length, length] }),
-    textMask: tensor(mask, { shape: [rows.length, length], dtype: 'bool' }),
-  };
-}
-
-export function collatePairs(pairs: RetrievalPair[], padId: number): RetrievalBatch {
-  return {
-    pixelValues: imagesToTensor(pairs.map((p) => p.image)),
-    ...padTokens(
-      pairs.map((p) => p.inputIds),
+    pixelValues: imageTensor(images.map((im) => im.pixels)),
+    ...tokenTensors(
+      captions.map((x) => x.c.inputIds),
       padId,
     ),
-    imageIds: pairs.map((p) => p.imageId),
+    captionImage: captions.map((x) => x.row),
+    holds: captions.map((x) => images.map((im) => captionHolds(x.c, x.own, im.imageId))),
   };
+}
+
+/** Images grouped by their group id, in order of first appearance. */
+export function groupImages(images: readonly RetrievalImage[]): RetrievalImage[][] {
+  const byGroup = new Map<number, RetrievalImage[]>();
+  for (const im of images) {
+    const list = byGroup.get(im.group) ?? [];
+    list.push(im);
+    byGroup.set(im.group, list);
+  }
+  return [...byGroup.values()];
 }

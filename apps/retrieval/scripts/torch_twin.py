@@ -1,0 +1,386 @@
+"""PyTorch twin of the retrieval sample's recipe, to tell "the recipe cannot learn this" from "our
+library has a bug": the same generated files (COCO captions + retrieval_groups json), the same
+word-level tokens, the same model (ViT image tower and Transformer text tower, mean-pooled and
+projected; an ITM head = two-stream co-attention fusion as @polymodal/fusion's IntermediateFusion
+with a 2-way output), the same losses (CLIP contrastive with learnable temperature, captions that
+hold for another image in the batch kept out of its negatives; ITM on positives and hard negatives
+drawn ∝ softmax of the contrastive similarities, ALBEF-style, labelled by whether the caption
+really holds), AdamW with warmup + cosine, clipping at 1; and the same evaluation (Recall@K both
+ways with captions that also hold elsewhere left out of the negatives, then ITM re-ranking of the
+top k).
+
+    /usr/bin/python3 apps/retrieval/scripts/torch_twin.py \
+      --train apps/retrieval/data/retrieval/train-8000-48px-seed1 \
+      --test apps/retrieval/data/retrieval/test-1000-48px-seed1 --steps 400 --eval-every 100 --rerank 16
+
+Needs Debian's python3-torch, python3-numpy and python3-pil; run `pnpm retrieval train` once first
+so that the datasets exist. `--itc-only`, `--batching random`, `--stem`, `--d` are the knobs of the
+recipe search recorded in the app README.
+"""
+import argparse, glob, json, math, re, time
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+
+p = argparse.ArgumentParser()
+p.add_argument('--train', required=True, help='folder of the generated training set')
+p.add_argument('--test', required=True, help='folder of the generated test set')
+p.add_argument('--train-images', type=int, default=0, help='use the first N training images (0 = all)')
+p.add_argument('--steps', type=int, default=600)
+p.add_argument('--groups-per-batch', type=int, default=8)
+p.add_argument('--batching', default='groups', choices=['groups', 'random'], help='whole groups per batch, or random images')
+p.add_argument('--itc-only', type=int, default=0)
+p.add_argument('--lr', type=float, default=2e-3)
+p.add_argument('--weight-decay', type=float, default=0.05)
+p.add_argument('--warmup-ratio', type=float, default=0.1)
+p.add_argument('--d', type=int, default=64)
+p.add_argument('--patch', type=int, default=8)
+p.add_argument('--stem', default='conv', choices=['patch', 'conv', 'conv2'], help='patch embedding, or a 3×3 conv (--stem-channels) before it')
+p.add_argument('--stem-channels', type=int, default=16)
+p.add_argument('--embed', type=int, default=0, help='joint embedding width (0 = d)')
+p.add_argument('--token-std', type=float, default=1.0, help='std of the token embedding init (1 = PyTorch default; CLIP uses 0.02)')
+p.add_argument('--text-pos', default='learned', choices=['learned', 'sincos'])
+p.add_argument('--image-layers', type=int, default=2)
+p.add_argument('--text-layers', type=int, default=1)
+p.add_argument('--heads', type=int, default=4)
+p.add_argument('--ff', type=int, default=128)
+p.add_argument('--dropout', type=float, default=0.0)
+p.add_argument('--fusion-layers', type=int, default=1)
+p.add_argument('--itm-weight', type=float, default=1.0)
+p.add_argument('--itm-all-pairs', type=int, default=0, help='ITM on every pair (1) or one caption per image (0)')
+p.add_argument('--rerank', type=int, default=16)
+p.add_argument('--eval-every', type=int, default=0)
+p.add_argument('--threads', type=int, default=1)
+p.add_argument('--seed', type=int, default=1)
+p.add_argument('--curve', default='', help='write the loss curve and evals as JSON here')
+args = p.parse_args()
+torch.manual_seed(args.seed)
+torch.set_num_threads(args.threads)
+
+
+def load(root):
+    groups_file = glob.glob(f'{root}/retrieval_groups_*.json')[0]
+    split = re.search(r'retrieval_groups_(.*)\.json', groups_file).group(1)
+    groups = json.load(open(groups_file))['groups']
+    images, captions, cap_image, holds, scenes = [], [], [], [], []
+    group_of = []
+    for g in groups:
+        for im in g['images']:
+            i = im['image_id']
+            px = np.asarray(Image.open(f'{root}/{split}/COCO_{split}_{i:012d}.png').convert('RGB'), np.float32)
+            images.append((px / 255 - 0.5) / 0.5)
+            group_of.append(g['group_id'])
+            for c in im['captions']:
+                captions.append(c['text'])
+                cap_image.append(len(images) - 1)
+                holds.append([h - 1 for h in c['holds_for']])  # image ids are 1-based, in order
+    x = torch.tensor(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return x, captions, torch.tensor(cap_image), holds, torch.tensor(group_of)
+
+
+xt, ct, cit, ht, gt = load(args.train)
+xv, cv, civ, hv, gv = load(args.test)
+if args.train_images:
+    keep = args.train_images
+    xt, gt = xt[:keep], gt[:keep]
+    sel = [k for k in range(len(ct)) if cit[k] < keep]
+    ct, cit, ht = [ct[k] for k in sel], cit[sel], [[h for h in ht[k] if h < keep] for k in sel]
+
+words = lambda s: re.findall(r"\w+|[^\w\s]", s.lower())
+count = {}
+for c in ct:
+    for w in words(c):
+        count[w] = count.get(w, 0) + 1
+specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
+vocab = {w: i for i, w in enumerate(specials + [w for w, _ in sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))])}
+length = 2 + max(len(words(c)) for c in ct + cv)
+
+
+def ids_of(caps):
+    out = torch.zeros(len(caps), length, dtype=torch.long)
+    for i, c in enumerate(caps):
+        t = [2] + [vocab.get(w, 1) for w in words(c)] + [3]
+        out[i, : len(t)] = torch.tensor(t)
+    return out
+
+
+it_, iv = ids_of(ct), ids_of(cv)
+size = xt.shape[-1]
+grid = size // args.patch
+
+
+def sincos_2d(gh, gw, dim):
+    def one(d, pos):
+        half = d // 2
+        omega = 1.0 / 10000 ** (torch.arange(half, dtype=torch.float64) / half)
+        a = pos[:, None] * omega[None]
+        return torch.cat([a.sin(), a.cos()], 1)
+    rows, cols = torch.meshgrid(torch.arange(gh, dtype=torch.float64), torch.arange(gw, dtype=torch.float64), indexing='ij')
+    return torch.cat([one(dim // 2, cols.flatten()), one(dim // 2, rows.flatten())], 1).float()
+
+
+def encoder(layers):
+    layer = nn.TransformerEncoderLayer(args.d, args.heads, args.ff, args.dropout, 'gelu', batch_first=True, norm_first=True)
+    return nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(args.d), enable_nested_tensor=False)
+
+
+def masked_mean(h, mask):
+    m = mask.float().unsqueeze(-1)
+    return (h * m).sum(1) / m.sum(1).clamp(min=1)
+
+
+class CrossLayer(nn.Module):
+    """@polymodal/attention CrossAttentionLayer, pre-norm: self-attention, cross-attention, FFN."""
+    def __init__(self, d):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(d, args.heads, dropout=args.dropout, batch_first=True)
+        self.multihead_attn = nn.MultiheadAttention(d, args.heads, dropout=args.dropout, batch_first=True)
+        self.linear1, self.linear2 = nn.Linear(d, args.ff), nn.Linear(args.ff, d)
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.drop = nn.Dropout(args.dropout)
+
+    def forward(self, x, ctx, pad, ctx_pad):
+        h = self.norm1(x)
+        x = x + self.drop(self.self_attn(h, h, h, key_padding_mask=pad, need_weights=False)[0])
+        h = self.norm2(x)
+        x = x + self.drop(self.multihead_attn(h, ctx, ctx, key_padding_mask=ctx_pad, need_weights=False)[0])
+        return x + self.drop(self.linear2(self.drop(F.gelu(self.linear1(self.norm3(x))))))
+
+
+class Fusion(nn.Module):
+    """IntermediateFusion(crossLayers = all): projections, co-attention streams, norms, head on pooled means."""
+    def __init__(self, d, out):
+        super().__init__()
+        self.proj = nn.ModuleDict({m: nn.Linear(d, d) for m in ('image', 'text')})
+        self.streams = nn.ModuleDict({m: nn.ModuleList([CrossLayer(d) for _ in range(args.fusion_layers)]) for m in ('image', 'text')})
+        self.norms = nn.ModuleDict({m: nn.LayerNorm(d) for m in ('image', 'text')})
+        self.head = nn.Linear(2 * d, out)
+
+    def forward(self, image, text, text_mask):
+        hi, ht = self.proj['image'](image), self.proj['text'](text)
+        pad = ~text_mask
+        for li, lt in zip(self.streams['image'], self.streams['text']):
+            hi, ht = li(hi, ht, None, pad), lt(ht, hi, pad, None)
+        si, st = self.norms['image'](hi), self.norms['text'](ht)
+        return self.head(torch.cat([si.mean(1), masked_mean(st, text_mask)], -1))
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        d = args.d
+        if args.stem == 'conv2':
+            c = args.stem_channels
+            self.stem = nn.Sequential(nn.Conv2d(3, c, 3, 1, 1), nn.GELU(), nn.Conv2d(c, 2 * c, 3, 2, 1), nn.GELU())
+            self.patches = nn.Conv2d(2 * c, d, args.patch // 2, args.patch // 2)
+        elif args.stem == 'conv':
+            self.stem = nn.Sequential(nn.Conv2d(3, args.stem_channels, 3, 1, 1), nn.GELU())
+            self.patches = nn.Conv2d(args.stem_channels, d, args.patch, args.patch)
+        else:
+            self.stem = nn.Identity()
+            self.patches = nn.Conv2d(3, d, args.patch, args.patch)
+        self.register_buffer('pos_image', sincos_2d(grid, grid, d))
+        self.image_encoder = encoder(args.image_layers)
+        e = args.embed or d
+        self.image_proj = nn.Linear(d, e)
+        self.tokens = nn.Embedding(len(vocab), d, padding_idx=0)
+        nn.init.normal_(self.tokens.weight, std=args.token_std)
+        with torch.no_grad():
+            self.tokens.weight[0].zero_()
+        if args.text_pos == 'learned':
+            self.pos_text = nn.Parameter(torch.nn.init.trunc_normal_(torch.empty(length, d), std=0.02, a=-0.04, b=0.04))
+        else:
+            pe = torch.zeros(length, d)
+            pos = torch.arange(length, dtype=torch.float64)[:, None]
+            ang = pos / 10000 ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
+            pe[:, 0::2], pe[:, 1::2] = ang.sin().float(), ang.cos().float()
+            self.register_buffer('pos_text', pe)
+        self.text_encoder = encoder(args.text_layers)
+        self.text_proj = nn.Linear(d, e)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self.itm = Fusion(d, 2)
+
+    def image_seq(self, x):
+        return self.image_encoder(self.patches(self.stem(x)).flatten(2).transpose(1, 2) + self.pos_image)
+
+    def text_seq(self, ids):
+        mask = ids != 0
+        return self.text_encoder(self.tokens(ids) + self.pos_text[: ids.shape[1]], src_key_padding_mask=~mask), mask
+
+    def embed_image(self, seq):
+        return self.image_proj(seq.mean(1))
+
+    def embed_text(self, seq, mask):
+        return self.text_proj(masked_mean(seq, mask))
+
+
+model = Model()
+print(f'{sum(p.numel() for p in model.parameters()):,} parameters, {len(xt)} train images, {len(ct)} train captions', flush=True)
+decay = [p for p in model.parameters() if p.ndim >= 2]
+no_decay = [p for p in model.parameters() if p.ndim < 2]
+opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0}], lr=args.lr)
+warmup = min(round(args.warmup_ratio * args.steps), args.steps - 1)
+sched = torch.optim.lr_scheduler.LambdaLR(
+    opt, lambda s: s / max(1, warmup) if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, args.steps - warmup)))
+)
+
+# Training groups: each batch holds whole groups (an original and its distractors: in-batch hard negatives).
+group_ids = sorted(set(gt.tolist()))
+images_of_group = {g: (gt == g).nonzero().flatten() for g in group_ids}
+caps_of_image = [[] for _ in range(len(xt))]
+for k, i in enumerate(cit.tolist()):
+    caps_of_image[i].append(k)
+holds_sets = [set(h) for h in ht]
+
+
+def truth(img_idx, cap_idx):
+    """[len(img), len(cap)] bool: caption holds for image (own image, or by chance another)."""
+    return torch.tensor([[int(i) in holds_sets[c] for c in cap_idx.tolist()] for i in img_idx.tolist()])
+
+
+def itm_logits(img_seq, txt_seq, txt_mask):
+    return model.itm(img_seq, txt_seq, txt_mask)
+
+
+def evaluate(rerank_k):
+    model.eval()
+    with torch.no_grad():
+        iseq = torch.cat([model.image_seq(xv[i:i + 200]) for i in range(0, len(xv), 200)])
+        tseqs, tmasks = zip(*[model.text_seq(iv[i:i + 500]) for i in range(0, len(iv), 500)])
+        tseq, tmask = torch.cat(tseqs), torch.cat(tmasks)
+        ie = F.normalize(model.embed_image(iseq), dim=-1)
+        te = F.normalize(model.embed_text(tseq, tmask), dim=-1)
+        sim = ie @ te.T  # [I, T]
+        # Captions that also hold for another image are right answers there: not negatives.
+        other = torch.zeros_like(sim, dtype=torch.bool)
+        for t, hs in enumerate(hv):
+            for i in hs:
+                if i != civ[t]:
+                    other[i, t] = True
+        masked = sim.masked_fill(other, float('-inf'))
+        res = {}
+        res.update(metrics(masked, 'itc'))
+        if rerank_k:
+            # Re-rank the top k of each query by the ITM match logit (difference of the two logits).
+            rr = masked.clone()
+            k = rerank_k
+            top_i = masked.topk(k, dim=0).indices  # [k, T] images per caption
+            for t0 in range(0, len(cv), 250):
+                ts = torch.arange(t0, min(len(cv), t0 + 250))
+                ii = top_i[:, ts].T.reshape(-1)
+                tt = ts.repeat_interleave(k)
+                lg = itm_logits(iseq[ii], tseq[tt], tmask[tt])
+                score = lg[:, 1] - lg[:, 0]
+                col = torch.full((len(xv), len(ts)), float('-inf'))
+                col.scatter_(0, top_i[:, ts], (score.view(len(ts), k).T + 1000))
+                # outside the top k: keep ITC order below the re-ranked ones
+                base = masked[:, ts].clone()
+                base[top_i[:, ts], torch.arange(len(ts)).repeat(k, 1)] = float('-inf')
+                rr[:, ts] = torch.maximum(col, base.masked_fill(other[:, ts], float('-inf')))
+            res.update({k2: v for k2, v in metrics(rr, 'rerank').items() if k2.startswith('rerank_t2i')})
+            top_t = masked.topk(k, dim=1).indices  # [I, k] captions per image
+            rr2 = masked.clone()
+            for i0 in range(0, len(xv), 250):
+                is_ = torch.arange(i0, min(len(xv), i0 + 250))
+                tt = top_t[is_].reshape(-1)
+                ii = is_.repeat_interleave(k)
+                lg = itm_logits(iseq[ii], tseq[tt], tmask[tt])
+                score = (lg[:, 1] - lg[:, 0]).view(len(is_), k) + 1000
+                base = masked[is_].clone()
+                base.scatter_(1, top_t[is_], float('-inf'))
+                row = torch.full_like(base, float('-inf'))
+                row.scatter_(1, top_t[is_], score)
+                rr2[is_] = torch.maximum(row, base)
+            res.update({k2: v for k2, v in metrics(rr2, 'rerank').items() if k2.startswith('rerank_i2t')})
+    model.train()
+    return res
+
+
+def metrics(sim, name):
+    # text→image: rank of the caption's image among images (pessimistic ties: >=, minus itself).
+    target = sim[civ, torch.arange(sim.shape[1])]
+    t2i = (sim > target[None]).sum(0) + 1
+    # image→text: best rank among the image's own captions.
+    own = torch.zeros_like(sim, dtype=torch.bool)
+    own[civ, torch.arange(sim.shape[1])] = True
+    best = sim.masked_fill(~own, float('-inf')).max(1).values
+    i2t = (sim > best[:, None]).sum(1) + 1
+    out = {}
+    for d, r in (('t2i', t2i), ('i2t', i2t)):
+        for k in (1, 5, 10):
+            out[f'{name}_{d}_r{k}'] = round(100 * (r <= k).float().mean().item(), 1)
+    return out
+
+
+g = torch.Generator().manual_seed(args.seed)
+order, at, start = torch.randperm(len(group_ids), generator=g), 0, time.time()
+curve = {'loss': [], 'itc': [], 'itm': [], 'eval': []}
+G = args.groups_per_batch
+for step in range(1, args.steps + 1):
+    if at + G > len(order):
+        order, at = torch.randperm(len(group_ids), generator=g), 0
+    if args.batching == 'groups':
+        imgs = torch.cat([images_of_group[group_ids[k]] for k in order[at:at + G].tolist()])
+        at += G
+    else:
+        imgs = torch.randint(0, len(xt), (4 * G,), generator=g).unique()
+    caps = torch.tensor([c for i in imgs.tolist() for c in caps_of_image[i]])
+    pair_img = cit[caps]  # image of each caption
+    img_row = {int(i): r for r, i in enumerate(imgs.tolist())}
+    rows = torch.tensor([img_row[int(i)] for i in pair_img.tolist()])
+    iseq = model.image_seq(xt[imgs])
+    tseq, tmask = model.text_seq(it_[caps])
+    ie = F.normalize(model.embed_image(iseq), dim=-1)[rows]
+    te = F.normalize(model.embed_text(tseq, tmask), dim=-1)
+    scale = model.logit_scale.clamp(0, math.log(100)).exp()
+    logits = scale * ie @ te.T  # [P, P]: pair i's image vs pair j's caption
+    holds = truth(pair_img, caps)  # caption j holds for image of pair i
+    dup = holds & ~torch.eye(len(caps), dtype=torch.bool)
+    lpi = logits.masked_fill(dup, float('-inf'))
+    lpt = logits.T.masked_fill(dup.T, float('-inf'))
+    target = torch.arange(len(caps))
+    itc = 0.5 * (F.cross_entropy(lpi, target) + F.cross_entropy(lpt, target))
+    if args.itc_only:
+        loss = itc
+        opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); sched.step()
+        if step % 20 == 0:
+            print(f'step {step} itc {itc.item():.4f} T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
+        if (args.eval_every and step % args.eval_every == 0) or step == args.steps:
+            res = evaluate(0); res['step'] = step; curve['eval'].append(res)
+            print('eval', json.dumps(res), f'({time.time() - start:.0f} s)', flush=True)
+        continue
+    # ITM: positives, one hard negative caption per image and one hard negative image per caption.
+    sel = torch.arange(len(caps)) if args.itm_all_pairs else torch.tensor([k for k in range(len(caps)) if k == 0 or pair_img[k] != pair_img[k - 1]])
+    with torch.no_grad():
+        # As the app: among the chosen pairs only, never a caption of the same image, ∝ softmax.
+        same = pair_img[sel][:, None] == pair_img[sel][None, :]
+        w_i2t = F.softmax(logits[sel][:, sel], 1).masked_fill(same, 0)
+        w_t2i = F.softmax(logits.T[sel][:, sel], 1).masked_fill(same, 0)
+        neg_t = sel[torch.multinomial(w_i2t, 1, generator=g).flatten()]
+        neg_i = rows[sel[torch.multinomial(w_t2i, 1, generator=g).flatten()]]
+    pi = torch.cat([rows[sel], rows[sel], neg_i])
+    pt = torch.cat([sel, neg_t, sel])
+    # A drawn negative that is in fact true (a chance match) is labelled a match.
+    labels = torch.tensor([1] * len(sel) + [int(int(imgs[r]) in holds_sets[int(caps[t])]) for r, t in zip(pi[len(sel):].tolist(), pt[len(sel):].tolist())])
+    lg = itm_logits(iseq[pi], tseq[pt], tmask[pt])
+    itm = F.cross_entropy(lg, labels)
+    loss = itc + args.itm_weight * itm
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, math.log(100))
+    curve['loss'].append(loss.item()); curve['itc'].append(itc.item()); curve['itm'].append(itm.item())
+    if step % 20 == 0:
+        print(f'step {step} loss {loss.item():.4f} itc {itc.item():.4f} itm {itm.item():.4f} T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
+    if (args.eval_every and step % args.eval_every == 0) or step == args.steps:
+        res = evaluate(args.rerank if step == args.steps else 0)
+        res['step'] = step
+        curve['eval'].append(res)
+        print('eval', json.dumps(res), f'({time.time() - start:.0f} s)', flush=True)
+if args.curve:
+    json.dump({'args': vars(args), **curve}, open(args.curve, 'w'))

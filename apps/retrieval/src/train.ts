@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import { createOptimizer, prepareRunDir, UsageError } from '@polymodal/app-kit';
+import { arrayDataset, DataLoader, ImageProcessor } from '@polymodal/data';
+import { Trainer, type TrainResult } from '@polymodal/finetune';
+import { getBackend, manualSeed, setBackend } from '@polymodal/tensor';
+import { saveBundle } from './bundle.js';
+import { modelConfigOf, type TrainConfig } from './config.js';
+import {
+  buildTokenizer,
+  collateGroups,
+  datasetRoots,
+  ensureGenerated,
+  groupImages,
+  preprocessorConfig,
+  type RetrievalBatch,
+  type RetrievalImage,
+  readSplit,
+} from './data.js';
+import { RetrievalModel } from './model.js';
+import { retrievalLosses } from './objective.js';
+
+export interface TrainOutcome {
+  bundleDir: string;
+  modelId: string;
+  steps: number;
+  resumedFrom: number | null;
+  seconds: number;
+  parameters: number;
+  result: TrainResult;
+}
+
+/**
+ * The `train` command: generates the training and test sets once, builds a word vocabulary from
+ * the training captions, trains the dual encoder + ITM head (ITC + weighted ITM with hard
+ * negatives; whole groups per batch, so every batch holds each original's distractors) with AdamW
+ * and warmup + cosine, checkpoints as it goes (`--resume` continues exactly: model, optimizer,
+ * schedule, loader position and every generator the model owns), and saves a bundle to
+ * `<runDir>/bundle`.
+ */
+export async function trainRetrieval(
+  config: TrainConfig,
+  log: (line: string) => void,
+): Promise<TrainOutcome> {
+  const started = performance.now();
+  if (config.backend) setBackend(config.backend);
+  manualSeed(config.seed);
+  const run = await prepareRunDir(config.runDir, { resume: config.resume, config });
+  run.notes.forEach(log);
+  log(`backend: ${getBackend()}`);
+  const roots = datasetRoots(config);
+  await ensureGenerated(roots.train, 'train', config.trainImages, config.seed, config.imageSize, log);
+  await ensureGenerated(roots.test, 'test', config.testImages, config.seed, config.imageSize, log);
+  const preprocessor = preprocessorConfig(config.imageSize);
+  const processor = new ImageProcessor(preprocessor);
+  const captions = (await readSplit(roots.train, 'train2014', null, processor)).texts;
+  const tokenizer = buildTokenizer(captions);
+  const { images } = await readSplit(roots.train, 'train2014', tokenizer, processor);
+  const maxLength = Math.max(...images.flatMap((im) => im.captions.map((c) => c.inputIds.length)));
+  const groups = groupImages(images);
+  if (groups.length < config.groupsPerBatch) {
+    throw new UsageError(
+      `--groups-per-batch ${config.groupsPerBatch} needs at least that many groups; --train-images ${config.trainImages} makes ${groups.length}`,
+    );
+  }
+  log(
+    `data: ${images.length} training images in ${groups.length} groups, ${captions.length} captions, ${tokenizer.vocabSize} tokens`,
+  );
+  const model = new RetrievalModel(
+    modelConfigOf(config, { vocabSize: tokenizer.vocabSize, padId: tokenizer.padId, maxLength }),
+  );
+  const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
+  log(`model: ${parameters.toLocaleString('en-US')} parameters`);
+  const { optimizer, scheduler, notes } = createOptimizer(model.namedParameters(), {
+    lr: config.learningRate,
+    weightDecay: config.weightDecay,
+    steps: config.steps,
+    warmup: { ratio: config.warmupRatio },
+  });
+  notes.forEach(log);
+  const loader = new DataLoader(arrayDataset(groups), {
+    batchSize: config.groupsPerBatch,
+    shuffle: true,
+    seed: config.seed,
+    dropLast: true,
+    collate: (g: RetrievalImage[][]) => collateGroups(g, tokenizer.padId),
+  });
+  let current: RetrievalBatch | null = null;
+  const trainer = new Trainer<RetrievalBatch>({
+    model,
+    optimizer,
+    scheduler,
+    trainData: loader,
+    computeLoss: (m, b) => {
+      current = b;
+      const { itc, itm } = retrievalLosses(m as RetrievalModel, b);
+      return { itc, itm };
+    },
+    lossWeights: { itc: 1, itm: config.itmWeight },
+    maxSteps: config.steps,
+    maxGradNorm: 1,
+    checkpointDir: run.checkpoints,
+    checkpointEvery: config.checkpointEvery,
+    keepLast: 2,
+    outputDir: run.root,
+    progress: config.progress,
+    log,
+    // Every generator the model draws from (init, dropout, hard negatives): exact resume.
+    generators: model.generators(),
+    callbacks: [
+      {
+        onStepEnd: () => {
+          model.itc.clampLogitScale();
+          // The batch's tensors are ours to free once its step is done.
+          if (current) for (const t of [current.pixelValues, current.inputIds, current.textMask]) t.dispose();
+          current = null;
+        },
+      },
+    ],
+  });
+  const result = await trainer.train({ resume: config.resume });
+  const bundleDir = join(run.root, 'bundle');
+  const modelId = await saveBundle(bundleDir, model, tokenizer, preprocessor);
+  return {
+    bundleDir,
+    modelId,
+    steps: result.state.step,
+    resumedFrom: result.resumedFrom,
+    seconds: (performance.now() - started) / 1000,
+    parameters,
+    result,
+  };
+}

@@ -1,0 +1,94 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Dropout, Linear, Sequential } from '@polymodal/nn';
+import { describe, expect, it } from 'vitest';
+import { readJsonFile, writeJsonAtomic } from './json-file.js';
+import { createProgressBar } from './progress.js';
+import { prepareRunDir } from './run-dir.js';
+import { UsageError } from './usage-error.js';
+import { withEval } from './with-eval.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'pm-app-kit-'));
+
+describe('JSON files', () => {
+  it('writes atomically (no temp file left) and reads back', async () => {
+    const dir = tmp();
+    const path = join(dir, 'sub', 'results.json');
+    await writeJsonAtomic(path, { r1: 62.5, list: [1, 2] });
+    await writeJsonAtomic(path, { r1: 63 });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ r1: 63 });
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['results.json']);
+    expect(await readJsonFile(path)).toEqual({ r1: 63 });
+  });
+
+  it('names the file in errors', async () => {
+    const dir = tmp();
+    await expect(readJsonFile(join(dir, 'nope.json'), 'bundle config')).rejects.toThrow(
+      /bundle config .*nope\.json does not exist/,
+    );
+    writeFileSync(join(dir, 'bad.json'), '{"a":');
+    const e = (await readJsonFile(join(dir, 'bad.json')).catch((x) => x)) as Error;
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e.message).toMatch(/bad\.json is not valid JSON/);
+  });
+});
+
+describe('prepareRunDir', () => {
+  it('records the run and notes checkpoints a fresh run would ignore', async () => {
+    const dir = join(tmp(), 'run');
+    await expect(prepareRunDir(dir, { resume: true })).rejects.toThrow(
+      /does not exist \(nothing to resume\)/,
+    );
+    const run = await prepareRunDir(dir, { config: { steps: 3 }, argv: ['train', '--steps', '3'] });
+    expect(run.notes).toEqual([]);
+    expect(JSON.parse(readFileSync(run.path('run.json'), 'utf8'))).toMatchObject({
+      argv: ['train', '--steps', '3'],
+      config: { steps: 3 },
+      resume: false,
+    });
+    mkdirSync(join(run.checkpoints, 'checkpoint-2'), { recursive: true });
+    expect((await prepareRunDir(dir)).notes[0]).toMatch(/1 checkpoint\(s\).*--resume/);
+    expect((await prepareRunDir(dir, { resume: true })).notes).toEqual([]);
+  });
+});
+
+describe('withEval', () => {
+  it('switches to eval mode and restores the previous mode after sync, async and throwing fns', async () => {
+    const model = new Sequential(new Linear(2, 2, { seed: 0 }), new Dropout(0.5, { seed: 0 }));
+    const modes = () => model.modules().map((m) => m.training);
+    expect(withEval(model, () => modes())).toEqual([false, false, false]);
+    expect(model.training).toBe(true);
+    await withEval(model, async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      expect(model.training).toBe(false);
+    });
+    expect(modes()).toEqual([true, true, true]);
+    expect(() =>
+      withEval(model, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(model.training).toBe(true);
+    await expect(withEval(model, async () => Promise.reject(new Error('late')))).rejects.toThrow('late');
+    expect(model.training).toBe(true);
+    model.eval();
+    withEval(model, () => undefined);
+    expect(model.training).toBe(false); // an eval-mode model stays in eval mode
+  });
+});
+
+describe('createProgressBar', () => {
+  it('logs about every 10 % when not on a terminal, and nothing in none mode', () => {
+    const lines: string[] = [];
+    const p = createProgressBar('index', 25, 'log', (l) => lines.push(l), false);
+    for (let i = 1; i <= 25; i++) p.update(i, `added ${i}`);
+    p.stop();
+    expect(lines[0]).toBe('index 3/25 added 3');
+    expect(lines.at(-1)).toBe('index 25/25 added 25');
+    expect(lines.length).toBeLessThanOrEqual(10);
+    const quiet: string[] = [];
+    createProgressBar('x', 5, 'none', (l) => quiet.push(l)).update(5);
+    expect(quiet).toEqual([]);
+  });
+});
