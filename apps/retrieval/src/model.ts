@@ -152,13 +152,11 @@ export class RetrievalModel extends Module {
   readonly itc: ContrastiveLoss;
   /** Draws the ITM hard negatives; checkpointed with the model's other generators. */
   readonly negativeGenerator: Generator;
-  private readonly ownGenerators: Generator[];
 
   constructor(readonly config: ModelConfig) {
     super();
     // One generator per part: initialisation draws from it, dropout keeps drawing from it.
     const gens = [0, 1, 2, 3].map((k) => new Generator(config.seed * 7919 + k));
-    this.ownGenerators = gens;
     this.negativeGenerator = gens[3]!;
     this.image = this.registerModule('image', new ImageEncoder(config, gens[0]!));
     this.text = this.registerModule('text', new TextEncoder(config, gens[1]!));
@@ -182,11 +180,6 @@ export class RetrievalModel extends Module {
   /** Both towers' normalised embeddings: `{ image [B, e], text [B, e] }`. */
   override forward(pixelValues: Tensor, inputIds: Tensor, textMask: Tensor): { image: Tensor; text: Tensor } {
     return { image: this.embedImages(pixelValues), text: this.embedTexts(inputIds, textMask) };
-  }
-
-  /** Every generator the model draws from (init, dropout, hard negatives): checkpoint these for exact resume. */
-  generators(): Generator[] {
-    return [...this.ownGenerators];
   }
 
   /** L2-normalised image embeddings `[B, embedDim]`. */

@@ -104,8 +104,7 @@ export async function trainRetrieval(
     outputDir: run.root,
     progress: config.progress,
     log,
-    // Every generator the model draws from (init, dropout, hard negatives): exact resume.
-    generators: model.generators(),
+    // The Trainer checkpoints every generator the model holds (dropout, hard negatives) by name.
     callbacks: [
       {
         onStepEnd: () => {
