@@ -42,15 +42,18 @@ def masked_mean(x, mask):  # mask: true = real
 
 
 class FiLM(nn.Module):
-    def __init__(self, d_img=4, d_q=3, h=6, k=2, out=5, norm="batch", pooling="max"):
+    def __init__(self, d_img=4, d_q=3, h=6, k=2, out=5, norm="batch", pooling="max", grid=None):
         super().__init__()
-        self.h, self.k, self.norm_kind, self.pooling = h, k, norm, pooling
+        self.h, self.k, self.norm_kind, self.pooling, self.grid = h, k, norm, pooling, grid
         self.input = nn.Linear(d_img, h)
         self.film = nn.Linear(d_q, 2 * k * h)
         self.blocks = nn.ModuleList()
         for _ in range(k):
             block = nn.Module()
-            block.linear = nn.Linear(h, h, bias=False)
+            if grid is None:
+                block.linear = nn.Linear(h, h, bias=False)
+            else:  # the paper's 3x3 convolution over the cells' grid
+                block.conv = nn.Conv2d(h, h, 3, padding=1, bias=False)
             if norm == "batch":
                 block.norm = nn.BatchNorm1d(h, affine=False)
             self.blocks.append(block)
@@ -63,7 +66,11 @@ class FiLM(nn.Module):
         b, n, _ = x.shape
         for i, block in enumerate(self.blocks):
             dgamma, beta = params[:, i : i + 1, : self.h], params[:, i : i + 1, self.h :]
-            u = block.linear(x)
+            if self.grid is None:
+                u = block.linear(x)
+            else:
+                gh, gw = self.grid
+                u = block.conv(x.transpose(1, 2).reshape(b, self.h, gh, gw)).reshape(b, self.h, n).transpose(1, 2)
             if self.norm_kind == "batch":
                 u = block.norm(u.reshape(b * n, self.h)).reshape(b, n, self.h)
             else:
@@ -138,22 +145,29 @@ def main():
         ("relational mean, padded cells", RelationNetwork(), padded_image, image_mask),
         ("relational sum", RelationNetwork(g_layers=2, f_layers=1, aggregation="sum"), image, None),
     ]:
-        with torch.no_grad():
-            for p in model.parameters():
-                p.copy_(torch.randn_like(p) * 0.5)
-        model.train()
-        state = model.our_state_dict() if isinstance(model, RelationNetwork) else dict(model.state_dict())
-        state = {k: enc(v) for k, v in state.items()}
-        with torch.no_grad():
-            outputs = model(img, text, mask, text_mask)
-        cases[name] = {
-            "stateDict": state,
-            "image": enc(img),
-            "imageMask": enc(mask) if mask is not None else None,
-            "outputs": {k: enc(v) for k, v in outputs.items()},
-        }
+        run_case(cases, name, model, img, mask, text, text_mask)
+    # Appended after the others so their random draws (and fixtures) stay as they were.
+    grid_image = torch.randn(2, 6, 4)
+    run_case(cases, "film batch max, 2x3 grid", FiLM(grid=(2, 3)), grid_image, None, text, text_mask)
     with open(os.path.join(OUT, "conditioning.json"), "w") as f:
         json.dump({"torch": torch.__version__, "text": enc(text), "textMask": enc(text_mask), "cases": cases}, f)
+
+
+def run_case(cases, name, model, img, mask, text, text_mask):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    model.train()
+    state = model.our_state_dict() if isinstance(model, RelationNetwork) else dict(model.state_dict())
+    state = {k: enc(v) for k, v in state.items()}
+    with torch.no_grad():
+        outputs = model(img, text, mask, text_mask)
+    cases[name] = {
+        "stateDict": state,
+        "image": enc(img),
+        "imageMask": enc(mask) if mask is not None else None,
+        "outputs": {k: enc(v) for k, v in outputs.items()},
+    }
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ describe('FiLMFusion matches its PyTorch reference', () => {
     ['film batch max', { norm: 'batch', pooling: 'max' }],
     ['film layer mean, padded cells', { norm: 'layer', pooling: 'mean' }],
     ['film layer max, padded cells', { norm: 'layer', pooling: 'max' }],
+    ['film batch max, 2x3 grid', { norm: 'batch', pooling: 'max', grid: [2, 3] }],
   ] as const)('%s: the torch state dict loads strictly; fused and sequence within 1e-4', (name, options) => {
     const c = fx.cases[name]!;
     const film = new FiLMFusion({ inputDims: dims, hiddenDim: 6, numBlocks: 2, outputDim: 5, ...options });
@@ -37,6 +38,36 @@ describe('FiLMFusion matches its PyTorch reference', () => {
 });
 
 describe('FiLMFusion', () => {
+  it('with a grid, a block sees its neighbours: changing one cell moves the other cells of the sequence', () => {
+    const make = (grid?: [number, number]) =>
+      new FiLMFusion({
+        inputDims: dims,
+        hiddenDim: 6,
+        numBlocks: 1,
+        norm: 'none',
+        seed: 3,
+        ...(grid ? { grid } : {}),
+      });
+    const image = randn([1, 6, 4], { seed: 1 });
+    const moved = image.add(tensor([1, 0, 0, 0, 0, 0], { shape: [1, 6, 1] }));
+    const changedCells = (f: FiLMFusion) => {
+      const a = f.forward({ image, text: text.narrow(0, 0, 1) }).sequence!.dataSync();
+      const b = f.forward({ image: moved, text: text.narrow(0, 0, 1) }).sequence!.dataSync();
+      return [1, 2, 3, 4, 5].filter((c) => [0, 1, 2, 3, 4, 5].some((k) => a[c * 6 + k] !== b[c * 6 + k]));
+    };
+    expect(changedCells(make())).toEqual([]); // per-cell blocks: only cell 0 changes
+    // 3×3 neighbours of cell 0 (row 0, col 0) on a 2×3 grid: cells 1, 3, 4.
+    expect(changedCells(make([2, 3]))).toEqual([1, 3, 4]);
+  });
+
+  it('refuses a bad grid and inputs whose cell count does not fit it', () => {
+    expect(() => new FiLMFusion({ inputDims: dims, grid: [2, 0] as unknown as [number, number] })).toThrow(
+      /grid must be \[h, w\]/,
+    );
+    const f = new FiLMFusion({ inputDims: dims, grid: [2, 2], seed: 0 });
+    expect(() => f.forward({ image: randn([2, 6, 4]), text })).toThrow(/6 cells, but grid \[2,2\] needs 4/);
+  });
+
   it('computes h + ReLU((1 + Δγ)·W h + β) per cell, then max-pools (hand-computed, norm none)', () => {
     const f = new FiLMFusion({
       inputDims: { image: 1, text: 1 },

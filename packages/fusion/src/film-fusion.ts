@@ -1,4 +1,4 @@
-import { BatchNorm1d, generatorFrom, LayerNorm, Linear, Module, ModuleList } from '@polymodal/nn';
+import { BatchNorm1d, Conv2d, generatorFrom, LayerNorm, Linear, Module, ModuleList } from '@polymodal/nn';
 import { ArgumentError, cat, type Generator, scope, type Tensor } from '@polymodal/tensor';
 import {
   checkPositive,
@@ -33,20 +33,33 @@ export interface FiLMFusionOptions extends FusionBaseOptions {
   pooling?: 'max' | 'mean';
   /** Width of each output cell and of `fused`. Default `hiddenDim`. */
   outputDim?: number;
+  /**
+   * The target's cells form this `[h, w]` grid (row-major, e.g. a conv stem's output through
+   * `featureMapToSequence`): each block's projection is then a 3×3 convolution over the grid, as
+   * in the paper's residual blocks, instead of a per-cell linear map, so a block sees each cell's
+   * neighbours. Default: none (per-cell blocks; any number of cells).
+   */
+  grid?: readonly [number, number];
 }
 
-/** One residual block: `h + ReLU(γ ⊙ norm(W h) + β)`. */
+/** One residual block: `h + ReLU(γ ⊙ norm(W h) + β)`; W is a 3×3 convolution over a `grid`. */
 class FiLMBlock extends Module {
-  readonly linear: Linear;
+  readonly linear: Linear | null = null;
+  readonly conv: Conv2d | null = null;
   readonly norm: BatchNorm1d | LayerNorm | null;
 
-  constructor(width: number, norm: FiLMNorm, generator: Generator) {
+  constructor(
+    width: number,
+    norm: FiLMNorm,
+    generator: Generator,
+    readonly grid: readonly [number, number] | null,
+  ) {
     super();
     // A bias before a normalization is cancelled by it.
-    this.linear = this.registerModule(
-      'linear',
-      new Linear(width, width, { bias: norm === 'none', generator }),
-    );
+    const bias = norm === 'none';
+    if (grid)
+      this.conv = this.registerModule('conv', new Conv2d(width, width, 3, { padding: 1, bias, generator }));
+    else this.linear = this.registerModule('linear', new Linear(width, width, { bias, generator }));
     this.norm =
       norm === 'batch'
         ? this.registerModule('norm', new BatchNorm1d(width, { affine: false }))
@@ -58,7 +71,7 @@ class FiLMBlock extends Module {
   /** `h [B, N, H]`, `gamma`, `beta` `[B, 1, H]`. */
   forward(h: Tensor, gamma: Tensor, beta: Tensor): Tensor {
     return scope(() => {
-      let u = this.linear.forward(h);
+      let u = this.conv ? this.convolve(h) : this.linear!.forward(h);
       if (this.norm instanceof BatchNorm1d) {
         // Statistics per feature over every cell of every sample: [B·N, H] is BatchNorm1d's [N, C].
         const [b, n, width] = u.shape as [number, number, number];
@@ -68,6 +81,14 @@ class FiLMBlock extends Module {
       }
       return h.add(u.mul(gamma).add(beta).relu());
     });
+  }
+
+  /** `[B, h·w, H]` cells → 3×3 conv on the `[B, H, h, w]` map → cells again. */
+  private convolve(cells: Tensor): Tensor {
+    const [b, n, width] = cells.shape as [number, number, number];
+    const [gh, gw] = this.grid!;
+    const map = cells.transpose(1, 2).reshape(b, width, gh, gw);
+    return this.conv!.forward(map).reshape(b, width, n).transpose(1, 2);
   }
 }
 
@@ -100,6 +121,8 @@ export class FiLMFusion extends FusionModule {
   readonly conditions: readonly string[];
   readonly norm: FiLMNorm;
   readonly pooling: 'max' | 'mean';
+  /** The target's `[h, w]` grid when blocks convolve over it, else null. */
+  readonly grid: [number, number] | null;
   readonly input: Linear;
   readonly film: Linear;
   readonly blocks: ModuleList<FiLMBlock>;
@@ -123,13 +146,22 @@ export class FiLMFusion extends FusionModule {
     if (this.pooling !== 'max' && this.pooling !== 'mean') {
       throw new ArgumentError(op, `pooling must be 'max' or 'mean', got '${this.pooling}'`);
     }
+    const grid = options.grid ?? null;
+    if (
+      grid !== null &&
+      !(Array.isArray(grid) && grid.length === 2 && grid.every((g) => Number.isInteger(g) && g > 0))
+    )
+      throw new ArgumentError(op, `grid must be [h, w] with positive integers, got ${JSON.stringify(grid)}`);
+    this.grid = grid ? [grid[0]!, grid[1]!] : null;
     const generator = generatorFrom(options);
     const conditionWidth = this.conditions.reduce((s, m) => s + this.inputDims[m]!, 0);
     this.input = this.registerModule('input', new Linear(this.inputDims[this.target]!, h, { generator }));
     this.film = this.registerModule('film', new Linear(conditionWidth, 2 * k * h, { generator }));
     this.blocks = this.registerModule(
       'blocks',
-      new ModuleList<FiLMBlock>(Array.from({ length: k }, () => new FiLMBlock(h, this.norm, generator))),
+      new ModuleList<FiLMBlock>(
+        Array.from({ length: k }, () => new FiLMBlock(h, this.norm, generator, this.grid)),
+      ),
     );
     this.output = this.registerModule('output', new Linear(h, this.outputDim, { generator }));
   }
@@ -146,6 +178,12 @@ export class FiLMFusion extends FusionModule {
     }
     const x = tensors[at(this.target)]!;
     const cells = x.rank === 2 ? x.unsqueeze(1) : x;
+    if (this.grid && cells.shape[1] !== this.grid[0] * this.grid[1]) {
+      throw new ArgumentError(
+        'FiLMFusion.forward',
+        `input '${this.target}' has ${cells.shape[1]} cells, but grid [${this.grid}] needs ${this.grid[0] * this.grid[1]}`,
+      );
+    }
     return scope(() => {
       const q = cat(
         this.conditions.map((m) => pooled(tensors[at(m)]!, checked[at(m)] ?? null)),
