@@ -9,10 +9,7 @@ import {
   noGrad,
   scope,
   Tensor,
-  tensor,
   tensorsIn,
-  where,
-  zeros,
 } from '@polymodal/tensor';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Scheduler } from '../schedulers/lr-scheduler.js';
@@ -31,12 +28,12 @@ import type { CheckpointStore } from './checkpoint-store.js';
 import { checkpointStoreFor, defaultCallbacks } from './default-callbacks.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import type { ProgressMode } from './progress.js';
+import { StepLogBuffer } from './step-log-buffer.js';
 import type {
   Batches,
   EvalLogs,
   LossOutput,
   StepEnd,
-  StepLogs,
   TrainerState,
   TrainHistory,
   TrainResult,
@@ -151,13 +148,8 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
   /** Micro-batches in the current accumulation window, and the sum of their [total, …named] losses. */
   private micro = 0;
   private window: Tensor | null = null;
-  /**
-   * Steps taken since the last read, on the device: row r holds [total, …named, gradNorm?] of the
-   * r-th of them. A fixed `[logEvery, width]` buffer (reads happen at least every `logEvery` steps),
-   * so the live tensors and bytes do not change from step to step.
-   */
-  private pending: Tensor | null = null;
-  private pendingSteps: StepEnd[] = [];
+  /** The losses of the steps since the last read, on the device. */
+  private readonly pending: StepLogBuffer;
 
   constructor(readonly options: TrainerOptions<B, M>) {
     if (!(options?.model instanceof Module)) throw new ArgumentError('Trainer', 'model must be a Module');
@@ -186,6 +178,7 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
         throw new ArgumentError('Trainer', `${key} must be a positive integer, got ${v}`);
     }
     this.logEvery = options.logEvery ?? 10;
+    this.pending = new StepLogBuffer(this.logEvery);
     if (options.checkpointEvery !== undefined && !options.checkpointDir)
       throw new ArgumentError('Trainer', 'checkpointEvery needs a checkpointDir');
     const given = options.callbacks ?? [];
@@ -301,7 +294,7 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
   /** Clips, steps the optimizer, EMA and scheduler; queues the window's losses for the next read. */
   private async finishStep(): Promise<void> {
     // Reads happen every `logEvery` steps, so the buffer has room; this only guards the invariant.
-    if (this.pendingSteps.length >= this.logEvery) await this.flushLogs();
+    if (this.pending.size >= this.logEvery) await this.flushLogs();
     const { optimizer, scheduler, maxGradNorm, ema } = this.options;
     const gradNorm =
       maxGradNorm !== undefined
@@ -319,32 +312,19 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
     const micro = this.micro;
     this.window = null;
     this.micro = 0;
-    const r = this.pendingSteps.length;
-    noGrad(() =>
-      scope(() => {
-        let row = micro === 1 ? window : window.div(micro);
-        if (gradNorm) row = cat([row, gradNorm.reshape([1])]);
-        // Row r of the buffer becomes `row`: a select, not arithmetic, so a NaN stays in its row.
-        const at = new Uint8Array(this.logEvery);
-        at[r] = 1;
-        const buffer = this.pending ?? zeros([this.logEvery, row.size]);
-        const next = where(
-          tensor(at, { shape: [this.logEvery, 1], dtype: 'bool' }),
-          row.reshape([1, -1]),
-          buffer,
-        );
-        this.pending?.dispose();
-        this.pending = keep(next);
-      }),
-    );
-    window.dispose();
-    gradNorm?.dispose();
     const end: StepEnd = {
       step: this.state.step,
       epoch: this.state.epoch,
       lr: optimizer.paramGroups[0]!.lr,
     };
-    this.pendingSteps.push(end);
+    noGrad(() =>
+      scope(() => {
+        const row = micro === 1 ? window : window.div(micro);
+        this.pending.push(end, gradNorm ? cat([row, gradNorm.reshape([1])]) : row);
+      }),
+    );
+    window.dispose();
+    gradNorm?.dispose();
     await this.emit((cb) => cb.onStepEnd?.(this, end));
   }
 
@@ -353,29 +333,9 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
    * the history and passes them to `onLog`.
    */
   async flushLogs(): Promise<void> {
-    const pending = this.pending;
-    if (!pending) return;
-    const steps = this.pendingSteps;
-    this.pending = null;
-    this.pendingSteps = [];
-    let values: ArrayLike<number>;
-    try {
-      values = await pending.data();
-    } finally {
-      pending.dispose();
-    }
+    if (this.pending.size === 0) return;
     const names = this.lossNames ?? [];
-    const width = pending.shape[1]!;
-    const logs: StepLogs[] = steps.map((s, r) => {
-      const row = r * width;
-      const log: StepLogs = {
-        ...s,
-        loss: values[row]!,
-        losses: Object.fromEntries(names.map((n, i) => [n, values[row + 1 + i]!])),
-      };
-      if (width > names.length + 1) log.gradNorm = values[row + names.length + 1]!;
-      return log;
-    });
+    const logs = await this.pending.read(names);
     const bad = logs.find((l) => !Number.isFinite(l.loss));
     if (bad) this.throwNonFinite(bad.loss, bad.step, names, bad.losses);
     this.history.train.push(...logs);
@@ -384,9 +344,7 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
 
   /** Drops queued losses without reading them (after an error). */
   private discardPending(): void {
-    this.pending?.dispose();
-    this.pending = null;
-    this.pendingSteps = [];
+    this.pending.clear();
     this.window?.dispose();
     this.window = null;
     this.micro = 0;
@@ -415,7 +373,13 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
           noGrad(() =>
             scope(() => {
               const named = this.namedLosses(batch);
-              names = Object.keys(named);
+              const keys = Object.keys(named);
+              if (n > 0 && keys.join('\u0000') !== names.join('\u0000'))
+                throw new ArgumentError(
+                  'Trainer.evaluate',
+                  `computeLoss returned losses [${keys.join(', ')}] for eval batch ${n + 1}, earlier [${names.join(', ')}]`,
+                );
+              names = keys;
               const row = cat(names.map((k) => named[k]!.reshape([1])));
               const previous = lossSums;
               lossSums = keep(previous ? previous.add(row) : row);
