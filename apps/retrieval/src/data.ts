@@ -162,11 +162,7 @@ export function tokenTensors(
     rows.map((inputIds) => ({ inputIds })),
     { padId },
   );
-  const inputIds = batch.inputIds as Tensor;
-  const mask = batch.attentionMask as Tensor;
-  const textMask = mask.bool();
-  mask.dispose();
-  return { inputIds, textMask };
+  return { inputIds: batch.inputIds as Tensor, textMask: batch.attentionMask as Tensor };
 }
 
 /** Images → float32 `[N, 3, H, W]`, via `collate`. */

@@ -1,5 +1,6 @@
 import {
   LearnedPositionalEmbedding,
+  paddingMaskFromAttentionMask,
   sinCos2dPositionalEncoding,
   TransformerEncoder,
 } from '@polymodal/attention';
@@ -117,7 +118,7 @@ export class TextEncoder extends Module {
   sequence(inputIds: Tensor, textMask: Tensor): Tensor {
     return scope(() =>
       this.encoder.forward(this.positions.forward(this.tokens.forward(inputIds)), {
-        srcKeyPaddingMask: textMask.logicalNot(),
+        srcKeyPaddingMask: paddingMaskFromAttentionMask(textMask),
       }),
     );
   }

@@ -85,14 +85,14 @@ export async function trainRetrieval(
     collate: (g: RetrievalImage[][]) => collateGroups(g, tokenizer.padId),
   });
   let current: RetrievalBatch | null = null;
-  const trainer = new Trainer<RetrievalBatch>({
+  const trainer = new Trainer<RetrievalBatch, RetrievalModel>({
     model,
     optimizer,
     scheduler,
     trainData: loader,
     computeLoss: (m, b) => {
       current = b;
-      const { itc, itm } = retrievalLosses(m as RetrievalModel, b);
+      const { itc, itm } = retrievalLosses(m, b);
       return { itc, itm };
     },
     lossWeights: { itc: 1, itm: config.itmWeight },

@@ -60,16 +60,15 @@ export async function runVqaPipeline(
   });
   const evalLoader = new DataLoader(arrayDataset(data.val), { batchSize: 128, collate });
 
-  const trainer = new Trainer<VqaBatch>({
+  const trainer = new Trainer<VqaBatch, VqaModel>({
     model,
     optimizer,
     scheduler,
     trainData: trainLoader,
     evalData: evalLoader,
-    computeLoss: (m, b) =>
-      vqaLoss((m as VqaModel).forward(b.pixelValues, b.inputIds, b.textMask), b.targets).loss,
+    computeLoss: (m, b) => vqaLoss(m.forward(b.pixelValues, b.inputIds, b.textMask), b.targets).loss,
     computeMetrics: (m, b) => {
-      const ids = argmax((m as VqaModel).forward(b.pixelValues, b.inputIds, b.textMask), -1).dataSync();
+      const ids = argmax(m.forward(b.pixelValues, b.inputIds, b.textMask), -1).dataSync();
       const acc = b.examples.reduce((s, e, i) => s + vqaAccuracy(answerList[ids[i]!]!, e.answers), 0);
       return { vqaAccuracy: acc / b.examples.length };
     },

@@ -7,6 +7,7 @@ import {
   scope,
   type Tensor,
 } from '@polymodal/tensor';
+import { assertTorchStyleMask } from './masks.js';
 import { MultiHeadAttention } from './multi-head-attention.js';
 
 export interface CrossAttentionLayerOptions extends RandomOptions {
@@ -23,9 +24,12 @@ export interface CrossAttentionLayerOptions extends RandomOptions {
 }
 
 export interface CrossAttentionForwardOptions {
-  /** `[B, L]`, true = padding in `x`. */
+  /**
+   * `[B, L]`, bool **true = padding** in `x`, as torch's `tgt_key_padding_mask` (float added). From
+   * an attention mask (true/1 = real token): `paddingMaskFromAttentionMask(mask)`.
+   */
   keyPaddingMask?: Tensor | null;
-  /** `[B, Lc]`, true = padding in `context`. */
+  /** `[B, Lc]`, bool **true = padding** in `context`, as torch's `memory_key_padding_mask`. */
   contextPaddingMask?: Tensor | null;
   /** Causal self-attention over `x`. */
   causal?: boolean;
@@ -104,6 +108,8 @@ export class CrossAttentionLayer extends Module {
         `x must be [B, L, ${this.dModel}] and context [B, Lc, ${this.dContext}], got ${formatShape(x.shape)} and ${formatShape(context.shape)}`,
       );
     }
+    assertTorchStyleMask('CrossAttentionLayer', 'keyPaddingMask', options.keyPaddingMask);
+    assertTorchStyleMask('CrossAttentionLayer', 'contextPaddingMask', options.contextPaddingMask);
     const sa = (h: Tensor) =>
       this.dropout1.forward(
         this.selfAttn.forward(h, h, h, {

@@ -1,5 +1,6 @@
 import { Module } from '@polymodal/nn';
 import type { Tensor } from '@polymodal/tensor';
+import { assertTorchStyleMask } from './masks.js';
 import { MultiHeadAttention, type MultiHeadAttentionOptions } from './multi-head-attention.js';
 
 export interface CrossModalAttentionOptions extends Omit<MultiHeadAttentionOptions, 'kdim' | 'vdim'> {
@@ -30,11 +31,17 @@ export class CrossModalAttention extends Module {
     );
   }
 
+  /**
+   * `contextPaddingMask [B, L2]` is `MultiHeadAttention`'s `keyPaddingMask` over the context:
+   * bool **true = padding**, as in torch (from an attention mask: `paddingMaskFromAttentionMask`);
+   * `attnMask` likewise (true = not allowed).
+   */
   forward(
     x: Tensor,
     context: Tensor,
     options: { contextPaddingMask?: Tensor | null; attnMask?: Tensor | null; needWeights?: boolean } = {},
   ): { output: Tensor; weights: Tensor | null } {
+    assertTorchStyleMask('CrossModalAttention', 'contextPaddingMask', options.contextPaddingMask);
     return this.attn.forward(x, context, context, {
       keyPaddingMask: options.contextPaddingMask ?? null,
       attnMask: options.attnMask ?? null,

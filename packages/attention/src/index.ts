@@ -12,6 +12,7 @@ export {
   LearnedPositionalEmbedding,
   type LearnedPositionalEmbeddingOptions,
 } from './learned-positional-embedding.js';
+export { attentionMaskFromPaddingMask, paddingMaskFromAttentionMask } from './masks.js';
 export {
   MultiHeadAttention,
   type MultiHeadAttentionForwardOptions,

@@ -20,6 +20,7 @@ import {
   where,
   zeros,
 } from '@polymodal/tensor';
+import { assertTorchStyleMask } from './masks.js';
 import { scaledDotProductAttention } from './scaled-dot-product-attention.js';
 
 export interface MultiHeadAttentionOptions extends RandomOptions {
@@ -36,11 +37,16 @@ export interface MultiHeadAttentionOptions extends RandomOptions {
 }
 
 export interface MultiHeadAttentionForwardOptions {
-  /** `[B, Lk]`: **true = padding** (ignored key), as in torch; a float mask is added to the scores. */
+  /**
+   * `[B, Lk]`: **true = padding** (ignored key), exactly as torch's `key_padding_mask`; a float
+   * mask is added to the scores. From an attention mask (true/1 = real token, as `collate` and
+   * Hugging Face give): `paddingMaskFromAttentionMask(mask)`. An int mask is refused (torch would
+   * add it).
+   */
   keyPaddingMask?: Tensor | null;
   /**
-   * `[Lq, Lk]`, `[B·numHeads, Lq, Lk]` or `[B, numHeads | 1, Lq, Lk]`. As in torch's
-   * `MultiheadAttention`, a bool mask means **true = not allowed**; a float mask is added.
+   * `[Lq, Lk]`, `[B·numHeads, Lq, Lk]` or `[B, numHeads | 1, Lq, Lk]`. As torch's `attn_mask`, a
+   * bool mask means **true = not allowed**; a float mask is added.
    */
   attnMask?: Tensor | null;
   /** Query i attends only to keys j ≤ i. */
@@ -214,6 +220,8 @@ export class MultiHeadAttention extends Module implements HasProjectionSlots {
       throw new ShapeError(name, `batch sizes and key/value lengths must agree, got ${shapes}`);
     }
     const { keyPaddingMask, attnMask, causal = false } = options;
+    assertTorchStyleMask(name, 'keyPaddingMask', keyPaddingMask);
+    assertTorchStyleMask(name, 'attnMask', attnMask);
     const h = this.numHeads;
     if (
       keyPaddingMask &&

@@ -18,9 +18,11 @@ import {
 export interface ScaledDotProductAttentionOptions {
   /**
    * Which keys each query may attend to, broadcastable to `[..., Lq, Lk]`. A bool mask means
-   * **true = attend** (PyTorch's `scaled_dot_product_attention` convention; note that
-   * `MultiHeadAttention`'s `attnMask`, like torch's, uses the opposite). A float mask is added to
-   * the scores (use −Infinity or a large negative number to block).
+   * **true = attend**: Polymodal's convention for attention masks (Hugging Face's
+   * `attention_mask`, `collate`'s `attentionMask`, fusion masks) and exactly PyTorch's
+   * `F.scaled_dot_product_attention`; a `[B, Lk]` attention mask applies as `mask.reshape([B, 1, 1, Lk])`.
+   * (`MultiHeadAttention`'s `keyPaddingMask`/`attnMask` mirror torch's module and mean the
+   * opposite.) A float mask is added to the scores (use −Infinity or a large negative number to block).
    */
   mask?: Tensor | null;
   /** Query i attends only to keys j ≤ i (needs Lq ≤ Lk; aligned at the start, like torch). */
@@ -83,7 +85,10 @@ export function scaledDotProductAttention(
   const scale = options.scale ?? 1 / Math.sqrt(d);
   if (mask) {
     if (mask.dtype === 'int32')
-      throw new DTypeError(op, 'mask must be bool (true = attend) or float (additive)');
+      throw new DTypeError(
+        op,
+        'mask must be bool (true = attend) or float (additive), got int32; an int 1/0 attention mask converts with mask.bool()',
+      );
     const target = [...batch, lq, lk];
     const offset = target.length - mask.rank;
     if (offset < 0 || mask.shape.some((dim, i) => dim !== 1 && dim !== target[offset + i])) {

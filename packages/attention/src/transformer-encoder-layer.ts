@@ -15,6 +15,7 @@ import {
   scope,
   type Tensor,
 } from '@polymodal/tensor';
+import { assertTorchStyleMask } from './masks.js';
 import { MultiHeadAttention } from './multi-head-attention.js';
 
 export interface TransformerEncoderLayerOptions extends RandomOptions {
@@ -35,9 +36,12 @@ export interface TransformerEncoderLayerOptions extends RandomOptions {
 }
 
 export interface EncoderForwardOptions {
-  /** Attention mask, torch semantics (bool true = not allowed; float added). */
+  /** Attention mask, exactly torch's `src_mask` (bool **true = not allowed**; float added). */
   srcMask?: Tensor | null;
-  /** `[B, L]`, true = padding. */
+  /**
+   * `[B, L]`, exactly torch's `src_key_padding_mask`: bool **true = padding** (float added). From an
+   * attention mask (true/1 = real token, as `collate` gives): `paddingMaskFromAttentionMask(mask)`.
+   */
   srcKeyPaddingMask?: Tensor | null;
   /** Each position attends only to itself and earlier ones. */
   isCausal?: boolean;
@@ -99,6 +103,8 @@ export class TransformerEncoderLayer extends Module {
   }
 
   private selfAttentionBlock(x: Tensor, options: EncoderForwardOptions): Tensor {
+    assertTorchStyleMask('TransformerEncoderLayer', 'srcMask', options.srcMask);
+    assertTorchStyleMask('TransformerEncoderLayer', 'srcKeyPaddingMask', options.srcKeyPaddingMask);
     const { output } = this.selfAttn.forward(x, x, x, {
       attnMask: options.srcMask ?? null,
       keyPaddingMask: options.srcKeyPaddingMask ?? null,

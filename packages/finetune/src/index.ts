@@ -41,6 +41,12 @@ export {
   type ParamState,
 } from './optim/optimizer.js';
 export {
+  loadOptimizerState,
+  type OptimizerStateMeta,
+  type SavedOptimizerState,
+  saveOptimizerState,
+} from './optim/optimizer-state-file.js';
+export {
   defaultNoDecay,
   paramGroupsWithWeightDecay,
   type WeightDecayGroupOptions,
@@ -71,27 +77,45 @@ export { OneCycleLR, type OneCycleLROptions } from './schedulers/one-cycle-lr.js
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedulers/reduce-lr-on-plateau.js';
 export { SequentialLR } from './schedulers/sequential-lr.js';
 export { StepLR } from './schedulers/step-lr.js';
+export type { TrainerCallback, TrainerCallbacks, TrainerContext } from './trainer/callback.js';
 export {
   CheckpointError,
   type CheckpointManifest,
   CheckpointStore,
   type LoadedCheckpoint,
 } from './trainer/checkpoint-store.js';
+export { EarlyStopping, type EarlyStoppingOptions } from './trainer/early-stopping.js';
+export { MetricsLog } from './trainer/metrics-log.js';
 export { createProgress, type ProgressMode, type ProgressReporter } from './trainer/progress.js';
+export { ProgressCallback, type ProgressCallbackOptions } from './trainer/progress-callback.js';
 export { lineChartSvg, reportHtml, type Series } from './trainer/svg-report.js';
+export { Trainer, type TrainerOptions } from './trainer/trainer.js';
+export type {
+  Batches,
+  EvalLogs,
+  LossOutput,
+  StepEnd,
+  StepLogs,
+  TrainerState,
+  TrainHistory,
+  TrainResult,
+} from './trainer/trainer-types.js';
+export { TrainingReport } from './trainer/training-report.js';
 export {
-  type Batches,
-  type EarlyStoppingOptions,
-  type EvalLogs,
-  type LossOutput,
-  type StepLogs,
-  Trainer,
-  type TrainerCallbacks,
-  type TrainerOptions,
-  type TrainerState,
-  type TrainResult,
-} from './trainer/trainer.js';
-export { type ClipGradNormOptions, clipGradNorm, clipGradValue } from './training/clip-grad-norm.js';
+  type ClipGradNormOptions,
+  clipGradNorm,
+  clipGradNormTensor,
+  clipGradValue,
+} from './training/clip-grad-norm.js';
 export { type EmaOptions, ExponentialMovingAverage } from './training/ema.js';
 export { GradientAccumulator } from './training/gradient-accumulator.js';
+export {
+  type LoadedTrainingState,
+  type LoadTrainingStateOptions,
+  loadTrainingState,
+  saveTrainingState,
+  TRAINING_STATE_FILES,
+  type TrainingParts,
+  type TrainingStateFiles,
+} from './training/training-state.js';
 export { matchesAny, namePattern } from './util/name-pattern.js';

@@ -55,7 +55,7 @@ function setup(checkpointDir: string, losses: number[]) {
     keepLast: 5,
     progress: 'none',
     log: () => {},
-    callbacks: [{ onStepEnd: (_t, logs) => void losses.push(logs.loss) }],
+    callbacks: [{ onLog: (_t, logs) => void losses.push(...logs.map((l) => l.loss)) }],
   });
 }
 

@@ -6,10 +6,12 @@ import { FusionInputError } from './errors.js';
 export type FusionInputs = Record<string, Tensor>;
 
 /**
- * Modality name → padding mask `[B, L]` (bool) for a sequence input. **True = real token, false =
- * padding** (the Hugging Face `attention_mask` convention). Note that `@polymodal/attention`'s
- * `keyPaddingMask` is the opposite (true = padding, as in torch); strategies convert with
- * `logicalNot()`. A modality without a mask is all real tokens.
+ * Modality name → mask `[B, L]` (bool) for a sequence input: **true = real token, false =
+ * padding**, Polymodal's convention for attention masks (Hugging Face's `attention_mask`;
+ * `@polymodal/data`'s `collate` gives `attentionMask` in this form). `@polymodal/attention`'s
+ * torch-mirroring modules take the opposite (`keyPaddingMask`, true = padding, as in torch);
+ * strategies convert with `paddingMaskFromAttentionMask` (`toPaddingMask` here). A modality
+ * without a mask is all real tokens.
  */
 export type FusionMasks = Record<string, Tensor | null | undefined>;
 
@@ -235,7 +237,7 @@ export abstract class FusionModule extends Module {
       if (mask.dtype !== 'bool') {
         throw new FusionInputError(
           op,
-          `mask for '${name}' must be bool (true = real token), got ${mask.dtype}`,
+          `mask for '${name}' must be bool (true = real token), got ${mask.dtype}${mask.dtype === 'int32' ? ' (an int 1/0 attention mask converts with mask.bool())' : ''}`,
           name,
         );
       }

@@ -1,3 +1,4 @@
+import { paddingMaskFromAttentionMask } from '@polymodal/attention';
 import { cat, ones, type Tensor } from '@polymodal/tensor';
 
 /**
@@ -26,14 +27,15 @@ export function pooled(x: Tensor, mask: Tensor | null): Tensor {
 }
 
 /**
- * Our masks (true = real) → `@polymodal/attention`'s `keyPaddingMask` (true = padding).
+ * A fusion mask (true = real token) or none → the torch-style `keyPaddingMask` (true = padding)
+ * of `@polymodal/attention`'s modules, or none: `paddingMaskFromAttentionMask` passing null through.
  *
  * ```ts
  * encoder.forward(x, { srcKeyPaddingMask: toPaddingMask(mask) });
  * ```
  */
 export function toPaddingMask(mask: Tensor | null): Tensor | null {
-  return mask ? mask.logicalNot() : null;
+  return mask ? paddingMaskFromAttentionMask(mask) : null;
 }
 
 /**

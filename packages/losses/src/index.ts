@@ -37,6 +37,7 @@ export { type SigmoidLossOptions, type SigmoidLossOutput, sigmoidLoss } from './
 export {
   type AnswerCrossEntropyOptions,
   answerCrossEntropy,
+  type LossCheckOptions,
   type VqaLossOutput,
   type VqaSoftScoreOptions,
   vqaLoss,

@@ -498,6 +498,18 @@ export function setAnomalyMode(enabled: boolean): void {
   ENGINE.anomalyMode = enabled;
 }
 
+/**
+ * Whether anomaly mode is on (`torch.is_anomaly_enabled()`): libraries read this to run their
+ * debug-only checks that need values on the host (a device sync), e.g. the losses' NaN checks.
+ *
+ * ```ts
+ * if (isAnomalyEnabled()) assertFinite(logits); // only while debugging
+ * ```
+ */
+export function isAnomalyEnabled(): boolean {
+  return ENGINE.anomalyMode;
+}
+
 export function withAnomalyMode<T>(fn: () => T): T {
   const prev = ENGINE.anomalyMode;
   ENGINE.anomalyMode = true;

@@ -22,6 +22,7 @@ export {
   disposeTensors,
   ENGINE,
   getBackend,
+  isAnomalyEnabled,
   isGradEnabled,
   keep,
   type MemoryInfo,
@@ -51,6 +52,7 @@ export { erf as scalarErf } from './scalar-math.js';
 export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
 export { type GradCheckOptions, type GradCheckResult, gradCheck } from './testing/grad-check.js';
+export { type NoSyncBackend, registerNoSyncBackend } from './testing/no-sync-backend.js';
 
 /** Registers a backend under `name`; `setBackend(name)` creates it on first use. */
 export function registerBackend(name: string, factory: () => import('./backend.js').Backend): void {

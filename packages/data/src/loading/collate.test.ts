@@ -28,12 +28,24 @@ describe('collate padding', () => {
       [0, 1, 1, 0],
       [1, 1, 0, 0],
     ]);
-    expect(rows(batch.attentionMask)).toEqual([
-      [1, 1, 1, 1],
-      [1, 1, 1, 0],
-      [1, 1, 0, 0],
+    // The attention mask is bool, true = real token (Polymodal's and Hugging Face's convention).
+    expect((batch.attentionMask as Tensor).dtype).toBe('bool');
+    expect(Array.from((batch.attentionMask as Tensor).dataSync())).toEqual([
+      1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0,
     ]);
     expect(IGNORE_INDEX).toBe(-100);
+  });
+
+  it('makes a given attentionMask field bool too, padded with false, and refuses values other than 1/0', () => {
+    const batch = collate([
+      { inputIds: [2, 3], attentionMask: [1, 0] },
+      { inputIds: [2, 7, 3], attentionMask: [1, 1, 1] },
+    ]);
+    expect((batch.attentionMask as Tensor).dtype).toBe('bool');
+    expect(Array.from((batch.attentionMask as Tensor).dataSync())).toEqual([1, 0, 0, 1, 1, 1]);
+    expect(() => collate([{ inputIds: [2], attentionMask: [2] }])).toThrow(
+      /attentionMask\[0\]\[0\] is 2; a mask holds 1/,
+    );
   });
 
   it('takes a fill value per field from padValues', () => {

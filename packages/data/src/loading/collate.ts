@@ -1,7 +1,7 @@
 import { ArgumentError, IGNORE_INDEX, type Tensor, tensor } from '@polymodal/tensor';
 import type { RgbImage } from '../image/rgb-image.js';
 import { type ChwImage, imagesToTensor } from '../image/transforms.js';
-import { int32Matrix } from '../text/encoding-to-tensors.js';
+import { int32Matrix, maskMatrix } from '../text/encoding-to-tensors.js';
 
 export interface CollateOptions {
   /** Fill value for padded `inputIds` (the tokenizer's `[PAD]` id). Default 0. */
@@ -41,13 +41,16 @@ const isImage = (v: unknown): v is RgbImage | ChwImage =>
  * Default collate: per field, token sequences (`number[]`) are right-padded to the longest into
  * int32 [N, L] — `inputIds` with `padId`, `labels` with −100 ({@link IGNORE_INDEX}, what
  * `crossEntropy`/`mlmLoss` skip, as Hugging Face's collators pad labels), other fields with 0, or
- * with `padValues[field]` — (and `inputIds` also yields `attentionMask`), images (`RgbImage` or the
+ * with `padValues[field]` — and `inputIds` also yields `attentionMask`: **bool [N, L], true = real
+ * token** (Polymodal's mask convention; a given `attentionMask` field of 1/0 becomes the same), which
+ * `@polymodal/fusion` takes as is and `paddingMaskFromAttentionMask` turns into a torch-style
+ * `keyPaddingMask`. Images (`RgbImage` or the
  * channel-first `ChwImage` the decode pool returns) are stacked into float32 [N, 3, H, W], `Float32Array`s into [N, D], numbers into [N] (int32 when all integers), and
  * anything else is kept as an array.
  *
  * ```ts
  * const batch = collate([{ inputIds: [2, 7, 3], labels: [-100, 7, -100], image: img }, …], { padId: tok.padId });
- * batch.inputIds; // int32 [N, L]; batch.labels (padded with −100); batch.attentionMask; batch.image // [N, 3, H, W]
+ * batch.inputIds; // int32 [N, L]; batch.labels (padded with −100); batch.attentionMask (bool [N, L], true = real); batch.image // [N, 3, H, W]
  * ```
  */
 export function collate(samples: readonly Record<string, unknown>[], options: CollateOptions = {}): Batch {
@@ -64,16 +67,21 @@ export function collate(samples: readonly Record<string, unknown>[], options: Co
     if (Array.isArray(v0) && values.every((v) => Array.isArray(v) && v.every((x) => typeof x === 'number'))) {
       const rows = values as number[][];
       const len = Math.max(0, ...rows.map((r) => r.length));
+      if (key === 'attentionMask') {
+        out[key] = maskMatrix(rows, key, len);
+        continue;
+      }
       const fill = padValueFor(key, options);
       out[key] = int32Matrix(
         rows.map((r) => r.concat(new Array<number>(len - r.length).fill(fill))),
         key,
       );
-      if (key === 'inputIds' && !('attentionMask' in first)) {
-        out.attentionMask = int32Matrix(
-          rows.map((r) => r.map(() => 1).concat(new Array<number>(len - r.length).fill(0))),
+      if (key === 'inputIds' && !('attentionMask' in first))
+        out.attentionMask = maskMatrix(
+          rows.map((r) => r.map(() => 1)),
+          'attentionMask',
+          len,
         );
-      }
     } else if (isImage(v0)) {
       out[key] = imagesToTensor(values as (RgbImage | ChwImage)[]);
     } else if (v0 instanceof Float32Array) {

@@ -96,8 +96,13 @@ describe('text entry points refuse what is not text', () => {
     );
     bad(
       () => encodingToTensors({ ...ok, attentionMask: [[1, any('1')]] }),
-      /attentionMask\[0\]\[1\] is "1", not an int32 id/,
+      /attentionMask\[0\]\[1\] is "1"; a mask holds 1 \(real token\) or 0/,
     );
     bad(() => encodingToTensors({ ...ok, inputIds: [[2, 2 ** 31]] }), /is 2147483648, not an int32 id/);
+    bad(
+      () => encodingToTensors({ ...ok, attentionMask: [[1, 2]] }),
+      /attentionMask\[0\]\[1\] is 2; a mask holds/,
+    );
+    expect(encodingToTensors(ok).attentionMask.dtype).toBe('bool');
   });
 });

@@ -5,7 +5,8 @@ export type ProgressMode = 'auto' | 'bar' | 'log' | 'none';
 /** Shows training progress: a cli-progress bar on a TTY, plain periodic log lines otherwise. */
 export interface ProgressReporter {
   start(total: number, startValue: number): void;
-  update(step: number, values: Record<string, number>): void;
+  /** Moves to `step`; `values` (e.g. loss, lr) when they have been read, else the last ones stay. */
+  update(step: number, values?: Record<string, number>): void;
   log(line: string): void;
   stop(): void;
 }
@@ -39,7 +40,7 @@ export function createProgress(
     );
     return {
       start: (total, start) => bar.start(total, start, { metrics: '' }),
-      update: (step, values) => bar.update(step, { metrics: format(values) }),
+      update: (step, values) => (values ? bar.update(step, { metrics: format(values) }) : bar.update(step)),
       log: (line) => log(line),
       stop: () => bar.stop(),
     };
@@ -51,7 +52,8 @@ export function createProgress(
         total = t;
       },
       update: (step, values) => {
-        if (step % logEvery === 0 || step === total) log(`step ${step}/${total} ${format(values)}`);
+        if (values && (step % logEvery === 0 || step === total))
+          log(`step ${step}/${total} ${format(values)}`);
       },
       log,
       stop: () => undefined,

@@ -47,6 +47,7 @@ function options(extra: Partial<TrainerOptions<Batch>> = {}): TrainerOptions<Bat
 describe('Trainer', () => {
   it('trains multi-task losses with weights, evaluates with metrics, logs JSONL and writes a report', async () => {
     const events: string[] = [];
+    const logged: number[][] = [];
     const lines: string[] = [];
     const out = join(dir, 'run1');
     const opts = options({
@@ -65,10 +66,14 @@ describe('Trainer', () => {
           onEpochBegin: (_t, e) => {
             events.push(`epoch${e}`);
           },
-          onStepEnd: (_t, logs) => {
-            events.push(`step${logs.step}`);
+          onStepEnd: (_t, step) => {
+            events.push(`step${step.step}`);
+          },
+          onLog: (_t, logs) => {
+            // Every step's losses arrive, read once per log period (logEvery 4: steps 1–4, …).
+            logged.push(logs.map((l) => l.step));
             // The total is the weighted sum of the named losses (accumulation 1: one batch).
-            expect(logs.loss).toBeCloseTo(logs.losses.mse! + 0.5 * logs.losses.l1!, 6);
+            for (const l of logs) expect(l.loss).toBeCloseTo(l.losses.mse! + 0.5 * l.losses.l1!, 6);
           },
           onEpochEnd: (_t, e) => {
             events.push(`end${e}`);
@@ -98,6 +103,11 @@ describe('Trainer', () => {
       'eval4',
     ]);
     expect(events.at(-1)).toBe('done');
+    expect(logged).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10, 11, 12],
+    ]);
     const train = result.history.train;
     expect(train.at(-1)!.loss).toBeLessThan(train[0]!.loss / 2);
     expect(train.map((l) => l.lr)).toEqual([

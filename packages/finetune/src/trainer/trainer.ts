@@ -1,118 +1,67 @@
-import { deserializeSafetensors, Module, serializeSafetensors } from '@polymodal/nn';
+import { Module } from '@polymodal/nn';
 import {
   ArgumentError,
+  cat,
   creationMark,
   type Generator,
-  getDefaultGenerator,
+  isAnomalyEnabled,
+  keep,
   noGrad,
   scope,
   Tensor,
   tensorsIn,
 } from '@polymodal/tensor';
-import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer.js';
-import type { Scheduler, SchedulerStateDict } from '../schedulers/lr-scheduler.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Scheduler } from '../schedulers/lr-scheduler.js';
 import { ReduceLROnPlateau } from '../schedulers/reduce-lr-on-plateau.js';
-import { clipGradNorm } from '../training/clip-grad-norm.js';
+import { clipGradNormTensor } from '../training/clip-grad-norm.js';
 import type { ExponentialMovingAverage } from '../training/ema.js';
-import { CheckpointStore, type LoadedCheckpoint } from './checkpoint-store.js';
-import { createProgress, type ProgressMode, type ProgressReporter } from './progress.js';
-import { lineChartSvg, reportHtml, type Series } from './svg-report.js';
+import { GradientAccumulator } from '../training/gradient-accumulator.js';
+import {
+  loadTrainingState,
+  saveTrainingState,
+  TRAINING_STATE_FILES,
+  type TrainingParts,
+} from '../training/training-state.js';
+import type { TrainerCallback, TrainerContext } from './callback.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import { checkpointStoreFor, defaultCallbacks } from './default-callbacks.js';
+import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+import type { ProgressMode } from './progress.js';
+import { StepLogBuffer } from './step-log-buffer.js';
+import type {
+  Batches,
+  EvalLogs,
+  LossOutput,
+  StepEnd,
+  TrainerState,
+  TrainHistory,
+  TrainResult,
+} from './trainer-types.js';
 
-/**
- * Batches for one epoch per iteration: an array, a generator-backed iterable or an async iterable
- * such as @polymodal/data's `DataLoader`. Optional hooks: `stateDict`/`loadStateDict` (its
- * position is then saved in checkpoints and restored on resume), `setEpoch`, `length`.
- *
- * Ownership: tensors a source makes while producing a batch (found in plain objects, arrays and
- * Maps) are freed by the Trainer once that batch's step is done; tensors that existed before (an
- * array of batches you built) stay yours. A source must not hand out a tensor it made for one
- * batch again in another.
- */
-export type Batches<B> = (AsyncIterable<B> | Iterable<B>) & {
-  stateDict?(): unknown;
-  loadStateDict?(state: never): void;
-  setEpoch?(epoch: number): void;
-  readonly length?: number;
-};
-
-/** What `computeLoss` returns: one loss, or several named ones (summed with `lossWeights`). */
-export type LossOutput = Tensor | Record<string, Tensor>;
-
-/** Logged after every optimizer step. */
-export interface StepLogs {
-  step: number;
-  epoch: number;
-  /** Learning rate of the first param group (after the scheduler step). */
-  lr: number;
-  /** Weighted total loss, averaged over the accumulation window. */
-  loss: number;
-  /** Each named loss (unweighted), averaged over the accumulation window. */
-  losses: Record<string, number>;
-  gradNorm?: number;
-}
-
-/** Logged after every evaluation: `loss`, `loss/<name>` for multi-task losses, and metrics. */
-export interface EvalLogs {
-  step: number;
-  epoch: number;
-  metrics: Record<string, number>;
-}
-
-/** The trainer's resumable counters. */
-export interface TrainerState {
-  step: number;
-  epoch: number;
-  /** Batches consumed in the current epoch. */
-  batchInEpoch: number;
-  /** Set by a callback (or early stopping) to end training after the current step. */
-  shouldStop: boolean;
-  bestMetric: number | null;
-  badEvals: number;
-}
-
-/** Hooks into the loop; each may be async. Set `trainer.state.shouldStop = true` to stop. */
-export interface TrainerCallbacks<B> {
-  onTrainBegin?(trainer: Trainer<B>): void | Promise<void>;
-  onEpochBegin?(trainer: Trainer<B>, epoch: number): void | Promise<void>;
-  onStepEnd?(trainer: Trainer<B>, logs: StepLogs): void | Promise<void>;
-  onEvalEnd?(trainer: Trainer<B>, logs: EvalLogs): void | Promise<void>;
-  onCheckpoint?(trainer: Trainer<B>, path: string): void | Promise<void>;
-  onEpochEnd?(trainer: Trainer<B>, epoch: number): void | Promise<void>;
-  onTrainEnd?(trainer: Trainer<B>, result: TrainResult): void | Promise<void>;
-}
-
-export interface EarlyStoppingOptions {
-  /** Eval metric to watch (a key of `EvalLogs.metrics`, e.g. 'loss' or 'accuracy'). */
-  metric: string;
-  mode?: 'min' | 'max';
-  /** Evaluations without improvement before stopping. */
-  patience: number;
-  /** Smallest change that counts as an improvement (default 0). */
-  minDelta?: number;
-}
-
-export interface TrainerOptions<B> {
-  model: Module;
+export interface TrainerOptions<B, M extends Module = Module> {
+  model: M;
   optimizer: Optimizer;
   /** Stepped after every optimizer step; a `ReduceLROnPlateau` is stepped after each eval instead. */
   scheduler?: Scheduler;
-  /** Forward pass and loss(es) for one batch. Runs inside `scope`. */
-  computeLoss: (model: Module, batch: B) => LossOutput;
+  /** Forward pass and loss(es) for one batch, with the model as its own type. Runs inside `scope`. */
+  computeLoss: (model: M, batch: B) => LossOutput;
   /** Weights of named losses in the total (default 1 each). */
   lossWeights?: Record<string, number>;
   trainData: Batches<B>;
   evalData?: Batches<B>;
   /** Metrics hook: numbers per eval batch, averaged over the eval set. Runs under `noGrad`. */
-  computeMetrics?: (model: Module, batch: B) => Record<string, number>;
+  computeMetrics?: (model: M, batch: B) => Record<string, number>;
   /** Stop after this many epochs (default 1 unless maxSteps is given). */
   maxEpochs?: number;
   /** Stop after this many optimizer steps. */
   maxSteps?: number;
   gradientAccumulationSteps?: number;
-  /** Clip the global gradient 2-norm to this before each optimizer step. */
+  /** Clip the global gradient 2-norm to this before each optimizer step (on the device). */
   maxGradNorm?: number;
   /** Evaluate every N optimizer steps (default: at the end of each epoch). */
   evalEvery?: number;
+  /** Shorthand for an `EarlyStopping` callback. */
   earlyStopping?: EarlyStoppingOptions;
   /** Directory for checkpoints (`checkpoint-<step>/`); none are written without it. */
   checkpointDir?: string;
@@ -128,62 +77,55 @@ export interface TrainerOptions<B> {
    * generator are saved and restored by name automatically.
    */
   generators?: Generator[];
-  /** Directory for `metrics.jsonl`, `report.svg`, `report.html`. */
+  /** Shorthand for a `MetricsLog` (`metrics.jsonl`) and a `TrainingReport` (`report.svg`, `report.html`) here. */
   outputDir?: string;
-  /** 'auto' (default): a bar on a TTY, log lines otherwise. */
+  /** Shorthand for a `ProgressCallback`: 'auto' (default) a bar on a TTY, log lines otherwise; 'none'. */
   progress?: ProgressMode;
-  /** Log-line period in steps (default 10). */
+  /**
+   * Optimizer steps between reads of the losses (default 10): each step's losses stay on the device
+   * and are read back to the host in one read per period (and before an eval, a checkpoint and the
+   * end), then logged, checked for NaN and passed to `onLog`. Also the progress log-line period.
+   */
   logEvery?: number;
   /** Where log lines go (default console.log). */
   log?: (line: string) => void;
-  callbacks?: TrainerCallbacks<B>[];
-}
-
-export interface TrainResult {
-  state: TrainerState;
-  stoppedEarly: boolean;
-  /** Step of the checkpoint the run resumed from, if any. */
-  resumedFrom: number | null;
-  history: { train: StepLogs[]; eval: EvalLogs[] };
-  reportPath?: string;
-}
-
-interface TrainerJson {
-  state: TrainerState;
-  optimizer: {
-    paramGroups: OptimizerStateDict['paramGroups'];
-    scalars: Record<string, Record<string, number>>;
-  };
-  scheduler: SchedulerStateDict | null;
-  loader: unknown;
-  rng: {
-    default: ReturnType<Generator['getState']>;
-    generators: ReturnType<Generator['getState']>[];
-    /** The model's generators by `namedGenerators()` name (absent in checkpoints before 0.2). */
-    model?: Record<string, ReturnType<Generator['getState']>>;
-  };
-  ema: { numUpdates: number } | null;
+  /**
+   * Read each micro-batch's loss before its backward pass and stop at the first NaN/∞, before it
+   * reaches the weights (a device sync per micro-batch; skipped on backends that cannot read
+   * synchronously). Default: on in anomaly mode (`withAnomalyMode` from `@polymodal/tensor`);
+   * otherwise a non-finite loss is caught when its log period is read.
+   */
+  detectAnomaly?: boolean;
+  /** Callbacks, after the built-in ones the shorthand options add. */
+  callbacks?: TrainerCallback<B, M>[];
 }
 
 /**
- * A training loop for fine-tuning: multi-task losses, gradient accumulation and clipping,
- * per-step LR scheduling, periodic evaluation with a metrics hook, early stopping, crash-safe
- * checkpoints (model, optimizer, scheduler, loader position, RNG, counters; atomic and
- * checksummed, the last K kept) with exact `resume`, a progress bar or log lines, a JSONL
- * metrics log and an SVG/HTML report.
+ * A training loop for fine-tuning, shaped like Hugging Face's Trainer and Lightning: the loop
+ * (multi-task losses, gradient accumulation and clipping, per-step LR scheduling, periodic
+ * evaluation with a metrics hook, crash-safe checkpoints with exact `resume`) plus callbacks for
+ * everything else. Built-in callbacks, also usable on their own: `ProgressCallback`,
+ * `EarlyStopping`, `MetricsLog` (JSONL), `TrainingReport` (SVG/HTML); the options `progress`,
+ * `earlyStopping` and `outputDir` add them. Checkpoints hold what `saveTrainingState` captures
+ * (model, optimizer, scheduler, loader position, every RNG, EMA, counters), written by a
+ * `CheckpointStore` (atomic, checksummed, the last K kept).
+ *
+ * Losses stay on the device: a step reads nothing back to the host; the losses of each log period
+ * are read in one go (`logEvery`), so a GPU is not waited for every step.
  *
  * ```ts
  * const trainer = new Trainer({
  *   model, optimizer, scheduler: getScheduler('cosine', optimizer, { numWarmupSteps: 100, numTrainingSteps: 2000 }),
- *   computeLoss: (m, b) => ({ itc: contrastive(m, b), captioning: lm(m, b) }),
+ *   computeLoss: (m, b) => ({ itc: contrastive(m, b), captioning: lm(m, b) }), // m: the model's own type
  *   lossWeights: { captioning: 0.5 },
  *   trainData: loader, evalData: valLoader, maxSteps: 2000, evalEvery: 200,
  *   checkpointDir: 'runs/a/ckpt', checkpointEvery: 100, outputDir: 'runs/a',
+ *   callbacks: [new EarlyStopping({ metric: 'loss', patience: 3 })],
  * });
  * await trainer.train({ resume: true });
  * ```
  */
-export class Trainer<B> {
+export class Trainer<B, M extends Module = Module> implements TrainerContext {
   readonly state: TrainerState = {
     step: 0,
     epoch: 0,
@@ -192,14 +134,24 @@ export class Trainer<B> {
     bestMetric: null,
     badEvals: 0,
   };
-  readonly history: { train: StepLogs[]; eval: EvalLogs[] } = { train: [], eval: [] };
+  readonly history: TrainHistory = { train: [], eval: [] };
   readonly store: CheckpointStore | null;
-  private readonly accumulation: number;
-  private progress: ProgressReporter | null = null;
+  /** The callbacks in the order they run: the built-in ones from the shorthand options, then the given ones. */
+  readonly callbacks: readonly TrainerCallback<B, M>[];
+  readonly logEvery: number;
+  resumedFrom: number | null = null;
+  private readonly accumulator: GradientAccumulator;
   private resumedWithLoaderState = false;
   private lastSavedStep = -1;
+  /** Names of the losses `computeLoss` returns, fixed by the first batch. */
+  private lossNames: string[] | null = null;
+  /** Micro-batches in the current accumulation window, and the sum of their [total, …named] losses. */
+  private micro = 0;
+  private window: Tensor | null = null;
+  /** The losses of the steps since the last read, on the device. */
+  private readonly pending: StepLogBuffer;
 
-  constructor(readonly options: TrainerOptions<B>) {
+  constructor(readonly options: TrainerOptions<B, M>) {
     if (!(options?.model instanceof Module)) throw new ArgumentError('Trainer', 'model must be a Module');
     if (typeof options.optimizer?.step !== 'function')
       throw new ArgumentError('Trainer', 'optimizer must be an Optimizer (SGD, AdamW, …)');
@@ -213,69 +165,193 @@ export class Trainer<B> {
       throw new ArgumentError('Trainer', 'trainData must be an array or an (async) iterable of batches');
     if (options.evalData !== undefined && !isIterable(options.evalData))
       throw new ArgumentError('Trainer', 'evalData must be an array or an (async) iterable of batches');
-    this.accumulation = options.gradientAccumulationSteps ?? 1;
-    if (!Number.isInteger(this.accumulation) || this.accumulation < 1)
+    const accumulation = options.gradientAccumulationSteps ?? 1;
+    if (!Number.isInteger(accumulation) || accumulation < 1)
       throw new ArgumentError(
         'Trainer',
-        `gradientAccumulationSteps must be a positive integer, got ${this.accumulation}`,
+        `gradientAccumulationSteps must be a positive integer, got ${accumulation}`,
       );
-    for (const key of ['maxSteps', 'maxEpochs', 'evalEvery', 'checkpointEvery'] as const) {
+    this.accumulator = new GradientAccumulator(accumulation);
+    for (const key of ['maxSteps', 'maxEpochs', 'evalEvery', 'checkpointEvery', 'logEvery'] as const) {
       const v = options[key];
       if (v !== undefined && (!Number.isInteger(v) || v < 1))
         throw new ArgumentError('Trainer', `${key} must be a positive integer, got ${v}`);
     }
+    this.logEvery = options.logEvery ?? 10;
+    this.pending = new StepLogBuffer(this.logEvery);
     if (options.checkpointEvery !== undefined && !options.checkpointDir)
       throw new ArgumentError('Trainer', 'checkpointEvery needs a checkpointDir');
-    if (options.earlyStopping && !options.evalData)
+    const given = options.callbacks ?? [];
+    if (!Array.isArray(given) || given.some((cb) => cb === null || typeof cb !== 'object'))
+      throw new ArgumentError('Trainer', 'callbacks must be an array of callback objects');
+    if ((options.earlyStopping || given.some((cb) => cb instanceof EarlyStopping)) && !options.evalData)
       throw new ArgumentError('Trainer', 'earlyStopping needs evalData');
-    this.store = options.checkpointDir
-      ? new CheckpointStore(options.checkpointDir, options.keepLast ?? 3)
-      : null;
+    this.callbacks = [...defaultCallbacks(options, given), ...given];
+    this.store = checkpointStoreFor(options);
+  }
+
+  get model(): M {
+    return this.options.model;
+  }
+
+  /** Optimizer steps this run aims at: `maxSteps`, or epochs × batches / accumulation; 0 if unknown. */
+  get totalSteps(): number {
+    const { maxSteps, trainData } = this.options;
+    if (maxSteps !== undefined) return maxSteps;
+    return trainData.length !== undefined && Number.isFinite(this.maxEpochs)
+      ? Math.ceil((trainData.length * this.maxEpochs) / this.accumulator.steps)
+      : 0;
   }
 
   private get maxEpochs(): number {
     return this.options.maxEpochs ?? (this.options.maxSteps !== undefined ? Number.POSITIVE_INFINITY : 1);
   }
 
-  private log(line: string): void {
+  log(line: string): void {
     (this.options.log ?? console.log)(line);
   }
 
-  private async callbacks(fn: (cb: TrainerCallbacks<B>) => void | Promise<void>): Promise<void> {
-    for (const cb of this.options.callbacks ?? []) await fn(cb);
+  private async emit(fn: (cb: TrainerCallback<B, M>) => void | Promise<void>): Promise<void> {
+    for (const cb of this.callbacks) await fn(cb);
   }
 
-  /** One micro-batch: forward, weighted loss sum, backward of `total / accumulation`. */
-  private trainBatch(batch: B): { total: number; losses: Record<string, number> } {
-    return scope(() => {
-      const named = this.namedLosses(batch);
-      let total: Tensor | null = null;
-      const losses: Record<string, number> = {};
-      for (const [name, t] of Object.entries(named)) {
-        if (t.size !== 1)
-          throw new ArgumentError('Trainer', `loss '${name}' must be a scalar, got shape [${t.shape}]`);
-        losses[name] = t.item();
-        const w = this.options.lossWeights?.[name] ?? 1;
-        if (w !== 0) total = total ? total.add(t.mul(w)) : t.mul(w);
-      }
-      if (!total) throw new ArgumentError('Trainer', 'computeLoss returned no loss with a nonzero weight');
-      const value = total.item();
-      if (!Number.isFinite(value))
-        throw new ArgumentError(
-          'Trainer',
-          `loss is ${value} at step ${this.state.step + 1} (${JSON.stringify(losses)})`,
-        );
-      (this.accumulation === 1 ? total : total.div(this.accumulation)).backward();
-      return { total: value, losses };
-    });
-  }
+  // ---- one step ---------------------------------------------------------------------------------
 
   private namedLosses(batch: B): Record<string, Tensor> {
     const out = this.options.computeLoss(this.options.model, batch);
     if (out instanceof Tensor) return { loss: out };
-    if (Object.keys(out).length === 0) throw new ArgumentError('Trainer', 'computeLoss returned no losses');
+    if (out === null || typeof out !== 'object' || Object.keys(out).length === 0)
+      throw new ArgumentError('Trainer', 'computeLoss returned no losses');
     return out;
   }
+
+  /** The loss names, the same for every batch (their columns in the logs on the device). */
+  private checkLossNames(names: string[]): void {
+    if (this.lossNames === null) this.lossNames = names;
+    else if (names.length !== this.lossNames.length || names.some((n, i) => n !== this.lossNames![i]))
+      throw new ArgumentError(
+        'Trainer',
+        `computeLoss returned losses [${names.join(', ')}] at step ${this.state.step + 1}, earlier [${this.lossNames.join(', ')}]; return the same named losses for every batch (a zero for a task a batch lacks)`,
+      );
+  }
+
+  /**
+   * One micro-batch: forward, the weighted loss sum, backward of `total / accumulation`; its losses
+   * are added to the window on the device. Returns whether the window is complete.
+   */
+  private trainBatch(batch: B): boolean {
+    return scope(() => {
+      const named = this.namedLosses(batch);
+      const names = Object.keys(named);
+      let total: Tensor | null = null;
+      for (const name of names) {
+        const t = named[name]!;
+        if (!(t instanceof Tensor))
+          throw new ArgumentError('Trainer', `loss '${name}' must be a Tensor, got ${typeof t}`);
+        if (t.size !== 1)
+          throw new ArgumentError('Trainer', `loss '${name}' must be a scalar, got shape [${t.shape}]`);
+        const w = this.options.lossWeights?.[name] ?? 1;
+        if (w !== 0) total = total ? total.add(t.mul(w)) : t.mul(w);
+      }
+      if (!total) throw new ArgumentError('Trainer', 'computeLoss returned no loss with a nonzero weight');
+      this.checkLossNames(names);
+      const check = (this.options.detectAnomaly ?? isAnomalyEnabled()) || !total.requiresGrad;
+      if (check && total.backend.supportsSyncRead) {
+        const value = total.item();
+        if (!Number.isFinite(value)) this.throwNonFinite(value, this.state.step + 1, names, named);
+      }
+      // About to fail anyway (nothing to backpropagate into): the read above named a NaN first.
+      if (!total.requiresGrad)
+        throw new ArgumentError(
+          'Trainer',
+          'the loss does not require grad: computeLoss must use the model (are all its parameters frozen?)',
+        );
+      const values = noGrad(() => cat([total, ...names.map((n) => named[n]!)].map((t) => t.reshape([1]))));
+      const complete = this.accumulator.backward(total);
+      const previous = this.window;
+      this.window = keep(previous ? noGrad(() => previous.add(values)) : values);
+      previous?.dispose();
+      this.micro++;
+      return complete;
+    });
+  }
+
+  private throwNonFinite(
+    value: number,
+    step: number,
+    names: string[],
+    losses: Record<string, Tensor | number>,
+  ): never {
+    const parts = Object.fromEntries(
+      names.map((n) => {
+        const v = losses[n]!;
+        return [n, typeof v === 'number' ? v : v.item()];
+      }),
+    );
+    throw new ArgumentError('Trainer', `loss is ${value} at step ${step} (${JSON.stringify(parts)})`);
+  }
+
+  /** Clips, steps the optimizer, EMA and scheduler; queues the window's losses for the next read. */
+  private async finishStep(): Promise<void> {
+    // Reads happen every `logEvery` steps, so the buffer has room; this only guards the invariant.
+    if (this.pending.size >= this.logEvery) await this.flushLogs();
+    const { optimizer, scheduler, maxGradNorm, ema } = this.options;
+    const gradNorm =
+      maxGradNorm !== undefined
+        ? clipGradNormTensor(
+            optimizer.paramGroups.flatMap((g) => g.params),
+            maxGradNorm,
+          )
+        : null;
+    optimizer.step();
+    optimizer.zeroGrad();
+    ema?.update();
+    if (scheduler && !(scheduler instanceof ReduceLROnPlateau)) scheduler.step();
+    this.state.step++;
+    const window = this.window!;
+    const micro = this.micro;
+    this.window = null;
+    this.micro = 0;
+    const end: StepEnd = {
+      step: this.state.step,
+      epoch: this.state.epoch,
+      lr: optimizer.paramGroups[0]!.lr,
+    };
+    noGrad(() =>
+      scope(() => {
+        const row = micro === 1 ? window : window.div(micro);
+        this.pending.push(end, gradNorm ? cat([row, gradNorm.reshape([1])]) : row);
+      }),
+    );
+    window.dispose();
+    gradNorm?.dispose();
+    await this.emit((cb) => cb.onStepEnd?.(this, end));
+  }
+
+  /**
+   * Reads the queued steps' losses back to the host in one read, checks them for NaN/∞, adds them to
+   * the history and passes them to `onLog`.
+   */
+  async flushLogs(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const names = this.lossNames ?? [];
+    const logs = await this.pending.read(names);
+    const bad = logs.find((l) => !Number.isFinite(l.loss));
+    if (bad) this.throwNonFinite(bad.loss, bad.step, names, bad.losses);
+    this.history.train.push(...logs);
+    await this.emit((cb) => cb.onLog?.(this, logs));
+  }
+
+  /** Drops queued losses without reading them (after an error). */
+  private discardPending(): void {
+    this.pending.clear();
+    this.window?.dispose();
+    this.window = null;
+    this.micro = 0;
+    this.accumulator.reset();
+  }
+
+  // ---- evaluation ------------------------------------------------------------------------------
 
   /** Runs the eval set under `noGrad` in eval mode; returns averaged losses and metrics. */
   async evaluate(): Promise<Record<string, number>> {
@@ -285,105 +361,78 @@ export class Trainer<B> {
     const wasTraining = model.training;
     model.eval();
     this.options.ema?.applyTo();
-    const sums: Record<string, number> = {};
+    // Losses are summed on the device and read once; the metrics hook returns host numbers.
+    let lossSums: Tensor | null = null;
+    let names: string[] = [];
+    const metricSums: Record<string, number> = {};
     let n = 0;
     try {
       let mark = creationMark();
       for await (const batch of data) {
-        let values: Record<string, number>;
         try {
-          values = this.evalBatch(batch);
+          noGrad(() =>
+            scope(() => {
+              const named = this.namedLosses(batch);
+              const keys = Object.keys(named);
+              if (n > 0 && keys.join('\u0000') !== names.join('\u0000'))
+                throw new ArgumentError(
+                  'Trainer.evaluate',
+                  `computeLoss returned losses [${keys.join(', ')}] for eval batch ${n + 1}, earlier [${names.join(', ')}]`,
+                );
+              names = keys;
+              const row = cat(names.map((k) => named[k]!.reshape([1])));
+              const previous = lossSums;
+              lossSums = keep(previous ? previous.add(row) : row);
+              previous?.dispose();
+              for (const [k, v] of Object.entries(this.options.computeMetrics?.(model, batch) ?? {}))
+                metricSums[k] = (metricSums[k] ?? 0) + v;
+            }),
+          );
         } finally {
           releaseBatch(batch, mark);
           mark = creationMark();
         }
-        for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v;
         n++;
       }
+      const out: Record<string, number> = {};
+      const sums = lossSums as Tensor | null;
+      if (sums) {
+        const values = await sums.data();
+        let total = 0;
+        names.forEach((name, i) => {
+          const v = values[i]! / n;
+          total += (this.options.lossWeights?.[name] ?? 1) * v;
+          if (names.length > 1) out[`loss/${name}`] = v;
+        });
+        out.loss = total;
+      }
+      for (const [k, v] of Object.entries(metricSums)) out[k] = v / Math.max(1, n);
+      return out;
     } finally {
+      (lossSums as Tensor | null)?.dispose();
       this.options.ema?.restore();
       model.train(wasTraining);
     }
-    return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
-  }
-
-  /** Losses and metrics of one eval batch, under `noGrad`. */
-  private evalBatch(batch: B): Record<string, number> {
-    const { model } = this.options;
-    return noGrad(() =>
-      scope(() => {
-        const named = this.namedLosses(batch);
-        const out: Record<string, number> = {};
-        let total = 0;
-        for (const [name, t] of Object.entries(named)) {
-          const v = t.item();
-          total += (this.options.lossWeights?.[name] ?? 1) * v;
-          if (Object.keys(named).length > 1) out[`loss/${name}`] = v;
-        }
-        out.loss = total;
-        Object.assign(out, this.options.computeMetrics?.(model, batch) ?? {});
-        return out;
-      }),
-    );
   }
 
   private async evalAndTrack(): Promise<void> {
+    await this.flushLogs();
     const metrics = await this.evaluate();
     const logs: EvalLogs = { step: this.state.step, epoch: this.state.epoch, metrics };
     this.history.eval.push(logs);
-    await this.appendJsonl({ type: 'eval', ...logs });
-    this.progress?.log(
-      `eval @ step ${logs.step}: ${Object.entries(metrics)
-        .map(([k, v]) => `${k}=${v.toFixed(4)}`)
-        .join(' ')}`,
-    );
-    const { scheduler, earlyStopping } = this.options;
-    const watched = earlyStopping?.metric ?? 'loss';
+    const { scheduler } = this.options;
     if (scheduler instanceof ReduceLROnPlateau) {
+      const stopper = this.callbacks.find((cb) => cb instanceof EarlyStopping) as EarlyStopping | undefined;
+      const watched = stopper?.metric ?? 'loss';
       const v = metrics[watched];
       if (v === undefined)
         throw new ArgumentError('Trainer', `eval produced no metric '${watched}' for ReduceLROnPlateau`);
       scheduler.step(v);
     }
-    if (earlyStopping) {
-      const v = metrics[earlyStopping.metric];
-      if (v === undefined)
-        throw new ArgumentError(
-          'Trainer',
-          `early stopping watches '${earlyStopping.metric}' but eval produced [${Object.keys(metrics).join(', ')}]`,
-        );
-      const minDelta = earlyStopping.minDelta ?? 0;
-      const best = this.state.bestMetric;
-      const improved =
-        best === null || (earlyStopping.mode === 'max' ? v > best + minDelta : v < best - minDelta);
-      if (improved) {
-        this.state.bestMetric = v;
-        this.state.badEvals = 0;
-      } else if (++this.state.badEvals >= earlyStopping.patience) {
-        this.state.shouldStop = true;
-        this.progress?.log(
-          `early stopping at step ${this.state.step}: '${earlyStopping.metric}' did not improve for ${earlyStopping.patience} evals`,
-        );
-      }
-    }
-    await this.callbacks((cb) => cb.onEvalEnd?.(this, logs));
+    await this.emit((cb) => cb.onEvalEnd?.(this, logs));
   }
 
-  private optimizerStep(): number | undefined {
-    const { optimizer, scheduler, maxGradNorm } = this.options;
-    let gradNorm: number | undefined;
-    if (maxGradNorm !== undefined)
-      gradNorm = clipGradNorm(
-        optimizer.paramGroups.flatMap((g) => g.params),
-        maxGradNorm,
-      );
-    optimizer.step();
-    optimizer.zeroGrad();
-    this.options.ema?.update();
-    if (scheduler && !(scheduler instanceof ReduceLROnPlateau)) scheduler.step();
-    this.state.step++;
-    return gradNorm;
-  }
+  // ---- the loop --------------------------------------------------------------------------------
 
   /**
    * Trains until `maxSteps` / `maxEpochs`, early stopping or `state.shouldStop`. With
@@ -391,90 +440,81 @@ export class Trainer<B> {
    * where that run stopped.
    */
   async train(options: { resume?: boolean } = {}): Promise<TrainResult> {
-    let resumedFrom: number | null = null;
-    if (options.resume) resumedFrom = await this.resume();
-    else await this.resetJsonl();
-    const { maxSteps, trainData, evalData, evalEvery } = this.options;
-    const total =
-      maxSteps ??
-      (trainData.length !== undefined && Number.isFinite(this.maxEpochs)
-        ? Math.ceil((trainData.length * this.maxEpochs) / this.accumulation)
-        : 0);
-    this.progress = createProgress(this.options.progress ?? 'auto', this.options.logEvery ?? 10, (l) =>
-      this.log(l),
-    );
-    this.progress.start(total, this.state.step);
+    this.resumedFrom = options.resume ? await this.resume() : null;
     this.options.model.train();
-    await this.callbacks((cb) => cb.onTrainBegin?.(this));
-    this.lastSavedStep = -1;
     try {
-      while (this.state.epoch < this.maxEpochs && !this.done()) {
-        const fromLoaderState = this.resumedWithLoaderState;
-        const skip = fromLoaderState ? 0 : this.state.batchInEpoch;
-        // Also when resuming mid-epoch by skipping: the epoch's order must be re-derived.
-        if (!fromLoaderState) trainData.setEpoch?.(this.state.epoch);
-        this.resumedWithLoaderState = false;
-        await this.callbacks((cb) => cb.onEpochBegin?.(this, this.state.epoch));
-        let seen = 0;
-        let micro = 0;
-        let windowTotal = 0;
-        let brokeOut = false;
-        const windowLosses: Record<string, number> = {};
-        let mark = creationMark();
-        for await (const batch of trainData) {
-          try {
-            if (seen++ < skip) continue;
-            const { total: t, losses } = this.trainBatch(batch);
-            this.state.batchInEpoch++;
-            micro++;
-            windowTotal += t;
-            for (const [k, v] of Object.entries(losses)) windowLosses[k] = (windowLosses[k] ?? 0) + v;
-            if (micro < this.accumulation) continue;
-            await this.finishStep(micro, windowTotal, windowLosses);
-            micro = 0;
-            windowTotal = 0;
-            for (const k of Object.keys(windowLosses)) delete windowLosses[k];
-            if (await this.afterStep()) {
-              brokeOut = true;
-              break;
-            }
-          } finally {
-            releaseBatch(batch, mark);
-            mark = creationMark();
-          }
+      await this.emit((cb) => cb.onTrainBegin?.(this));
+      this.lastSavedStep = -1;
+      await this.loop();
+      await this.flushLogs();
+      if (this.store && this.lastSavedStep !== this.state.step) await this.saveCheckpoint();
+      const result: TrainResult = {
+        state: { ...this.state },
+        stoppedEarly: this.state.shouldStop,
+        resumedFrom: this.resumedFrom,
+        history: this.history,
+      };
+      await this.emit((cb) => cb.onTrainEnd?.(this, result));
+      return result;
+    } catch (e) {
+      // Let every callback clean up (a progress bar, open files); the first error is what throws.
+      for (const cb of this.callbacks) {
+        try {
+          await cb.onException?.(this, e);
+        } catch {
+          // ignored: the training error matters more
         }
-        if (brokeOut) break;
-        // A one-shot iterable (e.g. a spent async generator) would otherwise spin forever.
-        if (seen === 0 && !fromLoaderState)
-          throw new ArgumentError(
-            'Trainer',
-            `trainData yielded no batches in epoch ${this.state.epoch}; pass a re-iterable source (an array, a DataLoader)`,
-          );
-        // A partial accumulation window at the end of an epoch still updates the weights (its loss
-        // was scaled by 1/accumulation like a full window's, as in Hugging Face's Trainer); its
-        // checkpoint is taken after the epoch counter advances, matching the loader's position.
-        const partial = micro > 0;
-        if (partial) await this.finishStep(micro, windowTotal, windowLosses);
-        this.state.epoch++;
-        this.state.batchInEpoch = 0;
-        await this.callbacks((cb) => cb.onEpochEnd?.(this, this.state.epoch - 1));
-        if (evalData && !evalEvery) await this.evalAndTrack();
-        if (partial) await this.afterStep();
       }
+      throw e;
     } finally {
-      this.progress.stop();
+      this.discardPending();
     }
-    if (this.store && this.lastSavedStep !== this.state.step) await this.saveCheckpoint();
-    const result: TrainResult = {
-      state: { ...this.state },
-      stoppedEarly: this.state.shouldStop,
-      resumedFrom,
-      history: this.history,
-    };
-    const reportPath = await this.writeReport();
-    if (reportPath) result.reportPath = reportPath;
-    await this.callbacks((cb) => cb.onTrainEnd?.(this, result));
-    return result;
+  }
+
+  private async loop(): Promise<void> {
+    const { trainData, evalData, evalEvery } = this.options;
+    while (this.state.epoch < this.maxEpochs && !this.done()) {
+      const fromLoaderState = this.resumedWithLoaderState;
+      const skip = fromLoaderState ? 0 : this.state.batchInEpoch;
+      // Also when resuming mid-epoch by skipping: the epoch's order must be re-derived.
+      if (!fromLoaderState) trainData.setEpoch?.(this.state.epoch);
+      this.resumedWithLoaderState = false;
+      await this.emit((cb) => cb.onEpochBegin?.(this, this.state.epoch));
+      let seen = 0;
+      let mark = creationMark();
+      for await (const batch of trainData) {
+        try {
+          if (seen++ < skip) continue;
+          const complete = this.trainBatch(batch);
+          this.state.batchInEpoch++;
+          if (!complete) continue;
+          await this.finishStep();
+          if (await this.afterStep()) return;
+        } finally {
+          releaseBatch(batch, mark);
+          mark = creationMark();
+        }
+      }
+      // A one-shot iterable (e.g. a spent async generator) would otherwise spin forever.
+      if (seen === 0 && !fromLoaderState)
+        throw new ArgumentError(
+          'Trainer',
+          `trainData yielded no batches in epoch ${this.state.epoch}; pass a re-iterable source (an array, a DataLoader)`,
+        );
+      // A partial accumulation window at the end of an epoch still updates the weights (its loss
+      // was scaled by 1/accumulation like a full window's, as in Hugging Face's Trainer); its
+      // checkpoint is taken after the epoch counter advances, matching the loader's position.
+      const partial = this.micro > 0;
+      if (partial) {
+        await this.finishStep();
+        this.accumulator.reset();
+      }
+      this.state.epoch++;
+      this.state.batchInEpoch = 0;
+      await this.emit((cb) => cb.onEpochEnd?.(this, this.state.epoch - 1));
+      if (evalData && !evalEvery) await this.evalAndTrack();
+      if (partial) await this.afterStep();
+    }
   }
 
   private done(): boolean {
@@ -482,9 +522,10 @@ export class Trainer<B> {
     return this.state.shouldStop || (maxSteps !== undefined && this.state.step >= maxSteps);
   }
 
-  /** Periodic eval and checkpoint after an optimizer step; returns whether training should end. */
+  /** The log read, periodic eval and checkpoint after an optimizer step; returns whether to end. */
   private async afterStep(): Promise<boolean> {
     const { evalData, evalEvery, checkpointEvery } = this.options;
+    if (this.state.step % this.logEvery === 0) await this.flushLogs();
     if (evalData && evalEvery && this.state.step % evalEvery === 0) await this.evalAndTrack();
     if (checkpointEvery && this.state.step % checkpointEvery === 0) {
       await this.saveCheckpoint();
@@ -493,65 +534,29 @@ export class Trainer<B> {
     return this.done();
   }
 
-  private async finishStep(
-    micro: number,
-    windowTotal: number,
-    windowLosses: Record<string, number>,
-  ): Promise<void> {
-    const gradNorm = this.optimizerStep();
-    const logs: StepLogs = {
-      step: this.state.step,
-      epoch: this.state.epoch,
-      lr: this.options.optimizer.paramGroups[0]!.lr,
-      loss: windowTotal / micro,
-      losses: Object.fromEntries(Object.entries(windowLosses).map(([k, v]) => [k, v / micro])),
-    };
-    if (gradNorm !== undefined) logs.gradNorm = gradNorm;
-    this.history.train.push(logs);
-    await this.appendJsonl({ type: 'train', ...logs });
-    this.progress?.update(this.state.step, { loss: logs.loss, lr: logs.lr });
-    await this.callbacks((cb) => cb.onStepEnd?.(this, logs));
-  }
-
   // ---- checkpoints ------------------------------------------------------------------------------
 
-  /** Writes a checkpoint of everything needed to resume; returns its directory. */
+  private get parts(): TrainingParts {
+    const { model, optimizer, scheduler, trainData, generators, ema } = this.options;
+    return {
+      model,
+      optimizer,
+      scheduler: scheduler ?? null,
+      loader: trainData,
+      generators: generators ?? [],
+      ema: ema ?? null,
+    };
+  }
+
+  /**
+   * Writes a checkpoint of everything needed to resume (`saveTrainingState`), after reading the
+   * pending logs so that the metrics log holds every step up to it; returns its directory.
+   */
   async saveCheckpoint(): Promise<string> {
     if (!this.store) throw new ArgumentError('Trainer.saveCheckpoint', 'no checkpointDir was given');
-    const { model, optimizer, scheduler, trainData, generators, ema } = this.options;
-    const osd = optimizer.stateDict();
-    const stateTensors: Record<string, Tensor> = {};
-    const scalars: Record<string, Record<string, number>> = {};
-    for (const [idx, s] of Object.entries(osd.state)) {
-      for (const [name, v] of Object.entries(s)) {
-        if (typeof v === 'number') (scalars[idx] ??= {})[name] = v;
-        else stateTensors[`${idx}.${name}`] = v;
-      }
-    }
-    const json: TrainerJson = {
-      state: { ...this.state, shouldStop: false },
-      optimizer: { paramGroups: osd.paramGroups, scalars },
-      scheduler: scheduler?.stateDict() ?? null,
-      loader: trainData.stateDict?.() ?? null,
-      rng: {
-        default: getDefaultGenerator().getState(),
-        generators: (generators ?? []).map((g) => g.getState()),
-        model: Object.fromEntries(this.modelGenerators().map(([name, g]) => [name, g.getState()])),
-      },
-      ema: ema ? { numUpdates: ema.numUpdates } : null,
-    };
-    const files: Record<string, Uint8Array> = {};
-    if (ema)
-      files['ema.safetensors'] = serializeSafetensors(
-        Object.fromEntries(ema.shadowParams().map((t, i) => [String(i), t])),
-      );
-    const path = await this.store.save(this.state.step, {
-      'model.safetensors': serializeSafetensors(model.stateDict()),
-      'optimizer.safetensors': serializeSafetensors(stateTensors),
-      'trainer.json': new TextEncoder().encode(JSON.stringify(json)),
-      ...files,
-    });
-    await this.callbacks((cb) => cb.onCheckpoint?.(this, path));
+    await this.flushLogs();
+    const path = await this.store.save(this.state.step, saveTrainingState(this.parts, this.state));
+    await this.emit((cb) => cb.onCheckpoint?.(this, path));
     return path;
   }
 
@@ -561,182 +566,20 @@ export class Trainer<B> {
     const ckpt = await this.store.loadLatest(
       (step, e) => this.log(`skipping checkpoint ${step}: ${e.message}`),
       {
-        requiredFiles: ['model.safetensors', 'optimizer.safetensors', 'trainer.json'],
+        requiredFiles: TRAINING_STATE_FILES,
       },
     );
-    if (!ckpt) {
-      await this.resetJsonl();
-      return null;
-    }
-    this.restore(ckpt);
-    await this.reloadHistory(ckpt.step);
-    this.log(`resumed from ${ckpt.path} (step ${ckpt.step})`);
-    return ckpt.step;
-  }
-
-  private restore(ckpt: LoadedCheckpoint): void {
-    const { model, optimizer, scheduler, trainData, generators, ema } = this.options;
-    const json = JSON.parse(new TextDecoder().decode(ckpt.files['trainer.json'])) as TrainerJson;
-    const modelTensors = deserializeSafetensors(ckpt.files['model.safetensors']!).tensors;
-    model.loadStateDict(modelTensors);
-    for (const t of Object.values(modelTensors)) t.dispose();
-    const optTensors = deserializeSafetensors(ckpt.files['optimizer.safetensors']!).tensors;
-    const state: Record<number, ParamState> = {};
-    for (const [idx, s] of Object.entries(json.optimizer.scalars)) state[Number(idx)] = { ...s };
-    for (const [key, t] of Object.entries(optTensors)) {
-      const dot = key.indexOf('.');
-      const idx = Number(key.slice(0, dot));
-      (state[idx] ??= {})[key.slice(dot + 1)] = t;
-    }
-    optimizer.loadStateDict({ state, paramGroups: json.optimizer.paramGroups });
-    for (const t of Object.values(optTensors)) t.dispose();
-    if (scheduler && json.scheduler) scheduler.loadStateDict(json.scheduler);
-    const emaBytes = ckpt.files['ema.safetensors'];
-    if (ema && json.ema && emaBytes) {
-      const shadow = deserializeSafetensors(emaBytes).tensors;
-      const list = Object.keys(shadow)
-        .sort((a, b) => Number(a) - Number(b))
-        .map((k) => shadow[k]!);
-      ema.loadStateDict({ numUpdates: json.ema.numUpdates, shadow: list });
-      for (const t of list) t.dispose();
-    }
-    if (json.loader !== null && trainData.loadStateDict) {
-      (trainData.loadStateDict as (s: unknown) => void)(json.loader);
-      this.resumedWithLoaderState = true;
-    }
-    getDefaultGenerator().setState(json.rng.default);
-    (generators ?? []).forEach((g, i) => {
-      const s = json.rng.generators[i];
-      if (s) g.setState(s);
+    if (!ckpt) return null;
+    const { counters, loaderRestored } = loadTrainingState(this.parts, ckpt.files, {
+      log: (l) => this.log(l),
     });
-    const saved = json.rng.model;
-    if (saved) {
-      const own = this.modelGenerators();
-      for (const [name, g] of own) {
-        const s = saved[name];
-        if (s) g.setState(s);
-        else this.log(`checkpoint has no state for the model's generator '${name}': it starts fresh`);
-      }
-      const names = new Set(own.map(([n]) => n));
-      for (const name of Object.keys(saved))
-        if (!names.has(name))
-          this.log(`checkpoint has state for a generator '${name}' the model does not have`);
-    }
-    Object.assign(this.state, json.state);
-  }
-
-  /** The model's generators by name, without the default one (saved on its own). */
-  private modelGenerators(): [string, Generator][] {
-    const fallback = getDefaultGenerator();
-    return this.options.model.namedGenerators().filter(([, g]) => g !== fallback);
-  }
-
-  // ---- logs and report -------------------------------------------------------------------------
-
-  private async jsonlPath(): Promise<string | null> {
-    if (!this.options.outputDir) return null;
-    const { join } = await import('node:path');
-    return join(this.options.outputDir, 'metrics.jsonl');
-  }
-
-  private async resetJsonl(): Promise<void> {
-    const path = await this.jsonlPath();
-    if (!path) return;
-    const fs = await import('node:fs/promises');
-    await fs.mkdir(this.options.outputDir!, { recursive: true });
-    await fs.writeFile(path, '');
-  }
-
-  private async appendJsonl(record: object): Promise<void> {
-    const path = await this.jsonlPath();
-    if (!path) return;
-    const fs = await import('node:fs/promises');
-    await fs.appendFile(path, `${JSON.stringify({ ...record, time: Date.now() })}\n`);
-  }
-
-  /** After a resume: keep the log lines up to the checkpoint's step (drop the lost tail). */
-  private async reloadHistory(step: number): Promise<void> {
-    const path = await this.jsonlPath();
+    Object.assign(this.state, counters);
+    this.resumedWithLoaderState = loaderRestored;
+    // The history of the steps before the checkpoint is the metrics log's to reload (MetricsLog).
     this.history.train.length = 0;
     this.history.eval.length = 0;
-    if (!path) return;
-    const fs = await import('node:fs/promises');
-    let text = '';
-    try {
-      text = await fs.readFile(path, 'utf8');
-    } catch {
-      await this.resetJsonl();
-      return;
-    }
-    const kept: string[] = [];
-    for (const line of text.split('\n')) {
-      let rec: { type?: string; step?: number; time?: number } & Record<string, unknown>;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        continue; // a line cut by the crash
-      }
-      if (typeof rec.step !== 'number' || rec.step > step) continue;
-      kept.push(line);
-      const { type, time: _time, ...rest } = rec;
-      if (type === 'train') this.history.train.push(rest as unknown as StepLogs);
-      else if (type === 'eval') this.history.eval.push(rest as unknown as EvalLogs);
-    }
-    await fs.writeFile(path, kept.length ? `${kept.join('\n')}\n` : '');
-  }
-
-  /** Writes report.svg (+ metrics.svg) and report.html into outputDir; returns the HTML path. */
-  private async writeReport(): Promise<string | undefined> {
-    const dir = this.options.outputDir;
-    if (!dir) return undefined;
-    const fs = await import('node:fs/promises');
-    const { join } = await import('node:path');
-    await fs.mkdir(dir, { recursive: true });
-    const lossSeries: Series[] = [
-      { name: 'train loss', points: this.history.train.map((l) => [l.step, l.loss]) },
-    ];
-    const taskNames = new Set(this.history.train.flatMap((l) => Object.keys(l.losses)));
-    if (taskNames.size > 1)
-      for (const name of taskNames)
-        lossSeries.push({
-          name: `train ${name}`,
-          points: this.history.train.map((l) => [l.step, l.losses[name] ?? Number.NaN]),
-        });
-    if (this.history.eval.length)
-      lossSeries.push({
-        name: 'eval loss',
-        points: this.history.eval.map((l) => [l.step, l.metrics.loss ?? Number.NaN]),
-      });
-    const lossSvg = lineChartSvg('loss', lossSeries);
-    await fs.writeFile(join(dir, 'report.svg'), lossSvg);
-    const charts = [lossSvg];
-    const metricNames = new Set(
-      this.history.eval.flatMap((l) => Object.keys(l.metrics).filter((k) => !k.startsWith('loss'))),
-    );
-    if (metricNames.size) {
-      const svg = lineChartSvg(
-        'eval metrics',
-        [...metricNames].map((name) => ({
-          name,
-          points: this.history.eval.map((l) => [l.step, l.metrics[name] ?? Number.NaN] as [number, number]),
-        })),
-      );
-      await fs.writeFile(join(dir, 'metrics.svg'), svg);
-      charts.push(svg);
-    }
-    const last = this.history.train.at(-1);
-    const summary: Record<string, string | number> = {
-      steps: this.state.step,
-      epochs: this.state.epoch,
-      'final train loss': last ? last.loss.toFixed(5) : 'n/a',
-    };
-    const lastEval = this.history.eval.at(-1);
-    if (lastEval)
-      for (const [k, v] of Object.entries(lastEval.metrics)) summary[`final eval ${k}`] = v.toFixed(5);
-    if (this.state.bestMetric !== null) summary['best watched metric'] = this.state.bestMetric.toFixed(5);
-    const htmlPath = join(dir, 'report.html');
-    await fs.writeFile(htmlPath, reportHtml('Training report', charts, summary));
-    return htmlPath;
+    this.log(`resumed from ${ckpt.path} (step ${ckpt.step})`);
+    return ckpt.step;
   }
 }
 

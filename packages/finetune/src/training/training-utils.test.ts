@@ -1,7 +1,7 @@
 import { ArgumentError, memory, type Tensor, tensor } from '@polymodal/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clipGradNorm, clipGradValue } from './clip-grad-norm.js';
+import { clipGradNorm, clipGradNormTensor, clipGradValue } from './clip-grad-norm.js';
 import { ExponentialMovingAverage } from './ema.js';
 import { GradientAccumulator } from './gradient-accumulator.js';
 
@@ -48,6 +48,45 @@ describe('clipGradNorm', () => {
     const a = withGrad([0, 0, 0], [-3, 0.2, 5]);
     clipGradValue([a], 1);
     expect(Array.from(a.grad!.dataSync())).toEqual([-1, Math.fround(0.2), 1]);
+  });
+});
+
+describe('clipGradNormTensor', () => {
+  it('clips like clipGradNorm on the device and returns the norm as a tensor (2, 1 and inf norms)', () => {
+    for (const [normType, want] of [
+      [2, 13],
+      [1, 19],
+      [Infinity, 12],
+    ] as const) {
+      const a = withGrad([0, 0], [3, -4]);
+      const b = withGrad([0], [12]);
+      const before = memory().tensors;
+      const norm = clipGradNormTensor([a, b], 6.5, normType);
+      expect(memory().tensors).toBe(before + 1); // only the returned norm
+      expect(norm.shape).toEqual([]);
+      expect(norm.item()).toBeCloseTo(want, 5);
+      const coef = Math.min(1, 6.5 / (want + 1e-6));
+      expect(Array.from(a.grad!.dataSync())).toEqual([3 * coef, -4 * coef].map((v) => expect.closeTo(v, 5)));
+      expect(b.grad!.dataSync()[0]).toBeCloseTo(12 * coef, 5);
+      // The same clip as the host version, from the same gradients.
+      const c = withGrad([0, 0], [3, -4]);
+      const d = withGrad([0], [12]);
+      clipGradNorm([c, d], 6.5, normType);
+      expect(Array.from(a.grad!.dataSync())).toEqual(
+        Array.from(c.grad!.dataSync()).map((v) => expect.closeTo(v, 6)),
+      );
+      norm.dispose();
+    }
+  });
+
+  it('leaves gradients under the limit bit for bit and validates its arguments', () => {
+    const a = withGrad([0, 0], [0.1, -0.3]);
+    const before = Array.from(a.grad!.dataSync());
+    clipGradNormTensor([a], 100).dispose();
+    expect(Array.from(a.grad!.dataSync())).toEqual(before);
+    expect(clipGradNormTensor([tensor([1])], 1).item()).toBe(0); // no gradients: norm 0
+    expect(() => clipGradNormTensor([a], -1)).toThrow(ArgumentError);
+    expect(() => clipGradNormTensor([a], 1, 0)).toThrow(/normType/);
   });
 });
 

@@ -4,7 +4,9 @@ import {
   clamp,
   crossEntropy,
   exp,
+  eye,
   formatShape,
+  logicalAnd,
   matmul,
   noGrad,
   ShapeError,
@@ -21,6 +23,7 @@ import {
   assertIsTensor,
   assertScalarLike,
   assertShape,
+  shouldCheckOutput,
 } from './validate.js';
 
 /** ln 100: OpenCLIP's upper bound on the log logit scale (a temperature of at least 0.01). */
@@ -49,45 +52,28 @@ export function checkEmbeddingPair(op: string, imageEmbeds: Tensor, textEmbeds: 
   return imageEmbeds.shape[0]!;
 }
 
-/** A `[N, N]` boolean matrix as host values, from a tensor or nested arrays. */
-function duplicateMatrix(op: string, mask: Tensor | readonly (readonly boolean[])[], n: number): Uint8Array {
-  const out = new Uint8Array(n * n);
+/**
+ * The duplicate mask as a bool `[N, N]` tensor: nested arrays are uploaded, a tensor is used where
+ * it lives (nonzero = true), so a mask on a GPU is never read back.
+ */
+function duplicateMatrix(op: string, mask: Tensor | readonly (readonly boolean[])[], n: number): Tensor {
   if (Array.isArray(mask)) {
     const rows = mask as readonly (readonly boolean[])[];
     if (rows.length !== n || rows.some((row) => !Array.isArray(row) || row.length !== n)) {
       throw new ShapeError(op, `duplicateMask must be [${n},${n}] for a batch of ${n}`);
     }
+    const out = new Uint8Array(n * n);
     rows.forEach((row, i) => {
       row.forEach((v, j) => {
         out[i * n + j] = v ? 1 : 0;
       });
     });
-    return out;
+    return tensor(out, { shape: [n, n], dtype: 'bool' });
   }
   const t = mask as Tensor;
   assertIsTensor(op, 'duplicateMask', t);
   assertShape(op, 'duplicateMask', t, [n, n]);
-  const values = t.dataSync();
-  for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
-  return out;
-}
-
-/**
- * Soft targets for a row-wise softmax cross-entropy over `[N, N]` logits whose diagonal is the
- * positive: `(1 − ε)` on the diagonal plus `ε / K_i` spread over the K_i candidates of row i that
- * are not excluded (with no exclusions K_i = N, which is PyTorch's label smoothing exactly).
- */
-function softTargets(n: number, eps: number, excluded: Uint8Array, transposed: boolean): Float32Array {
-  const q = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) {
-    let k = 0;
-    for (let j = 0; j < n; j++) if (i === j || !excluded[transposed ? j * n + i : i * n + j]) k++;
-    for (let j = 0; j < n; j++) {
-      const keep = i === j || !excluded[transposed ? j * n + i : i * n + j];
-      q[i * n + j] = (i === j ? 1 - eps : 0) + (keep ? eps / k : 0);
-    }
-  }
-  return q;
+  return t.dtype === 'bool' ? t : t.ne(0);
 }
 
 export interface ContrastiveLossOptions {
@@ -105,7 +91,11 @@ export interface ContrastiveLossOptions {
    * the diagonal is always the positive. Default: none.
    */
   duplicateMask?: Tensor | readonly (readonly boolean[])[];
-  /** Check the embeddings for NaN/∞ first (reads them back). Default true. */
+  /**
+   * Check the embeddings (and a tensor logit scale) for NaN/∞ first. It reads them back to the
+   * host (a device sync), so by default it runs only in anomaly mode (`withAnomalyMode`); `true`
+   * forces it, `false` skips it.
+   */
   checkFinite?: boolean;
 }
 
@@ -151,13 +141,13 @@ export function contrastiveLoss(
   assertScalarLike(op, 'logitScale', logitScale);
   const eps = options.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new ArgumentError(op, `labelSmoothing must be in [0, 1], got ${eps}`);
-  if (options.checkFinite ?? true) {
+  if (shouldCheckOutput(imageEmbeds, options.checkFinite)) {
     assertFinite(op, 'imageEmbeds', imageEmbeds);
     assertFinite(op, 'textEmbeds', textEmbeds);
     if (typeof logitScale !== 'number') assertFinite(op, 'logitScale', logitScale);
   }
-  const excluded = options.duplicateMask ? duplicateMatrix(op, options.duplicateMask, n) : null;
   return scope(() => {
+    const excluded = options.duplicateMask ? duplicateMatrix(op, options.duplicateMask, n) : null;
     const logScale =
       typeof logitScale === 'number'
         ? tensor(Math.min(Math.max(logitScale, 0), MAX_LOG_LOGIT_SCALE))
@@ -170,13 +160,14 @@ export function contrastiveLoss(
     const direction = (logits: Tensor, transposed: boolean): Tensor => {
       if (!excluded) return crossEntropy(logits, targets, { labelSmoothing: eps });
       // Excluded entries get a huge negative logit: softmax weight exactly 0, gradient 0, no ∞·0.
-      const drop = new Uint8Array(n * n);
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++)
-          drop[i * n + j] = i !== j && excluded[transposed ? j * n + i : i * n + j] ? 1 : 0;
-      }
-      const masked = logits.maskedFill(tensor(drop, { shape: [n, n], dtype: 'bool' }), -1e30);
-      const q = tensor(softTargets(n, eps, excluded, transposed), { shape: [n, n] });
+      // The soft targets put (1 − ε) on the diagonal plus ε / K_i over the K_i candidates of row i
+      // that are not excluded (with no exclusions K_i = N: PyTorch's label smoothing exactly).
+      // Built on the device from the mask: nothing is read back.
+      const diagonal = eye(n);
+      const drop = logicalAnd(transposed ? transpose(excluded, 0, 1) : excluded, diagonal.eq(0));
+      const keep = drop.logicalNot().float();
+      const q = diagonal.mul(1 - eps).add(keep.mul(eps).div(keep.sum(-1, true)));
+      const masked = logits.maskedFill(drop, -1e30);
       return sum(q.mul(masked.logSoftmax(-1)))
         .neg()
         .div(n);

@@ -10,7 +10,15 @@ import {
   tensor,
 } from '@polymodal/tensor';
 import { generatorFrom } from './random.js';
-import { assertBatch, assertDType, assertFinite, assertIsTensor, assertShape } from './validate.js';
+import {
+  assertBatch,
+  assertDType,
+  assertFinite,
+  assertIsTensor,
+  assertShape,
+  shouldCheckOutput,
+  shouldCheckTarget,
+} from './validate.js';
 
 export interface HardNegativeOptions extends RandomOptions {
   /**
@@ -25,6 +33,14 @@ export interface HardNegatives {
   negativeTextIndices: Tensor;
   /** Int32 `[N]`: for text j, the index of the image drawn as its hard negative. */
   negativeImageIndices: Tensor;
+}
+
+/** Throws an ArgumentError naming the first NaN or ±∞ of values already read from `t`. */
+function finiteValues(op: string, name: string, values: ArrayLike<number>, t: Tensor): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!))
+      throw new ArgumentError(op, `${name} ${formatShape(t.shape)} holds ${values[i]} at flat index ${i}`);
+  }
 }
 
 /** Draws one index per row with probability ∝ softmax(row) over the allowed columns. */
@@ -91,8 +107,6 @@ export function sampleHardNegatives(
     throw new ShapeError(op, `simI2T must be square [N, N], got ${formatShape(simI2T.shape)}`);
   assertShape(op, 'simT2I', simT2I, [n, n], `[${n}, ${n}] like simI2T`);
   assertBatch(op, 'simI2T', simI2T, 2);
-  assertFinite(op, 'simI2T', simI2T);
-  assertFinite(op, 'simT2I', simT2I);
   const ids = options.ids;
   if (ids !== undefined && ids.length !== n) {
     throw new ShapeError(op, `ids has ${ids.length} entries for a batch of ${n}`);
@@ -100,8 +114,11 @@ export function sampleHardNegatives(
   const allowed = (i: number, j: number) => i !== j && (ids === undefined || ids[i] !== ids[j]);
   const g = generatorFrom(options);
   const uniform = () => g.uniform();
+  // The one read this needs: the draw runs on the host. Its values are checked as they are.
   const i2t = noGrad(() => simI2T.dataSync());
   const t2i = noGrad(() => simT2I.dataSync());
+  finiteValues(op, 'simI2T', i2t, simI2T);
+  finiteValues(op, 'simT2I', t2i, simT2I);
   const negativeTextIndices = drawRows(op, i2t, n, allowed, uniform);
   const negativeImageIndices = drawRows(op, t2i, n, allowed, uniform);
   return {
@@ -131,7 +148,11 @@ export interface ItmLossOutput {
  * const { loss } = itmLoss(itmHead.forward(fusedCls), labels); // logits [M, 2], labels int32 [M] in {0, 1}
  * ```
  */
-export function itmLoss(logits: Tensor, labels: Tensor): ItmLossOutput {
+export function itmLoss(
+  logits: Tensor,
+  labels: Tensor,
+  options: { checkFinite?: boolean } = {},
+): ItmLossOutput {
   const op = 'itmLoss';
   assertIsTensor(op, 'logits', logits);
   assertIsTensor(op, 'labels', labels);
@@ -141,10 +162,12 @@ export function itmLoss(logits: Tensor, labels: Tensor): ItmLossOutput {
   const m = logits.shape[0]!;
   assertShape(op, 'labels', labels, [m], `[${m}] to match logits ${formatShape(logits.shape)}`);
   assertBatch(op, 'logits', logits);
-  const values = labels.dataSync();
-  const bad = values.findIndex((v) => v !== 0 && v !== 1);
-  if (bad >= 0) throw new ArgumentError(op, `labels must be 0 or 1, got ${values[bad]} at position ${bad}`);
-  assertFinite(op, 'logits', logits);
+  if (shouldCheckTarget(labels)) {
+    const values = labels.dataSync();
+    const bad = values.findIndex((v) => v !== 0 && v !== 1);
+    if (bad >= 0) throw new ArgumentError(op, `labels must be 0 or 1, got ${values[bad]} at position ${bad}`);
+  }
+  if (shouldCheckOutput(logits, options.checkFinite)) assertFinite(op, 'logits', logits);
   const loss = scope(() => crossEntropy(logits, labels));
   return { loss, logits, labels };
 }

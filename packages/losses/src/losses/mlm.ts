@@ -11,7 +11,14 @@ import {
   tensor,
 } from '@polymodal/tensor';
 import { generatorFrom } from './random.js';
-import { assertBatch, assertDType, assertFinite, assertIsTensor } from './validate.js';
+import {
+  assertBatch,
+  assertDType,
+  assertFinite,
+  assertIsTensor,
+  shouldCheckOutput,
+  shouldCheckTarget,
+} from './validate.js';
 
 /** The label that marks a position the MLM loss ignores (−100; defined in `@polymodal/tensor`). */
 export { IGNORE_INDEX };
@@ -111,15 +118,39 @@ export interface MlmLossOptions {
   ignoreIndex?: number;
   /** Label smoothing over the vocabulary (Szegedy et al. 2016). Default 0. */
   labelSmoothing?: number;
-  /** Check `logits` for NaN/∞ first (reads them back). Default true. */
+  /**
+   * Check `logits` for NaN/∞ first. It reads all B·L·V values back to the host, so by default it
+   * runs only in anomaly mode (`withAnomalyMode`); `true` forces it, `false` skips it.
+   */
   checkFinite?: boolean;
 }
 
 export interface MlmLossOutput {
   /** Scalar: mean cross-entropy over the masked positions (0 when none is masked). */
   loss: Tensor;
-  /** How many positions were counted. */
-  numMaskedTokens: number;
+  /**
+   * How many positions were counted. A host number: counted while checking the labels where they
+   * are in host memory, otherwise read from `labels` on first access (which must then still be
+   * alive), so a loss on a GPU does not wait for the device unless this is asked for.
+   */
+  readonly numMaskedTokens: number;
+}
+
+/** Counts the labels that are not `ignoreIndex`, checking each is a class id in [0, vocab). */
+function countMasked(op: string, flatLabels: ArrayLike<number>, ignoreIndex: number, vocab: number): number {
+  let n = 0;
+  for (let i = 0; i < flatLabels.length; i++) {
+    const l = flatLabels[i]!;
+    if (l === ignoreIndex) continue;
+    if (l < 0 || l >= vocab) {
+      throw new ArgumentError(
+        op,
+        `label ${l} at flat index ${i} is outside [0, ${vocab}) and not ${ignoreIndex}`,
+      );
+    }
+    n++;
+  }
+  return n;
 }
 
 /**
@@ -153,25 +184,27 @@ export function mlmLoss(logits: Tensor, labels: Tensor, options: MlmLossOptions 
   assertBatch(op, 'logits', logits);
   const ignoreIndex = options.ignoreIndex ?? IGNORE_INDEX;
   const vocab = logits.shape[logits.rank - 1]!;
-  const flatLabels = labels.dataSync();
-  let numMaskedTokens = 0;
-  for (let i = 0; i < flatLabels.length; i++) {
-    const l = flatLabels[i]!;
-    if (l === ignoreIndex) continue;
-    if (l < 0 || l >= vocab) {
-      throw new ArgumentError(
-        op,
-        `label ${l} at flat index ${i} is outside [0, ${vocab}) and not ${ignoreIndex}`,
-      );
-    }
-    numMaskedTokens++;
-  }
-  if (options.checkFinite ?? true) assertFinite(op, 'logits', logits);
+  // Labels are checked (and counted) where that costs no device sync; `crossEntropy` would catch
+  // a bad one there too, but without naming the ignore index.
+  const counted = shouldCheckTarget(labels) ? countMasked(op, labels.dataSync(), ignoreIndex, vocab) : null;
+  if (shouldCheckOutput(logits, options.checkFinite)) assertFinite(op, 'logits', logits);
   const loss = scope(() =>
     crossEntropy(reshape(logits, [-1, vocab]), reshape(labels, [-1]), {
       ignoreIndex,
       labelSmoothing: options.labelSmoothing ?? 0,
     }),
   );
-  return { loss, numMaskedTokens };
+  if (counted !== null) return { loss, numMaskedTokens: counted };
+  // On a device: count on first access only. Not enumerable, so `scope` and `tensorsIn`, which
+  // walk the values of a returned object, do not trigger the read.
+  let lazy: number | null = null;
+  const out = { loss } as MlmLossOutput;
+  Object.defineProperty(out, 'numMaskedTokens', {
+    get: () => {
+      lazy ??= countMasked(op, labels.dataSync(), ignoreIndex, vocab);
+      return lazy;
+    },
+    enumerable: false,
+  });
+  return out;
 }

@@ -7,6 +7,7 @@ import {
   scope,
   type Tensor,
   tensor,
+  withAnomalyMode,
 } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { flat, loadFixture } from '../../test/load-fixture.js';
@@ -92,7 +93,13 @@ describe('sigmoidLoss', () => {
     const opts = { logitScale: 1, logitBias: 0 };
     expect(() => sigmoidLoss(a, randn([4, 4]), opts)).toThrow(ShapeError);
     expect(() => sigmoidLoss(randn([0, 4]), randn([0, 4]), opts)).toThrow(/empty batch/);
-    expect(() => sigmoidLoss(tensor([[Number.NaN]]), tensor([[1]]), opts)).toThrow(ArgumentError);
-    expect(() => sigmoidLoss(a, a, { logitScale: 1, logitBias: tensor([Number.NaN]) })).toThrow(/NaN/);
+    withAnomalyMode(() => {
+      expect(() => sigmoidLoss(tensor([[Number.NaN]]), tensor([[1]]), opts)).toThrow(ArgumentError);
+      expect(() => sigmoidLoss(a, a, { logitScale: 1, logitBias: tensor([Number.NaN]) })).toThrow(/NaN/);
+    });
+    expect(() => sigmoidLoss(tensor([[Number.NaN]]), tensor([[1]]), { ...opts, checkFinite: true })).toThrow(
+      /holds NaN/,
+    );
+    expect(() => sigmoidLoss(tensor([[Number.NaN]]), tensor([[1]]), opts)).not.toThrow();
   });
 });

@@ -10,7 +10,7 @@ import {
   transpose,
 } from '@polymodal/tensor';
 import { checkEmbeddingPair, l2Normalize } from './contrastive.js';
-import { assertFinite, assertScalarLike } from './validate.js';
+import { assertFinite, assertScalarLike, shouldCheckOutput } from './validate.js';
 
 export interface SigmoidLossOptions {
   /** Log-space temperature t' (logits scaled by exp(t')); tensor (a parameter) or number. SigLIP initialises ln 10. */
@@ -19,7 +19,11 @@ export interface SigmoidLossOptions {
   logitBias: Tensor | number;
   /** L2-normalise the embeddings first (SigLIP's towers do). Default true. */
   normalize?: boolean;
-  /** Check the inputs for NaN/∞ first (reads them back). Default true. */
+  /**
+   * Check the embeddings (and tensor scale/bias) for NaN/∞ first. It reads them back to the host
+   * (a device sync), so by default it runs only in anomaly mode (`withAnomalyMode`); `true` forces
+   * it, `false` skips it.
+   */
   checkFinite?: boolean;
 }
 
@@ -56,7 +60,7 @@ export function sigmoidLoss(
   const { logitScale, logitBias } = options;
   assertScalarLike(op, 'logitScale', logitScale);
   assertScalarLike(op, 'logitBias', logitBias);
-  if (options.checkFinite ?? true) {
+  if (shouldCheckOutput(imageEmbeds, options.checkFinite)) {
     assertFinite(op, 'imageEmbeds', imageEmbeds);
     assertFinite(op, 'textEmbeds', textEmbeds);
     if (typeof logitScale !== 'number') assertFinite(op, 'logitScale', logitScale);

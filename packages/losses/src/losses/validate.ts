@@ -1,4 +1,11 @@
-import { ArgumentError, DTypeError, formatShape, ShapeError, Tensor } from '@polymodal/tensor';
+import {
+  ArgumentError,
+  DTypeError,
+  formatShape,
+  isAnomalyEnabled,
+  ShapeError,
+  Tensor,
+} from '@polymodal/tensor';
 
 /** Throws unless `t` is a live tensor. */
 export function assertIsTensor(op: string, name: string, t: unknown): asserts t is Tensor {
@@ -37,9 +44,25 @@ export function assertBatch(op: string, name: string, t: Tensor, min = 1): void 
 }
 
 /**
- * Throws an ArgumentError when `t` holds NaN (or ±∞ unless `allowInfinite`). Reads the values back
- * to the host: a loss is one scalar per step, so the cost is small next to a silent NaN.
+ * Whether to check a model output (`logits`, embeddings, a loss) for NaN/∞: when the caller asks
+ * (`checkFinite: true`), else only in anomaly mode (`withAnomalyMode`) on a backend that can read
+ * synchronously. The check reads the whole tensor back to the host (a device sync and a scan of,
+ * for MLM, B·L·V values), so a training step does not pay for it.
  */
+export function shouldCheckOutput(t: Tensor, requested: boolean | undefined): boolean {
+  return requested ?? (isAnomalyEnabled() && t.backend.supportsSyncRead);
+}
+
+/**
+ * Whether to check the values of targets (labels, soft scores): where the backend keeps them in
+ * host memory (reading them is no device sync, and they are small: one per example or token;
+ * `crossEntropy` and the index ops check there too) or in anomaly mode.
+ */
+export function shouldCheckTarget(t: Tensor): boolean {
+  return t.backend.hostMemory || (isAnomalyEnabled() && t.backend.supportsSyncRead);
+}
+
+/** Throws an ArgumentError when `t` holds NaN (or ±∞ unless `allowInfinite`). Reads it back. */
 export function assertFinite(op: string, name: string, t: Tensor, allowInfinite = false): void {
   const values = t.dataSync();
   for (let i = 0; i < values.length; i++) {

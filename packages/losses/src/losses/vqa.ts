@@ -8,7 +8,15 @@ import {
   type Tensor,
 } from '@polymodal/tensor';
 import { normalizeVqaAnswer } from '../metrics/vqa-normalize.js';
-import { assertBatch, assertDType, assertFinite, assertIsTensor, assertShape } from './validate.js';
+import {
+  assertBatch,
+  assertDType,
+  assertFinite,
+  assertIsTensor,
+  assertShape,
+  shouldCheckOutput,
+  shouldCheckTarget,
+} from './validate.js';
 
 export interface VqaSoftScoreOptions {
   /**
@@ -70,6 +78,15 @@ export function vqaSoftScores(
   return out;
 }
 
+/** Value checks of a loss that cost a read of the model's output. */
+export interface LossCheckOptions {
+  /**
+   * Check `logits` for NaN/∞ first. It reads them back to the host (a device sync), so by default
+   * it runs only in anomaly mode (`withAnomalyMode`); `true` forces it, `false` skips it.
+   */
+  checkFinite?: boolean;
+}
+
 export interface VqaLossOutput {
   /** Scalar loss. */
   loss: Tensor;
@@ -90,7 +107,7 @@ export interface VqaLossOutput {
  * const { loss } = vqaLoss(logits, softTargets); // both [B, A], targets in [0, 1] (see vqaSoftScores)
  * ```
  */
-export function vqaLoss(logits: Tensor, softTargets: Tensor): VqaLossOutput {
+export function vqaLoss(logits: Tensor, softTargets: Tensor, options: LossCheckOptions = {}): VqaLossOutput {
   const op = 'vqaLoss';
   assertIsTensor(op, 'logits', logits);
   assertIsTensor(op, 'softTargets', softTargets);
@@ -105,17 +122,19 @@ export function vqaLoss(logits: Tensor, softTargets: Tensor): VqaLossOutput {
   }
   assertBatch(op, 'logits', logits);
   if (logits.shape[1] === 0) throw new ShapeError(op, `logits has no answers: ${formatShape(logits.shape)}`);
-  assertFinite(op, 'logits', logits);
-  const t = softTargets.dataSync();
-  const bad = t.findIndex((v) => !(v >= 0 && v <= 1));
-  if (bad >= 0)
-    throw new ArgumentError(op, `softTargets must be in [0, 1], got ${t[bad]} at flat index ${bad}`);
+  if (shouldCheckOutput(logits, options.checkFinite)) assertFinite(op, 'logits', logits);
+  if (shouldCheckTarget(softTargets)) {
+    const t = softTargets.dataSync();
+    const bad = t.findIndex((v) => !(v >= 0 && v <= 1));
+    if (bad >= 0)
+      throw new ArgumentError(op, `softTargets must be in [0, 1], got ${t[bad]} at flat index ${bad}`);
+  }
   const numAnswers = logits.shape[1]!;
   const loss = scope(() => binaryCrossEntropyWithLogits(logits, softTargets).mul(numAnswers));
   return { loss, logits, targets: softTargets };
 }
 
-export interface AnswerCrossEntropyOptions {
+export interface AnswerCrossEntropyOptions extends LossCheckOptions {
   labelSmoothing?: number;
   /** Labels equal to this are skipped. Default −100. */
   ignoreIndex?: number;
@@ -145,10 +164,12 @@ export function answerCrossEntropy(
   assertBatch(op, 'logits', logits);
   const ignoreIndex = options.ignoreIndex ?? -100;
   const a = logits.shape[1]!;
-  const values = labels.dataSync();
-  const bad = values.findIndex((v) => v !== ignoreIndex && (v < 0 || v >= a));
-  if (bad >= 0) throw new ArgumentError(op, `label ${values[bad]} at position ${bad} is outside [0, ${a})`);
-  assertFinite(op, 'logits', logits);
+  if (shouldCheckTarget(labels)) {
+    const values = labels.dataSync();
+    const bad = values.findIndex((v) => v !== ignoreIndex && (v < 0 || v >= a));
+    if (bad >= 0) throw new ArgumentError(op, `label ${values[bad]} at position ${bad} is outside [0, ${a})`);
+  }
+  if (shouldCheckOutput(logits, options.checkFinite)) assertFinite(op, 'logits', logits);
   const loss = scope(() =>
     crossEntropy(logits, labels, { ignoreIndex, labelSmoothing: options.labelSmoothing ?? 0 }),
   );

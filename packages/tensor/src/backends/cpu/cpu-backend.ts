@@ -11,8 +11,8 @@ import { Float32BufferPool } from './buffer-pool.js';
  */
 export class CpuBackend implements Backend {
   readonly name: string = 'cpu';
-  readonly supportsSyncRead = true;
-  readonly hostMemory = true;
+  readonly supportsSyncRead: boolean = true;
+  readonly hostMemory: boolean = true;
   private readonly buffers = new Map<DataId, TypedArray>();
   /** Tensors storing each array (a kernel may return an input's array as its output). */
   private readonly references = new Map<TypedArray, number>();
