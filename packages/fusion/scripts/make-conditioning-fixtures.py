@@ -58,6 +58,8 @@ class FiLM(nn.Module):
                 block.norm = nn.BatchNorm1d(h, affine=False)
             self.blocks.append(block)
         self.output = nn.Linear(h, out)
+        if pooling == "flatten":  # every cell's features, in order, through one linear layer + ReLU
+            self.readout = nn.Linear(grid[0] * grid[1] * out, out)
 
     def forward(self, image, text, image_mask, text_mask):
         q = masked_mean(text, text_mask)
@@ -79,7 +81,10 @@ class FiLM(nn.Module):
         seq = torch.relu(self.output(x))
         if image_mask is not None:
             seq = seq * image_mask.to(seq.dtype).unsqueeze(-1)
-        fused = seq.max(1).values if self.pooling == "max" else masked_mean(seq, image_mask)
+        if self.pooling == "flatten":
+            fused = torch.relu(self.readout(seq.flatten(1)))
+        else:
+            fused = seq.max(1).values if self.pooling == "max" else masked_mean(seq, image_mask)
         return {"fused": fused, "sequence": seq}
 
 
@@ -149,6 +154,7 @@ def main():
     # Appended after the others so their random draws (and fixtures) stay as they were.
     grid_image = torch.randn(2, 6, 4)
     run_case(cases, "film batch max, 2x3 grid", FiLM(grid=(2, 3)), grid_image, None, text, text_mask)
+    run_case(cases, "film batch flatten, 2x3 grid", FiLM(grid=(2, 3), pooling="flatten"), grid_image, None, text, text_mask)
     with open(os.path.join(OUT, "conditioning.json"), "w") as f:
         json.dump({"torch": torch.__version__, "text": enc(text), "textMask": enc(text_mask), "cases": cases}, f)
 

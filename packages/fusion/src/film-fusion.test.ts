@@ -24,6 +24,7 @@ describe('FiLMFusion matches its PyTorch reference', () => {
     ['film layer mean, padded cells', { norm: 'layer', pooling: 'mean' }],
     ['film layer max, padded cells', { norm: 'layer', pooling: 'max' }],
     ['film batch max, 2x3 grid', { norm: 'batch', pooling: 'max', grid: [2, 3] }],
+    ['film batch flatten, 2x3 grid', { norm: 'batch', pooling: 'flatten', grid: [2, 3] }],
   ] as const)('%s: the torch state dict loads strictly; fused and sequence within 1e-4', (name, options) => {
     const c = fx.cases[name]!;
     const film = new FiLMFusion({ inputDims: dims, hiddenDim: 6, numBlocks: 2, outputDim: 5, ...options });
@@ -60,7 +61,8 @@ describe('FiLMFusion', () => {
     expect(changedCells(make([2, 3]))).toEqual([1, 3, 4]);
   });
 
-  it('refuses a bad grid and inputs whose cell count does not fit it', () => {
+  it('refuses a bad grid, flatten pooling without a grid, and inputs whose cell count does not fit', () => {
+    expect(() => new FiLMFusion({ inputDims: dims, pooling: 'flatten' })).toThrow(/'flatten' needs a grid/);
     expect(() => new FiLMFusion({ inputDims: dims, grid: [2, 0] as unknown as [number, number] })).toThrow(
       /grid must be \[h, w\]/,
     );

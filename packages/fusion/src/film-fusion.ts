@@ -29,8 +29,13 @@ export interface FiLMFusionOptions extends FusionBaseOptions {
    * Default `'batch'`.
    */
   norm?: FiLMNorm;
-  /** How the modulated cells become `fused`: `'max'` (the paper's global max pool) or `'mean'`. Default `'max'`. */
-  pooling?: 'max' | 'mean';
+  /**
+   * How the modulated cells become `fused`: `'max'` (the paper's global max pool), `'mean'`, or
+   * `'flatten'` (needs `grid`): every cell's features in order through one more linear layer +
+   * ReLU, so `fused` knows *where* each feature is — measured on Sort-of-CLEVR, the left/right and
+   * top/bottom questions are learned much faster this way. Default `'max'`.
+   */
+  pooling?: 'max' | 'mean' | 'flatten';
   /** Width of each output cell and of `fused`. Default `hiddenDim`. */
   outputDim?: number;
   /**
@@ -120,7 +125,9 @@ export class FiLMFusion extends FusionModule {
   readonly target: string;
   readonly conditions: readonly string[];
   readonly norm: FiLMNorm;
-  readonly pooling: 'max' | 'mean';
+  readonly pooling: 'max' | 'mean' | 'flatten';
+  /** `'flatten'` pooling's layer: `[B, N·outputDim] → [B, outputDim]`. */
+  readonly readout: Linear | null = null;
   /** The target's `[h, w]` grid when blocks convolve over it, else null. */
   readonly grid: [number, number] | null;
   readonly input: Linear;
@@ -143,8 +150,11 @@ export class FiLMFusion extends FusionModule {
       throw new ArgumentError(op, `norm must be 'batch', 'layer' or 'none', got '${this.norm}'`);
     }
     this.pooling = options.pooling ?? 'max';
-    if (this.pooling !== 'max' && this.pooling !== 'mean') {
-      throw new ArgumentError(op, `pooling must be 'max' or 'mean', got '${this.pooling}'`);
+    if (!['max', 'mean', 'flatten'].includes(this.pooling)) {
+      throw new ArgumentError(op, `pooling must be 'max', 'mean' or 'flatten', got '${this.pooling}'`);
+    }
+    if (this.pooling === 'flatten' && !options.grid) {
+      throw new ArgumentError(op, "pooling 'flatten' needs a grid (the number of cells must be fixed)");
     }
     const grid = options.grid ?? null;
     if (
@@ -164,6 +174,13 @@ export class FiLMFusion extends FusionModule {
       ),
     );
     this.output = this.registerModule('output', new Linear(h, this.outputDim, { generator }));
+    if (this.pooling === 'flatten') {
+      const cells = this.grid![0] * this.grid![1];
+      this.readout = this.registerModule(
+        'readout',
+        new Linear(cells * this.outputDim, this.outputDim, { generator }),
+      );
+    }
   }
 
   forward(inputs: FusionInputs, masks?: FusionMasks): FusionOutput {
@@ -200,7 +217,12 @@ export class FiLMFusion extends FusionModule {
       let sequence = this.output.forward(h).relu();
       // After the ReLU every value is ≥ 0: a zeroed padded cell never wins the max.
       if (mask) sequence = sequence.mul(mask.float().unsqueeze(-1));
-      const fused = this.pooling === 'max' ? sequence.max(1) : maskedMean(sequence, mask);
+      const fused =
+        this.pooling === 'flatten'
+          ? this.readout!.forward(sequence.reshape(batch, -1)).relu()
+          : this.pooling === 'max'
+            ? sequence.max(1)
+            : maskedMean(sequence, mask);
       return mask ? { fused, sequence, mask } : { fused, sequence };
     });
   }
