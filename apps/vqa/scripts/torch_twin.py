@@ -1,13 +1,17 @@
-"""PyTorch twin of the VQA sample's recipe, to tell "the recipe cannot learn this yet" from "our
-library has a bug": the same generated files (VQA v2 layout under data/sort-of-clevr), the same
-word-level tokens, soft-score targets and model (ViT patches + question tokens, modality-type and
-position embeddings, [CLS], pre-norm Transformer, MLP head), the same loss (BCE summed over
-answers), AdamW with warmup + cosine, clipping at 1; accuracy = the soft score of the argmax answer.
+"""PyTorch twin of the VQA app's recipe, to tell "the recipe cannot learn this" from "our library has
+a bug". Same generated files (VQA v2 layout + COCO captions), same word-level tokens, same model
+(BatchNorm conv stem with coordinates -> cells, a Transformer text encoder whose residual branches
+start at zero, a FiLM fusion whose residual blocks convolve 3x3 over the cells' grid, flattened
+readout, MLP head with the answer prior as bias), same pretraining (one masked word per caption
+predicted from the fused vector + ITC + ITM with hard negatives), same fine-tuning (softmax
+cross-entropy, AdamW with layer-wise LR decay, warmup + cosine, clipping at 1, batches of images x
+questions). Prints the official-style accuracy (all 10 generated answers agree, so accuracy = exact
+match) overall, non-relational, relational and per question type.
 
-    /usr/bin/python3 apps/vqa/scripts/torch_twin.py --train-images 1500 --steps 600
+    /usr/bin/python3 apps/vqa/scripts/torch_twin.py --data apps/vqa/data/sort-of-clevr
 
-Needs Debian's python3-torch, python3-numpy and python3-pil; run `pnpm vqa` once first so that the
-dataset exists (`--train-images 10000` needs `pnpm vqa --train-images 10000 ...` once).
+Needs Debian's python3-torch, python3-numpy and python3-pil; run `pnpm vqa` (or `pnpm vqa generate`)
+once first so that the dataset exists. Defaults mirror `DEFAULT_CONFIG` in src/config.ts.
 """
 import argparse, collections, glob, json, math, re, time
 import numpy as np
@@ -18,116 +22,265 @@ from PIL import Image
 
 p = argparse.ArgumentParser()
 p.add_argument('--data', default='apps/vqa/data/sort-of-clevr')
-p.add_argument('--train-images', type=int, default=1500)
-p.add_argument('--val-images', type=int, default=200)
-p.add_argument('--steps', type=int, default=600)
-p.add_argument('--lr', type=float, default=2e-3)
-p.add_argument('--layers', type=int, default=2)
-p.add_argument('--dropout', type=float, default=0.1)
-p.add_argument('--eval-every', type=int, default=200)
+p.add_argument('--train-images', type=int, default=10000)
+p.add_argument('--val-images', type=int, default=500)
+p.add_argument('--size', type=int, default=64)
+p.add_argument('--objects', type=int, default=4)
+p.add_argument('--seed', type=int, default=1)
+p.add_argument('--pretrain-steps', type=int, default=300)
+p.add_argument('--pretrain-images', type=int, default=32)
+p.add_argument('--steps', type=int, default=1500)
+p.add_argument('--images-per-batch', type=int, default=26)
+p.add_argument('--questions-per-image', type=int, default=5)
+p.add_argument('--lr', type=float, default=1.5e-3)
+p.add_argument('--layer-decay', type=float, default=0.8)
+p.add_argument('--warmup-ratio', type=float, default=0.05)
+p.add_argument('--eval-every', type=int, default=250)
+p.add_argument('--threads', type=int, default=2)
+p.add_argument('--json', default='')
 args = p.parse_args()
-torch.manual_seed(1)
-torch.set_num_threads(2)
+torch.manual_seed(args.seed)
+torch.set_num_threads(args.threads)
+RELATIONAL = {'closest', 'furthest', 'count_shape', 'count_color', 'relative_position'}
 
 
 def load(part, n, split):
-    root = glob.glob(f'{args.data}/{part}-{n}-*')[0]
-    questions = json.load(open(glob.glob(f'{root}/*questions*.json')[0]))['questions']
-    annotations = json.load(open(glob.glob(f'{root}/*annotations*.json')[0]))['annotations']
-    images, out = {}, []
-    for q, a in zip(questions, annotations):
-        i = q['image_id']
-        if i not in images:
-            pixels = np.asarray(Image.open(f'{root}/{split}/COCO_{split}_{i:012d}.png').convert('RGB'), np.float32)
-            images[i] = (pixels / 255 - 0.5) / 0.5  # the sample's normalisation: mean = std = 0.5
-        out.append((images[i], q['question'], [x['answer'] for x in a['answers']], a['question_type']))
-    return out
+    root = glob.glob(f'{args.data}/{part}-{n}-{args.size}px-{args.objects}obj-seed{args.seed}')[0]
+    questions = json.load(open(f'{root}/v2_OpenEnded_mscoco_{split}_questions.json'))['questions']
+    annotations = json.load(open(f'{root}/v2_mscoco_{split}_annotations.json'))['annotations']
+    captions = json.load(open(f'{root}/annotations/captions_{split}.json'))['annotations']
+    index, images = {}, []
+
+    def image(i):
+        if i not in index:
+            index[i] = len(images)
+            px = np.asarray(Image.open(f'{root}/{split}/COCO_{split}_{i:012d}.png').convert('RGB'), np.float32)
+            images.append((px / 255 - 0.5) / 0.5)  # the app's processor: mean = std = 0.5
+        return index[i]
+
+    qs = [(image(q['image_id']), q['question'], a['multiple_choice_answer'], a['question_type'])
+          for q, a in zip(questions, annotations)]
+    cs = [(image(c['image_id']), c['caption']) for c in captions]
+    return torch.tensor(np.stack(images)).permute(0, 3, 1, 2).contiguous(), qs, cs
 
 
-train = load('train', args.train_images, 'train2014')
-val = load('val', args.val_images, 'val2014')
+t0 = time.time()
+Xtr, train, train_caps = load('train', args.train_images, 'train2014')
+Xva, val, _ = load('val', args.val_images, 'val2014')
 words = lambda s: re.findall(r"\w+|[^\w\s]", s.lower())
-vocab = {'[PAD]': 0, '[CLS]': 1, '[SEP]': 2, '[UNK]': 3}
-for _, q, _, _ in train:
-    for w in words(q):
+vocab = {'[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, '[MASK]': 4}
+for text in [q for _, q, _, _ in train] + [c for _, c in train_caps]:
+    for w in words(text):
         vocab.setdefault(w, len(vocab))
-answers = sorted({a for e in train for a in e[2]})
-answer_index = {a: i for i, a in enumerate(answers)}
-length = 2 + max(len(words(q)) for _, q, _, _ in train)
+counts = collections.Counter(a for _, _, a, _ in train)
+answers = ['[UNK]'] + sorted(counts, key=lambda a: (-counts[a], a))
+aidx = {a: i for i, a in enumerate(answers)}
+max_len = 2 + max(len(words(t)) for t in [q for _, q, _, _ in train] + [c for _, c in train_caps])
+NEVER = {vocab[w] for w in ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'an', 'the', 'of', 'to', 'is', '.', ','] if w in vocab}
 
 
-def to_tensors(data):
-    x = torch.tensor(np.stack([e[0] for e in data])).permute(0, 3, 1, 2).contiguous()
-    ids = torch.zeros(len(data), length, dtype=torch.long)
-    targets = torch.zeros(len(data), len(answers))
-    for i, (_, q, given, _) in enumerate(data):
-        t = [1] + [vocab.get(w, 3) for w in words(q)] + [2]
-        ids[i, : len(t)] = torch.tensor(t)
-        for a, n in collections.Counter(given).items():
-            if a in answer_index:
-                targets[i, answer_index[a]] = min(1, n / 3)  # the sample's soft scores
-    return x, ids, targets
+def encode(texts):
+    ids = torch.zeros(len(texts), max(len(words(t)) for t in texts) + 2, dtype=torch.long)
+    for i, t in enumerate(texts):
+        tok = [2] + [vocab.get(w, 1) for w in words(t)] + [3]
+        ids[i, : len(tok)] = torch.tensor(tok)
+    return ids
 
 
-class Vilt(nn.Module):
-    def __init__(self, d=64, patch=8, size=48):
+class ConvStem(nn.Module):
+    def __init__(s, d, layers=((24, 2), (48, 2), (64, 2))):
         super().__init__()
-        n = (size // patch) ** 2
-        self.patches = nn.Conv2d(3, d, patch, patch)
-        self.tokens = nn.Embedding(len(vocab), d, padding_idx=0)
-        self.proj_image, self.proj_text = nn.Linear(d, d), nn.Linear(d, d)
-        self.modality = nn.Parameter(torch.randn(2, d) * 0.02)
-        self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
-        self.pos_image = nn.Parameter(torch.randn(n, d) * 0.02)
-        self.pos_text = nn.Parameter(torch.randn(length, d) * 0.02)
-        layer = nn.TransformerEncoderLayer(d, 4, 2 * d, args.dropout, 'gelu', batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, args.layers, norm=nn.LayerNorm(d))
-        self.head = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, len(answers)))
+        mods, c_in = [], 3
+        for c, stride in layers:
+            mods += [nn.Conv2d(c_in, c, 3, stride, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
+            c_in = c
+        s.convs, s.project = nn.Sequential(*mods), nn.Linear(c_in + 2, d)
 
-    def forward(self, x, ids):
-        image = self.proj_image(self.patches(x).flatten(2).transpose(1, 2)) + self.modality[0] + self.pos_image
-        text = self.proj_text(self.tokens(ids)) + self.modality[1] + self.pos_text[: ids.shape[1]]
-        seq = torch.cat([self.cls.expand(len(x), 1, -1), image, text], 1)
-        pad = torch.cat([torch.zeros(len(x), 1 + image.shape[1], dtype=torch.bool), ids == 0], 1)
-        return self.head(self.encoder(seq, src_key_padding_mask=pad)[:, 0])
+    def forward(s, x):
+        f = s.convs(x)
+        b, c, h, w = f.shape
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing='ij')
+        f = torch.cat([f, torch.stack([xs, ys])[None].expand(b, 2, h, w)], 1)  # x then y, as addCoordChannels
+        return s.project(f.flatten(2).transpose(1, 2))
 
 
-xt, it, tt = to_tensors(train)
-xv, iv, tv = to_tensors(val)
-model = Vilt()
-decay = [p for p in model.parameters() if p.ndim >= 2]
-no_decay = [p for p in model.parameters() if p.ndim < 2]
-opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0}], lr=args.lr)
-warmup = 50
-sched = torch.optim.lr_scheduler.LambdaLR(
-    opt, lambda s: s / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / (args.steps - warmup)))
-)
+class TextEncoder(nn.Module):
+    def __init__(s, d, layers=1, heads=4):
+        super().__init__()
+        s.tokens = nn.Embedding(len(vocab), d, padding_idx=0)
+        s.positions = nn.Parameter(torch.randn(max_len, d) * 0.02)
+        s.layers = nn.ModuleList()
+        for _ in range(layers):
+            layer = nn.TransformerEncoderLayer(d, heads, 2 * d, 0.0, 'gelu', batch_first=True, norm_first=True)
+            nn.init.zeros_(layer.self_attn.out_proj.weight)  # residual branches start at zero
+            nn.init.zeros_(layer.linear2.weight)
+            s.layers.append(layer)
+
+    def forward(s, ids):
+        x = s.tokens(ids) + s.positions[: ids.shape[1]]
+        for layer in s.layers:
+            x = layer(x, src_key_padding_mask=ids == 0)
+        return x
+
+
+class FiLMFusion(nn.Module):
+    """@polymodal/fusion's FiLMFusion with grid and flatten pooling (h + ReLU((1+dg) BN(conv3x3 h) + b))."""
+
+    def __init__(s, d, hidden, out, blocks, grid):
+        super().__init__()
+        s.grid, s.hidden, s.k = grid, hidden, blocks
+        s.input, s.film = nn.Linear(d, hidden), nn.Linear(d, 2 * blocks * hidden)
+        s.convs = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1, bias=False) for _ in range(blocks)])
+        s.norms = nn.ModuleList([nn.BatchNorm1d(hidden, affine=False) for _ in range(blocks)])
+        s.output, s.readout = nn.Linear(hidden, out), nn.Linear(grid[0] * grid[1] * out, out)
+
+    def forward(s, cells, text, mask):
+        m = mask.float()[..., None]
+        q = (text * m).sum(1) / m.sum(1)
+        params = s.film(q).view(-1, s.k, 2 * s.hidden)
+        h = torch.relu(s.input(cells))
+        b, n, _ = h.shape
+        for i in range(s.k):
+            dg, beta = params[:, i : i + 1, : s.hidden], params[:, i : i + 1, s.hidden :]
+            u = s.convs[i](h.transpose(1, 2).reshape(b, s.hidden, *s.grid)).reshape(b, s.hidden, n).transpose(1, 2)
+            u = s.norms[i](u.reshape(b * n, s.hidden)).reshape(b, n, s.hidden)
+            h = h + torch.relu((1 + dg) * u + beta)
+        return torch.relu(s.readout(torch.relu(s.output(h)).flatten(1)))
+
+
+class VqaModel(nn.Module):
+    def __init__(s, d=64):
+        super().__init__()
+        s.image, s.text = ConvStem(d), TextEncoder(d)
+        side = args.size // 8
+        s.fusion = FiLMFusion(d, d, 2 * d, 3, (side, side))
+        s.head = nn.Sequential(nn.Linear(2 * d, 2 * d), nn.GELU(), nn.Linear(2 * d, len(answers)))
+        prior = torch.tensor([counts.get(a, 0) for a in answers], dtype=torch.float) / len(train)
+        prior = prior.clamp(1e-4, 1 - 1e-4)
+        with torch.no_grad():
+            s.head[-1].bias.copy_(torch.log(prior / (1 - prior)))
+
+    def fuse(s, cells, ids):
+        return s.fusion(cells, s.text(ids), ids != 0)
+
+
+model = VqaModel()
+
+
+def schedule(opt, steps, ratio):
+    warm = min(steps - 1, round(ratio * steps))
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda t: t / max(1, warm) if t < warm else 0.5 * (1 + math.cos(math.pi * (t - warm) / max(1, steps - warm))))
+
+
+def param_groups(named, lr, decay, depth):
+    groups = collections.defaultdict(list)
+    for name, prm in named:
+        no_decay = prm.ndim < 2
+        groups[(depth(name), no_decay)].append(prm)
+    return [{'params': ps, 'lr': lr * decay ** (4 - d), 'weight_decay': 0.0 if nd else 0.01} for (d, nd), ps in groups.items()]
+
+
+def depth(name):  # the app's vqaLayerId
+    return 4 if name.startswith('head.') else 3 if name.startswith('fusion.') else 2 if name.startswith('text.layers.') else 1
+
+
+curve = []
+g = np.random.default_rng(args.seed)
+
+# ---- stage 1: pretraining on the captions ------------------------------------------------------
+if args.pretrain_steps:
+    heads = nn.ModuleDict({
+        'mlm': nn.Sequential(nn.Linear(128, 128), nn.GELU(), nn.Linear(128, len(vocab))),
+        'itm': nn.Linear(128, 2), 'img': nn.Linear(64, 64), 'txt': nn.Linear(64, 64)})
+    logit_scale = nn.Parameter(torch.tensor([math.log(1 / 0.07)]))
+    opt = torch.optim.AdamW(param_groups(list(model.named_parameters()) + list(heads.named_parameters()), args.lr, 1.0, lambda n: 4)
+                            + [{'params': [logit_scale], 'weight_decay': 0.0}], lr=args.lr)
+    sched = schedule(opt, args.pretrain_steps, 0.1)
+    by_image = collections.defaultdict(list)
+    for k, (i, _) in enumerate(train_caps):
+        by_image[i].append(k)
+    for step in range(1, args.pretrain_steps + 1):
+        ims = g.choice(sorted(by_image), args.pretrain_images, replace=False)
+        picked = [k for i in ims for k in g.permutation(by_image[i])[:3]]
+        img_ids = torch.tensor([train_caps[k][0] for k in picked])
+        uniq, inv = torch.unique(img_ids, return_inverse=True)
+        ids = encode([train_caps[k][1] for k in picked])
+        masked, target = ids.clone(), torch.zeros(len(picked), dtype=torch.long)
+        for r in range(len(picked)):
+            cand = [j for j in range(ids.shape[1]) if int(ids[r, j]) not in NEVER]
+            j = cand[g.integers(0, len(cand))]
+            target[r], masked[r, j] = ids[r, j], 4
+        cells = model.image(Xtr[uniq])[inv]
+        mlm = F.cross_entropy(heads['mlm'](model.fuse(cells, masked)), target)
+        m = (ids != 0).float()[..., None]
+        te = F.normalize(heads['txt']((model.text(ids) * m).sum(1) / m.sum(1)), dim=-1)
+        ie = F.normalize(heads['img'](cells.mean(1)), dim=-1)
+        same = img_ids[:, None] == img_ids[None, :]
+        sim = logit_scale.clamp(0, math.log(100)).exp() * ie @ te.T
+        sim = sim.masked_fill(same & ~torch.eye(len(picked), dtype=torch.bool), -1e9)
+        tgt = torch.arange(len(picked))
+        itc = (F.cross_entropy(sim, tgt) + F.cross_entropy(sim.T, tgt)) / 2
+        with torch.no_grad():
+            w = torch.softmax(sim.detach().masked_fill(same, -1e9), 1)
+            neg = torch.multinomial(w + 1e-12, 1).squeeze(1)
+        n = len(picked)
+        pair = model.fuse(torch.cat([cells, cells]), torch.cat([ids, ids[neg]]))
+        itm = F.cross_entropy(heads['itm'](pair), torch.cat([torch.ones(n, dtype=torch.long), torch.zeros(n, dtype=torch.long)]))
+        loss = mlm + itc + itm
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(list(model.parameters()) + list(heads.parameters()) + [logit_scale], 1.0)
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == args.pretrain_steps:
+            print(f'pretrain step {step} mlm {mlm.item():.3f} itc {itc.item():.3f} itm {itm.item():.3f} ({time.time() - t0:.0f} s)', flush=True)
+            curve.append({'phase': 'pretrain', 'step': step, 'mlm': mlm.item(), 'itc': itc.item(), 'itm': itm.item()})
+
+# ---- stage 2: fine-tuning on the questions -----------------------------------------------------
+Qva = encode([q for _, q, _, _ in val])
+Iva = torch.tensor([i for i, _, _, _ in val])
+Ava = torch.tensor([aidx.get(a, -1) for _, _, a, _ in val])
 
 
 def evaluate():
     model.eval()
     with torch.no_grad():
-        score = tv[torch.arange(len(val)), model(xv, iv).argmax(-1)]
+        cells = model.image(Xva)
+        preds = torch.cat([model.head(model.fuse(cells[Iva[k:k + 256]], Qva[k:k + 256])).argmax(-1)
+                           for k in range(0, len(val), 256)])
     model.train()
-    per_type = collections.defaultdict(list)
-    for i, e in enumerate(val):
-        per_type[e[3]].append(score[i].item())
-    return score.mean().item(), {k: round(sum(v) / len(v), 3) for k, v in sorted(per_type.items())}
+    ok = (preds == Ava).float().numpy()
+    per = collections.defaultdict(list)
+    for (_, _, _, t), o in zip(val, ok):
+        per[t].append(o)
+    rel = [o for (_, _, _, t), o in zip(val, ok) if t in RELATIONAL]
+    non = [o for (_, _, _, t), o in zip(val, ok) if t not in RELATIONAL]
+    return float(ok.mean()), float(np.mean(non)), float(np.mean(rel)), {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(per.items())}
 
 
-g = torch.Generator().manual_seed(1)
-order, at, start = torch.randperm(len(train), generator=g), 0, time.time()
+opt = torch.optim.AdamW(param_groups(model.named_parameters(), args.lr, args.layer_decay, depth), lr=args.lr)
+sched = schedule(opt, args.steps, args.warmup_ratio)
+by_image = collections.defaultdict(list)
+for k, (i, _, _, _) in enumerate(train):
+    by_image[i].append(k)
+Qtr = encode([q for _, q, _, _ in train])
+Atr = torch.tensor([aidx[a] for _, _, a, _ in train])
+t1 = time.time()
 for step in range(1, args.steps + 1):
-    if at + 64 > len(train):
-        order, at = torch.randperm(len(train), generator=g), 0
-    b = order[at : at + 64]
-    at += 64
-    loss = F.binary_cross_entropy_with_logits(model(xt[b], it[b]), tt[b]) * len(answers)
-    opt.zero_grad()
+    ims = g.choice(sorted(by_image), args.images_per_batch, replace=False)
+    b = torch.tensor([k for i in ims for k in g.permutation(by_image[i])[: args.questions_per_image]])
+    uniq, inv = torch.unique(torch.tensor([train[k][0] for k in b.tolist()]), return_inverse=True)
+    loss = F.cross_entropy(model.head(model.fuse(model.image(Xtr[uniq])[inv], Qtr[b][:, : int((Qtr[b] != 0).sum(1).max())])), Atr[b])
+    opt.zero_grad(set_to_none=True)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     sched.step()
     if step % args.eval_every == 0 or step == args.steps:
-        acc, per_type = evaluate()
-        print(f'step {step} loss {loss.item():.4f} accuracy {acc:.3f} {per_type} ({time.time() - start:.0f} s)', flush=True)
+        acc, non, rel, per = evaluate()
+        el = time.time() - t1
+        curve.append({'phase': 'vqa', 'step': step, 'acc': acc, 'nonrel': non, 'rel': rel, 'per': per, 'seconds': el})
+        print(f'step {step} loss {loss.item():.3f} accuracy {100 * acc:.1f} non-relational {100 * non:.1f} relational {100 * rel:.1f} {per} ({el:.0f} s, {1000 * el / step:.0f} ms/step)', flush=True)
+if args.json:
+    json.dump({'args': vars(args), 'curve': curve}, open(args.json, 'w'), indent=1)

@@ -1,69 +1,117 @@
-/** Every knob of the VQA pipeline, with defaults sized to train in minutes on two CPU cores. */
-export interface VqaConfig {
-  /** Where the generated dataset lives (reused when already there). */
+import type { StemLayer } from './model/conv-stem.js';
+import type { FinetuneSettings } from './training/finetune.js';
+import type { PretrainSettings } from './training/pretrain.js';
+
+/** The generated Sort-of-CLEVR data (Santoro et al. 2017) the demo trains on. */
+export interface GeneratedDataConfig {
   dataDir: string;
-  /** Checkpoints, metrics log, report and results. */
-  runDir: string;
   trainImages: number;
   valImages: number;
-  questionsPerImage: number;
-  /** Image side in pixels and objects per scene (Sort-of-CLEVR: 75 px, 6 objects). */
+  /** Image side in pixels; at 64 px small and large objects differ by 4 px (radius 4 vs 6). */
   imageSize: number;
   objects: number;
-  /** ViT patch side; imageSize must be a multiple. */
-  patchSize: number;
+  questionsPerImage: number;
+  captionsPerImage: number;
+}
+
+export interface ModelSettings {
+  stem: StemLayer[];
   dModel: number;
-  numLayers: number;
+  textLayers: number;
   numHeads: number;
-  dimFeedforward: number;
   dropout: number;
-  batchSize: number;
-  maxSteps: number;
-  learningRate: number;
-  weightDecay: number;
-  warmupSteps: number;
-  evalEvery: number;
-  checkpointEvery: number;
+  /** A registered fusion strategy (`listFusions()`), with options. */
+  fusion: { type: string } & Record<string, unknown>;
+}
+
+/** Everything one run of the app uses (saved as `training_args.json`). */
+export interface VqaRunConfig {
+  data: GeneratedDataConfig;
+  model: ModelSettings;
+  /** `steps: 0` skips pretraining. */
+  pretrain: Omit<PretrainSettings, 'seed' | 'resume' | 'progress'>;
+  finetune: Omit<FinetuneSettings, 'seed' | 'resume' | 'progress'>;
+  runDir: string;
   seed: number;
-  /** Tensor backend (`cpu`, `gpujs`, `wasm`, …); default: the library's choice. */
   backend?: string;
   resume: boolean;
   progress: 'auto' | 'bar' | 'log' | 'none';
 }
 
-export const DEFAULT_CONFIG: VqaConfig = {
-  dataDir: 'data/sort-of-clevr',
+const STEM: StemLayer[] = [
+  { channels: 24, stride: 2 },
+  { channels: 48, stride: 2 },
+  { channels: 64, stride: 2 },
+];
+
+/** What `pnpm vqa` runs: sized to finish in about ten minutes on two CPU cores, data included. */
+export const DEFAULT_CONFIG: VqaRunConfig = {
+  data: {
+    dataDir: 'data/sort-of-clevr',
+    trainImages: 10000,
+    valImages: 500,
+    imageSize: 64,
+    objects: 4,
+    questionsPerImage: 10,
+    captionsPerImage: 3,
+  },
+  model: {
+    stem: STEM,
+    dModel: 64,
+    textLayers: 1,
+    numHeads: 4,
+    dropout: 0,
+    fusion: { type: 'film', numBlocks: 3 },
+  },
+  pretrain: {
+    steps: 300,
+    lr: 1.5e-3,
+    weightDecay: 0.01,
+    warmupRatio: 0.1,
+    imagesPerBatch: 32,
+    captionsPerImage: 3,
+    weights: { mlm: 1, itc: 1, itm: 1 },
+    checkpointEvery: 100,
+  },
+  finetune: {
+    steps: 1500,
+    lr: 1.5e-3,
+    weightDecay: 0.01,
+    warmupRatio: 0.05,
+    layerDecay: 0.8,
+    freeze: [],
+    imagesPerBatch: 26,
+    questionsPerImage: 5,
+    evalEvery: 250,
+    checkpointEvery: 250,
+  },
   runDir: 'runs/vqa',
-  trainImages: 1500,
-  valImages: 200,
-  questionsPerImage: 10,
-  imageSize: 48,
-  objects: 4,
-  patchSize: 8,
-  dModel: 64,
-  numLayers: 2,
-  numHeads: 4,
-  dimFeedforward: 128,
-  dropout: 0.1,
-  batchSize: 64,
-  maxSteps: 600,
-  learningRate: 2e-3,
-  weightDecay: 0.01,
-  warmupSteps: 50,
-  evalEvery: 200,
-  checkpointEvery: 100,
   seed: 1,
   resume: false,
   progress: 'auto',
 };
 
-/** A tiny configuration for tests and smoke runs. */
-export const QUICK_CONFIG: Partial<VqaConfig> = {
-  trainImages: 120,
-  valImages: 40,
-  maxSteps: 30,
-  evalEvery: 15,
-  checkpointEvery: 10,
-  warmupSteps: 5,
-  batchSize: 32,
+/** `--quick`: the whole pipeline in well under a minute (CI smoke run). */
+export const QUICK_CONFIG: VqaRunConfig = {
+  ...DEFAULT_CONFIG,
+  data: { ...DEFAULT_CONFIG.data, trainImages: 200, valImages: 40 },
+  pretrain: { ...DEFAULT_CONFIG.pretrain, steps: 10, imagesPerBatch: 8, checkpointEvery: 5 },
+  finetune: {
+    ...DEFAULT_CONFIG.finetune,
+    steps: 30,
+    imagesPerBatch: 8,
+    evalEvery: 15,
+    checkpointEvery: 10,
+  },
 };
+
+/** `--preset full`: the same recipe for up to an hour. */
+export const FULL_CONFIG: VqaRunConfig = {
+  ...DEFAULT_CONFIG,
+  data: { ...DEFAULT_CONFIG.data, trainImages: 20000, valImages: 1000 },
+  pretrain: { ...DEFAULT_CONFIG.pretrain, steps: 1000 },
+  finetune: { ...DEFAULT_CONFIG.finetune, steps: 10000, evalEvery: 1000, checkpointEvery: 500 },
+};
+
+export const PRESETS = { quick: QUICK_CONFIG, default: DEFAULT_CONFIG, full: FULL_CONFIG } as const;
+export type PresetName = keyof typeof PRESETS;

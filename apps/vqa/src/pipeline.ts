@@ -1,129 +1,201 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { arrayDataset, DataLoader } from '@polymodal/data';
-import { AdamW, getScheduler, paramGroupsWithWeightDecay, Trainer } from '@polymodal/finetune';
-import { vqaAccuracy, vqaLoss } from '@polymodal/losses';
-import { saveModule } from '@polymodal/nn';
-import { argmax, getBackend, manualSeed, setBackend } from '@polymodal/tensor';
-import { DEFAULT_CONFIG, type VqaConfig } from './config.js';
-import { collateVqa, prepareVqaData, type VqaBatch, type VqaExample } from './data.js';
-import { evaluateModel, type VqaReport } from './evaluate.js';
-import { VqaModel } from './model.js';
+import { prepareRunDir, writeJsonAtomic } from '@polymodal/app-kit';
+import { getBackend, manualSeed, setBackend } from '@polymodal/tensor';
+import { saveVqaBundle } from './bundle.js';
+import type { VqaRunConfig } from './config.js';
+import type { MaskingVocabulary } from './data/caption-batches.js';
+import {
+  buildVocabularies,
+  encodeSplit,
+  readSplit,
+  type SplitSource,
+  type Vocabularies,
+  type VqaSplit,
+  vqaImageProcessor,
+} from './data/dataset.js';
+import { ensureGenerated } from './data/generate.js';
+import { formatReport, type VqaReport } from './evaluation/evaluate.js';
+import { VqaModel, type VqaModelConfig } from './model/vqa-model.js';
+import { type CurvePoint, finetune } from './training/finetune.js';
+import { pretrain } from './training/pretrain.js';
 
+/** What a run produced. */
 export interface VqaRunResult {
-  config: VqaConfig;
+  config: VqaRunConfig;
   backend: string;
+  parameters: number;
+  pretrainSteps: number;
+  /** Final value of each pretraining loss (empty without pretraining). */
+  pretrainLosses: Record<string, number>;
   steps: number;
   resumedFrom: number | null;
-  seconds: number;
+  curve: CurvePoint[];
   report: VqaReport;
-  reportPath?: string;
+  seconds: { data: number; pretrain: number; finetune: number; total: number };
+  bundleDir: string;
+}
+
+/** Prepared data: the two encoded splits and the vocabularies of the training split. */
+export interface PreparedData {
+  train: VqaSplit;
+  val: VqaSplit;
+  vocab: Vocabularies;
+}
+
+/** Reads (and tokenizes, and preprocesses) a train and a validation split for a model input size. */
+export async function prepareData(
+  sources: { train: SplitSource; val: SplitSource },
+  imageSize: number,
+  log: (line: string) => void,
+): Promise<PreparedData> {
+  const [rawTrain, rawVal] = [await readSplit(sources.train), await readSplit(sources.val)];
+  const vocab = buildVocabularies(rawTrain);
+  const processor = vqaImageProcessor(imageSize);
+  const train = await encodeSplit(rawTrain, vocab, processor);
+  const val = await encodeSplit(rawVal, vocab, processor);
+  log(
+    `data: ${train.examples.length} train / ${val.examples.length} val questions on ${train.images.length} / ${val.images.length} images, ${train.captions.length} captions, ${vocab.tokenizer.vocabSize} tokens, ${vocab.answers.size} answers`,
+  );
+  return { train, val, vocab };
+}
+
+/** The architecture for a run's model settings and vocabularies. */
+export function modelConfigOf(config: VqaRunConfig, vocab: Vocabularies): VqaModelConfig {
+  return {
+    imageSize: config.data.imageSize,
+    ...config.model,
+    vocabSize: vocab.tokenizer.vocabSize,
+    padId: vocab.tokenizer.padId,
+    maxTextLength: vocab.maxLength,
+    numAnswers: vocab.answers.size,
+    seed: config.seed,
+  };
+}
+
+/** Token ids the masked-word objective never hides: specials and function words. */
+export function maskingVocabulary(vocab: Vocabularies): MaskingVocabulary & { vocabSize: number } {
+  const t = vocab.tokenizer;
+  const never = new Set<number>(['pad', 'unk', 'cls', 'sep', 'mask'].map((r) => t.specialId(r as 'pad')));
+  for (const w of ['a', 'an', 'the', 'of', 'to', 'is', '.', ',']) {
+    const id = t.vocab.get(w);
+    if (id !== undefined) never.add(id);
+  }
+  return { padId: t.padId, maskId: t.specialId('mask'), neverMasked: never, vocabSize: t.vocabSize };
+}
+
+/** Log-odds prior of each answer class from the training labels. */
+function answerFrequencies(train: VqaSplit, numAnswers: number): number[] {
+  const counts = new Array<number>(numAnswers).fill(0);
+  let n = 0;
+  for (const e of train.examples)
+    if (e.label >= 0) {
+      counts[e.label]!++;
+      n++;
+    }
+  return counts.map((c) => c / Math.max(1, n));
 }
 
 /**
- * The whole VQA pipeline: data (generate → read → tokenize → preprocess), a ViLT-style model,
- * AdamW with warmup + cosine, the soft-score VQA loss, checkpointed training that can resume,
- * and the official VQA accuracy on the validation split, overall and per question type.
+ * The whole demo: generate Sort-of-CLEVR (once), read it back in the VQA v2 layout, pretrain on the
+ * captions (masked words + ITC + ITM), fine-tune on the questions with layer-wise LR decay, report
+ * the official VQA accuracy per question type against a blind baseline, and save a bundle.
  */
 export async function runVqaPipeline(
-  overrides: Partial<VqaConfig> = {},
+  config: VqaRunConfig,
   log: (line: string) => void = console.log,
 ): Promise<VqaRunResult> {
-  const config: VqaConfig = { ...DEFAULT_CONFIG, ...overrides };
-  const started = performance.now();
+  const t0 = performance.now();
   if (config.backend) setBackend(config.backend);
   manualSeed(config.seed);
+  const run = await prepareRunDir(config.runDir, { resume: config.resume, config });
+  run.notes.forEach(log);
   log(`backend: ${getBackend()}`);
+  const sources = await ensureGenerated(config.data, config.seed, log);
+  const data = await prepareData(sources, config.data.imageSize, log);
+  const t1 = performance.now();
 
-  const data = await prepareVqaData(config, log);
-  const padId = data.tokenizer.padId;
-  const answerList = data.answers.answers;
-  const model = new VqaModel(config, data.tokenizer.vocabSize, answerList.length, padId, data.maxLength);
-  const parameterCount = model.parameters().reduce((n, p) => n + p.size, 0);
-  log(`model: ${parameterCount.toLocaleString('en-US')} parameters`);
+  const model = new VqaModel(modelConfigOf(config, data.vocab));
+  model.setAnswerPrior(answerFrequencies(data.train, data.vocab.answers.size));
+  const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
+  log(`model: ${parameters.toLocaleString('en-US')} parameters, fusion '${config.model.fusion.type}'`);
 
-  const optimizer = new AdamW(
-    paramGroupsWithWeightDecay(model.namedParameters(), { weightDecay: config.weightDecay }),
-    { lr: config.learningRate },
-  );
-  const scheduler = getScheduler('cosine', optimizer, {
-    numWarmupSteps: config.warmupSteps,
-    numTrainingSteps: config.maxSteps,
-  });
-  const collate = (examples: VqaExample[]) => collateVqa(examples, padId);
-  const trainLoader = new DataLoader(arrayDataset(data.train), {
-    batchSize: config.batchSize,
-    shuffle: true,
-    seed: config.seed,
-    dropLast: true,
-    collate,
-  });
-  const evalLoader = new DataLoader(arrayDataset(data.val), { batchSize: 128, collate });
+  let pretrainLosses: Record<string, number> = {};
+  const pretrainSteps = data.train.captions.length > 0 ? config.pretrain.steps : 0;
+  if (config.pretrain.steps > 0 && pretrainSteps === 0)
+    log('no captions in the training split: pretraining skipped');
+  if (pretrainSteps > 0) {
+    log(
+      `pretraining ${pretrainSteps} steps on ${data.train.captions.length} captions (masked words + ITC + ITM)`,
+    );
+    const r = await pretrain(
+      model,
+      data.train,
+      maskingVocabulary(data.vocab),
+      {
+        ...config.pretrain,
+        steps: pretrainSteps,
+        seed: config.seed,
+        resume: config.resume,
+        progress: config.progress,
+      },
+      run.root,
+      log,
+    );
+    pretrainLosses = r.history.train.at(-1)?.losses ?? {};
+  }
+  const t2 = performance.now();
 
-  const trainer = new Trainer<VqaBatch, VqaModel>({
+  const answerList = data.vocab.answers.answers;
+  const { result, curve, last } = await finetune(
     model,
-    optimizer,
-    scheduler,
-    trainData: trainLoader,
-    evalData: evalLoader,
-    computeLoss: (m, b) => vqaLoss(m.forward(b.pixelValues, b.inputIds, b.textMask), b.targets).loss,
-    computeMetrics: (m, b) => {
-      const ids = argmax(m.forward(b.pixelValues, b.inputIds, b.textMask), -1).dataSync();
-      const acc = b.examples.reduce((s, e, i) => s + vqaAccuracy(answerList[ids[i]!]!, e.answers), 0);
-      return { vqaAccuracy: acc / b.examples.length };
-    },
-    maxSteps: config.maxSteps,
-    maxGradNorm: 1,
-    evalEvery: config.evalEvery,
-    checkpointDir: join(config.runDir, 'checkpoints'),
-    checkpointEvery: config.checkpointEvery,
-    keepLast: 2,
-    outputDir: config.runDir,
-    progress: config.progress,
+    data.train,
+    data.val,
+    answerList,
+    data.vocab.tokenizer.padId,
+    { ...config.finetune, seed: config.seed, resume: config.resume, progress: config.progress },
+    run.root,
+    log,
+  );
+  const t3 = performance.now();
+  const report = last!;
+  const bundleDir = join(run.root, 'bundle');
+  await saveVqaBundle(bundleDir, {
+    model,
+    tokenizer: data.vocab.tokenizer,
+    answers: answerList,
+    trainingArgs: config,
   });
-  const result = await trainer.train({ resume: config.resume });
-
-  const report = evaluateModel(model, data.train, data.val, answerList, padId);
-  await mkdir(config.runDir, { recursive: true });
-  await saveModule(join(config.runDir, 'model.safetensors'), model);
-  const seconds = (performance.now() - started) / 1000;
-  const summary = {
-    config,
-    backend: getBackend(),
-    steps: result.state.step,
-    resumedFrom: result.resumedFrom,
-    seconds,
-    accuracy: report.overall,
-    blindBaseline: report.blindBaseline,
-    perQuestionType: report.perQuestionType,
-    perAnswerType: report.perAnswerType,
+  const seconds = {
+    data: (t1 - t0) / 1000,
+    pretrain: (t2 - t1) / 1000,
+    finetune: (t3 - t2) / 1000,
+    total: (performance.now() - t0) / 1000,
   };
-  await writeFile(join(config.runDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  return {
+  const out: VqaRunResult = {
     config,
     backend: getBackend(),
+    parameters,
+    pretrainSteps,
+    pretrainLosses,
     steps: result.state.step,
     resumedFrom: result.resumedFrom,
-    seconds,
+    curve,
     report,
-    ...(result.reportPath ? { reportPath: result.reportPath } : {}),
+    seconds,
+    bundleDir,
   };
+  const { predictions: _p, perQuestion: _q, ...summary } = report;
+  await writeJsonAtomic(join(run.root, 'results.json'), { ...out, report: summary });
+  return out;
 }
 
-/** The result as the table the CLI prints. */
-export function formatResult(r: VqaRunResult): string {
-  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-  const lines = [
-    `VQA accuracy (official metric) on ${r.report.predictions.length} validation questions: ${pct(r.report.overall)}`,
-    `blind baseline (most common answer per question type, no image): ${pct(r.report.blindBaseline)}`,
+/** The run as the CLI prints it. */
+export function formatRun(r: VqaRunResult): string {
+  const s = r.seconds;
+  return [
+    formatReport(r.report),
     '',
-    'per question type:',
-    ...Object.entries(r.report.perQuestionType)
-      .sort()
-      .map(([type, acc]) => `  ${type.padEnd(20)} ${pct(acc)}`),
-    '',
-    `${r.steps} steps on ${r.backend} in ${r.seconds.toFixed(0)} s${r.resumedFrom !== null ? ` (resumed from step ${r.resumedFrom})` : ''}`,
-    `model, metrics.jsonl, report.html, results.json: ${r.config.runDir}`,
-  ];
-  return lines.join('\n');
+    `${r.pretrainSteps} pretraining + ${r.steps} fine-tuning steps on ${r.backend}${r.resumedFrom !== null ? ` (resumed from step ${r.resumedFrom})` : ''}: ${s.total.toFixed(0)} s (data ${s.data.toFixed(0)} s, pretraining ${s.pretrain.toFixed(0)} s, fine-tuning ${s.finetune.toFixed(0)} s)`,
+    `bundle: ${r.bundleDir}`,
+  ].join('\n');
 }

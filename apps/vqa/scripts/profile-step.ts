@@ -1,0 +1,52 @@
+/**
+ * Profiles one fine-tuning step of the app's default model (forward, backward, AdamW) on the
+ * current backend: wall time, time in kernels, and the slowest kernels by input shape.
+ *
+ *   pnpm --dir apps/vqa exec tsx --conditions=@polymodal/source scripts/profile-step.ts [fusion]
+ */
+import { AdamW } from '@polymodal/finetune';
+import { answerCrossEntropy } from '@polymodal/losses';
+import { getBackend, profile, randint, randn, scope, tensor } from '@polymodal/tensor';
+import { DEFAULT_CONFIG } from '../src/config.js';
+import { VqaModel } from '../src/model/vqa-model.js';
+
+const fusion = process.argv[2] ?? DEFAULT_CONFIG.model.fusion.type;
+const images = DEFAULT_CONFIG.finetune.imagesPerBatch;
+const perImage = DEFAULT_CONFIG.finetune.questionsPerImage;
+const b = images * perImage;
+const model = new VqaModel({
+  imageSize: 64,
+  ...DEFAULT_CONFIG.model,
+  fusion: fusion === DEFAULT_CONFIG.model.fusion.type ? DEFAULT_CONFIG.model.fusion : { type: fusion },
+  vocabSize: 48,
+  padId: 0,
+  maxTextLength: 16,
+  numAnswers: 22,
+  seed: 0,
+});
+const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
+const pixels = randn([images, 3, 64, 64]);
+const imageIndex = tensor(
+  Int32Array.from({ length: b }, (_, i) => Math.floor(i / perImage)),
+  { shape: [b] },
+);
+const ids = randint(1, 48, [b, 12], { dtype: 'int32' });
+const mask = tensor(new Uint8Array(b * 12).fill(1), { shape: [b, 12], dtype: 'bool' });
+const labels = randint(0, 22, [b], { dtype: 'int32' });
+const step = () =>
+  scope(() => {
+    const cells = model.encodeImage(pixels).indexSelect(0, imageIndex);
+    answerCrossEntropy(model.head.forward(model.fuse(cells, ids, mask)), labels).loss.backward();
+    optimizer.step();
+    optimizer.zeroGrad();
+  });
+for (let i = 0; i < 3; i++) step();
+const p = profile(step);
+console.log(
+  `${getBackend()} fusion ${fusion}, batch ${b} (${images} images): step ${p.wallMs.toFixed(0)} ms, kernels ${p.kernelMs.toFixed(0)} ms`,
+);
+console.table(
+  p.kernels
+    .slice(0, 18)
+    .map((k) => ({ kernel: k.kernel, shapes: k.shapes, calls: k.calls, ms: +k.totalMs.toFixed(1) })),
+);

@@ -1,0 +1,209 @@
+import {
+  type AppSpec,
+  type CommandContext,
+  choice,
+  defineCommand,
+  flag,
+  int,
+  number,
+  type ParsedOptions,
+  string,
+  UsageError,
+} from '@polymodal/app-kit';
+import { listFusions } from '@polymodal/fusion';
+import { loadVqaBundle, readImage } from './bundle.js';
+import { PRESETS, type PresetName, type VqaRunConfig } from './config.js';
+import { ensureGenerated } from './data/generate.js';
+import { formatRun, runVqaPipeline } from './pipeline.js';
+
+const D = PRESETS.default;
+
+/** Options of `train` and of the bare demo command; presets fill what is not typed. */
+const trainOptions = {
+  preset: choice({
+    description: 'quick (CI smoke run, < 1 min), default (~10 min), full (~1 h)',
+    choices: ['quick', 'default', 'full'] as const,
+    default: 'default',
+  }),
+  quick: flag({ description: 'same as --preset quick', default: false }),
+  steps: int({ description: 'fine-tuning steps', default: D.finetune.steps }),
+  pretrainSteps: int({
+    description: 'pretraining steps on the captions (0: none)',
+    default: D.pretrain.steps,
+    min: 0,
+  }),
+  trainImages: int({
+    description: 'generated training images (10 questions, 3 captions each)',
+    default: D.data.trainImages,
+  }),
+  valImages: int({ description: 'generated validation images', default: D.data.valImages }),
+  imagesPerBatch: int({ description: 'images per fine-tuning batch', default: D.finetune.imagesPerBatch }),
+  questionsPerImage: int({
+    description: 'questions of each image in a batch (batch = images × questions)',
+    default: D.finetune.questionsPerImage,
+  }),
+  lr: number({
+    description: 'peak fine-tuning learning rate',
+    default: D.finetune.lr,
+    min: 0,
+    exclusiveMin: true,
+  }),
+  layerDecay: number({
+    description: 'layer-wise LR decay per depth when fine-tuning (1: none)',
+    default: D.finetune.layerDecay,
+    min: 0,
+    exclusiveMin: true,
+    max: 1,
+  }),
+  fusion: string({
+    description: `fusion strategy (${listFusions().join(', ')})`,
+    default: D.model.fusion.type,
+  }),
+  freeze: string({
+    description: 'comma-separated parameter patterns to keep frozen, e.g. image.**',
+    allowEmpty: true,
+  }),
+  evalEvery: int({
+    description: 'validation accuracy every N steps (the learning curve; 0: at the end)',
+    default: D.finetune.evalEvery,
+    min: 0,
+  }),
+  seed: int({ description: 'seed of the data, the model and the batches', default: D.seed, min: 0 }),
+  dataDir: string({
+    description: 'where the generated dataset lives (made once)',
+    default: D.data.dataDir,
+    placeholder: '<dir>',
+  }),
+  runDir: string({
+    description: 'checkpoints, logs, report, results and the bundle',
+    default: D.runDir,
+    placeholder: '<dir>',
+  }),
+  resume: flag({ description: 'continue from the last checkpoints in --run-dir', default: false }),
+  backend: string({ description: 'tensor backend (wasm, cpu, …; default: the library’s choice)' }),
+  progress: choice({
+    description: 'progress display',
+    choices: ['auto', 'bar', 'log', 'none'] as const,
+    default: 'auto',
+  }),
+};
+
+type TrainOptions = ParsedOptions<typeof trainOptions>;
+
+/** The run config: the preset, then every flag that was typed (explicit flags beat presets). */
+export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): VqaRunConfig {
+  const presetName: PresetName = o.quick ? 'quick' : o.preset;
+  if (o.quick && explicit.has('preset') && o.preset !== 'quick')
+    throw new UsageError(`--quick and --preset ${o.preset} contradict each other`);
+  const base = PRESETS[presetName];
+  const typed = <K extends keyof TrainOptions>(k: K) => explicit.has(k as string);
+  if (!listFusions().includes(o.fusion))
+    throw new UsageError(`--fusion '${o.fusion}' is not registered; registered: ${listFusions().join(', ')}`);
+  const c: VqaRunConfig = structuredClone(base);
+  if (typed('steps')) c.finetune.steps = o.steps;
+  if (typed('pretrainSteps')) c.pretrain.steps = o.pretrainSteps;
+  if (typed('trainImages')) c.data.trainImages = o.trainImages;
+  if (typed('valImages')) c.data.valImages = o.valImages;
+  if (typed('imagesPerBatch')) c.finetune.imagesPerBatch = o.imagesPerBatch;
+  if (typed('questionsPerImage')) c.finetune.questionsPerImage = o.questionsPerImage;
+  if (typed('lr')) c.finetune.lr = o.lr;
+  if (typed('layerDecay')) c.finetune.layerDecay = o.layerDecay;
+  if (typed('fusion')) c.model.fusion = { type: o.fusion };
+  if (typed('freeze'))
+    c.finetune.freeze = (o.freeze ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (typed('evalEvery')) c.finetune.evalEvery = o.evalEvery;
+  if (typed('seed')) c.seed = o.seed;
+  if (typed('dataDir')) c.data.dataDir = o.dataDir;
+  if (typed('runDir')) c.runDir = o.runDir;
+  c.resume = o.resume;
+  c.progress = o.progress;
+  if (o.backend) c.backend = o.backend;
+  if (c.finetune.imagesPerBatch > c.data.trainImages)
+    throw new UsageError(
+      `--images-per-batch ${c.finetune.imagesPerBatch} is more than the ${c.data.trainImages} training images`,
+    );
+  return c;
+}
+
+const demoCommand = defineCommand({
+  name: 'demo',
+  summary:
+    'Generate Sort-of-CLEVR, pretrain on its captions, fine-tune on its questions, evaluate, ask one question',
+  options: trainOptions,
+  run: async (o, ctx) => {
+    const result = await runVqaPipeline(runConfigOf(o, ctx.explicit), ctx.log);
+    ctx.log(`\n${formatRun(result)}`);
+    await askSample(result.bundleDir, result.config, ctx);
+  },
+});
+
+const trainCommand = defineCommand({
+  name: 'train',
+  summary: 'Pretrain and fine-tune (as the demo, without the sample question)',
+  options: trainOptions,
+  run: async (o, ctx) => {
+    const result = await runVqaPipeline(runConfigOf(o, ctx.explicit), ctx.log);
+    ctx.log(`\n${formatRun(result)}`);
+  },
+});
+
+const generateCommand = defineCommand({
+  name: 'generate',
+  summary: 'Generate the Sort-of-CLEVR train and validation splits (VQA v2 layout + COCO captions)',
+  options: {
+    trainImages: trainOptions.trainImages,
+    valImages: trainOptions.valImages,
+    seed: trainOptions.seed,
+    dataDir: trainOptions.dataDir,
+  },
+  run: async (o, ctx) => {
+    const data = { ...D.data, trainImages: o.trainImages, valImages: o.valImages, dataDir: o.dataDir };
+    const sources = await ensureGenerated(data, o.seed, ctx.log);
+    ctx.log(`train: ${sources.train.root}\nval:   ${sources.val.root}`);
+  },
+});
+
+const askCommand = defineCommand({
+  name: 'ask',
+  summary: 'Answer a question about an image with a trained bundle',
+  options: {
+    bundle: string({ description: 'bundle folder', default: `${D.runDir}/bundle`, placeholder: '<dir>' }),
+    image: string({ description: 'image file (PNG, JPEG, WebP, …)', required: true, placeholder: '<file>' }),
+    question: string({ description: 'the question', required: true }),
+    top: int({ description: 'answers to show', default: 5 }),
+  },
+  run: async (o, ctx) => {
+    const bundle = await loadVqaBundle(o.bundle);
+    const { answers, notes } = bundle.predict(
+      { image: await readImage(o.image), question: o.question },
+      o.top,
+    );
+    notes.forEach((n) => ctx.log(`note: ${n}`));
+    for (const a of answers) ctx.log(`${(100 * a.score).toFixed(1).padStart(5)}%  ${a.answer}`);
+  },
+});
+
+/** The demo's last step: one validation image, one question, the bundle's top answers. */
+async function askSample(bundleDir: string, config: VqaRunConfig, ctx: CommandContext): Promise<void> {
+  const { val } = await ensureGenerated(config.data, config.seed, () => {});
+  const { readSplit } = await import('./data/dataset.js');
+  const sample = (await readSplit(val)).samples[0]!;
+  const bundle = await loadVqaBundle(bundleDir);
+  const { answers } = bundle.predict(
+    { image: await readImage(sample.imagePath), question: sample.question },
+    3,
+  );
+  ctx.log(`\nask --image ${sample.imagePath} --question "${sample.question}"`);
+  ctx.log(
+    `  ${answers.map((a) => `${a.answer} ${(100 * a.score).toFixed(1)}%`).join(', ')} (true answer: ${sample.answers[0]})`,
+  );
+}
+
+export const vqaApp: AppSpec = {
+  name: 'polymodal-vqa',
+  commands: [demoCommand, trainCommand, generateCommand, askCommand],
+  defaultCommand: 'demo',
+};

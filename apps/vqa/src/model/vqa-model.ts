@@ -1,0 +1,164 @@
+import { createFusion, type FusionModule } from '@polymodal/fusion';
+import { Linear, MLP, Module } from '@polymodal/nn';
+import { ArgumentError, Generator, scope, type Tensor, tensor } from '@polymodal/tensor';
+import { ConvStem, type StemLayer } from './conv-stem.js';
+import { TextEncoder } from './text-encoder.js';
+
+/** Everything that fixes the architecture; saved as the bundle's `config.json`. */
+export interface VqaModelConfig {
+  imageSize: number;
+  stem: StemLayer[];
+  dModel: number;
+  textLayers: number;
+  numHeads: number;
+  dropout: number;
+  /** A fusion strategy by its registry name (`createFusion`), with its options. */
+  fusion: { type: string } & Record<string, unknown>;
+  vocabSize: number;
+  padId: number;
+  maxTextLength: number;
+  numAnswers: number;
+  seed: number;
+}
+
+/** What one forward pass returns. */
+export interface VqaForward {
+  /** `[B, numAnswers]` answer logits. */
+  logits: Tensor;
+  /** The fusion's output `[B, F]` (what the pretraining heads read). */
+  fused: Tensor;
+}
+
+/**
+ * The VQA model: a BatchNorm conv stem turns the image into cells with coordinates, a Transformer
+ * text encoder reads the question, and any registered fusion strategy (`film`, `relational`,
+ * `early`, `intermediate`, `attention`, `late`, …) joins them into one vector that an MLP scores
+ * against every answer. The answer bias starts at the answers' prior log-odds, so the first steps
+ * are not spent learning the prior.
+ *
+ * `forward(pixelValues [B,3,S,S], inputIds [B,L] int32, mask [B,L] bool) → { logits, fused }`
+ *
+ * ```ts
+ * const model = new VqaModel(config);
+ * const { logits } = model.forward(pixels, ids, mask); // [B, numAnswers]
+ * ```
+ */
+export class VqaModel extends Module {
+  readonly image: ConvStem;
+  readonly text: TextEncoder;
+  readonly fusion: FusionModule;
+  readonly head: MLP;
+  /** Draws the dropout masks and nothing else (initialisation uses a generator of its own). */
+  readonly dropoutGenerator: Generator;
+
+  constructor(readonly config: VqaModelConfig) {
+    super();
+    const init = new Generator(config.seed);
+    this.dropoutGenerator = new Generator(config.seed + 1);
+    const d = config.dModel;
+    this.image = this.registerModule('image', new ConvStem(config.imageSize, config.stem, d, init));
+    this.text = this.registerModule(
+      'text',
+      new TextEncoder(
+        {
+          vocabSize: config.vocabSize,
+          padId: config.padId,
+          maxLength: config.maxTextLength,
+          dModel: d,
+          numLayers: config.textLayers,
+          numHeads: config.numHeads,
+          dropout: config.dropout,
+        },
+        this.dropoutGenerator,
+      ),
+    );
+    const { type, ...options } = config.fusion;
+    this.fusion = this.registerModule(
+      'fusion',
+      createFusion(type, {
+        ...fusionDefaults(type, config, this.image.grid),
+        ...options,
+        inputDims: { image: d, text: d },
+        generator: init,
+      }),
+    );
+    const f = this.fusion.outputDim;
+    this.head = this.registerModule(
+      'head',
+      new MLP(f, [f, config.numAnswers], { activation: 'gelu', generator: init }),
+    );
+  }
+
+  /** Sets the answer layer's bias to the log-odds of each answer's training frequency. */
+  setAnswerPrior(frequencies: readonly number[]): void {
+    const last = [...this.head].reverse().find((m) => m instanceof Linear) as Linear;
+    if (frequencies.length !== this.config.numAnswers)
+      throw new ArgumentError(
+        'VqaModel.setAnswerPrior',
+        `expected ${this.config.numAnswers} frequencies, got ${frequencies.length}`,
+      );
+    const logOdds = frequencies.map((p) => {
+      const q = Math.min(Math.max(p, 1e-4), 1 - 1e-4);
+      return Math.log(q / (1 - q));
+    });
+    last.bias!.assign(tensor(logOdds));
+  }
+
+  /** Image cells `[B, N, d]` (one pass of the stem, reusable across several questions). */
+  encodeImage(pixelValues: Tensor): Tensor {
+    return this.image.forward(pixelValues);
+  }
+
+  /** Fused `[B, F]` of image cells and text. */
+  fuse(cells: Tensor, inputIds: Tensor, mask: Tensor): Tensor {
+    return scope(() => {
+      const text = this.text.forward(inputIds, mask);
+      return this.fusion.forward({ image: cells, text }, { text: mask }).fused;
+    });
+  }
+
+  override forward(pixelValues: Tensor, inputIds: Tensor, mask: Tensor): VqaForward {
+    return scope(() => {
+      const fused = this.fuse(this.encodeImage(pixelValues), inputIds, mask);
+      return { logits: this.head.forward(fused), fused };
+    });
+  }
+}
+
+/**
+ * Sizes each strategy gets unless the config names its own: the model's width, its heads, the
+ * stem's grid for strategies that convolve over the cells.
+ */
+function fusionDefaults(
+  type: string,
+  config: VqaModelConfig,
+  grid: [number, number],
+): Record<string, unknown> {
+  const d = config.dModel;
+  switch (type) {
+    case 'film':
+      return {
+        hiddenDim: d,
+        numBlocks: 3,
+        grid,
+        pooling: 'flatten',
+        target: 'image',
+        condition: 'text',
+        outputDim: 2 * d,
+      };
+    case 'relational':
+      return { hiddenDim: 2 * d, outputDim: 2 * d };
+    case 'early':
+    case 'intermediate':
+    case 'self-attention':
+      return {
+        dModel: d,
+        numLayers: 2,
+        numHeads: config.numHeads,
+        dimFeedforward: 2 * d,
+        dropout: config.dropout,
+      };
+    default:
+      return { outputDim: 2 * d };
+  }
+}

@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import { resolveWarmup } from '@polymodal/app-kit';
+import { AdamW, freezeParameters, getScheduler, Trainer, type TrainResult } from '@polymodal/finetune';
+import { answerCrossEntropy } from '@polymodal/losses';
+import { Generator } from '@polymodal/tensor';
+import { ImageGroupedBatches, type VqaBatch } from '../data/batches.js';
+import type { VqaSplit } from '../data/dataset.js';
+import { predictAnswers, scorePredictions, type VqaReport } from '../evaluation/evaluate.js';
+import type { VqaModel } from '../model/vqa-model.js';
+import { vqaParamGroups } from './layer-groups.js';
+
+export interface FinetuneSettings {
+  steps: number;
+  lr: number;
+  weightDecay: number;
+  warmupRatio: number;
+  /** Layer-wise LR decay per depth (1 = none). */
+  layerDecay: number;
+  /** Parameter-name patterns kept frozen (e.g. `image.*`); empty = train everything. */
+  freeze: string[];
+  imagesPerBatch: number;
+  questionsPerImage: number;
+  /** Evaluate on the validation split every N steps (0 = only at the end). */
+  evalEvery: number;
+  seed: number;
+  checkpointEvery: number;
+  resume: boolean;
+  progress: 'auto' | 'bar' | 'log' | 'none';
+}
+
+/** One point of the learning curve. */
+export interface CurvePoint {
+  step: number;
+  seconds: number;
+  overall: number;
+  nonRelational: number;
+  relational: number;
+}
+
+/**
+ * Stage 2: trains the answer head and fine-tunes the rest on VQA with softmax cross-entropy over
+ * the answers, AdamW with layer-wise LR decay (`layerDecay`) and warmup + cosine, gradient clipping
+ * at 1, batches grouped by image, checkpoints under `<runDir>/checkpoints` (resumable), and the
+ * official VQA accuracy on `val` every `evalEvery` steps (the learning curve).
+ */
+export async function finetune(
+  model: VqaModel,
+  train: VqaSplit,
+  val: VqaSplit,
+  answerList: readonly string[],
+  padId: number,
+  settings: FinetuneSettings,
+  runDir: string,
+  log: (line: string) => void,
+): Promise<{ result: TrainResult; curve: CurvePoint[]; last: VqaReport | null }> {
+  if (settings.freeze.length > 0) {
+    const frozen = freezeParameters(model, settings.freeze);
+    log(`frozen: ${frozen.length} parameter tensors (${settings.freeze.join(', ')})`);
+  }
+  const optimizer = new AdamW(
+    vqaParamGroups(model.namedParameters(), {
+      lr: settings.lr,
+      decay: settings.layerDecay,
+      weightDecay: settings.weightDecay,
+    }),
+    { lr: settings.lr },
+  );
+  const { warmupSteps } = resolveWarmup(settings.steps, { ratio: settings.warmupRatio });
+  const scheduler = getScheduler('cosine', optimizer, {
+    numWarmupSteps: warmupSteps,
+    numTrainingSteps: settings.steps,
+  });
+  const batches = new ImageGroupedBatches(train, {
+    imagesPerBatch: settings.imagesPerBatch,
+    questionsPerImage: settings.questionsPerImage,
+    padId,
+    generator: new Generator(settings.seed * 31 + 3),
+  });
+  const curve: CurvePoint[] = [];
+  let last: VqaReport | null = null;
+  const started = performance.now();
+  const evaluate = (step: number) => {
+    last = scorePredictions(predictAnswers(model, val, answerList, padId), train.examples, val.examples);
+    curve.push({
+      step,
+      seconds: (performance.now() - started) / 1000,
+      overall: last.overall,
+      nonRelational: last.nonRelational,
+      relational: last.relational,
+    });
+    log(
+      `step ${step}: VQA accuracy ${(100 * last.overall).toFixed(1)}% (non-relational ${(100 * last.nonRelational).toFixed(1)}%, relational ${(100 * last.relational).toFixed(1)}%)`,
+    );
+  };
+  const trainer = new Trainer<VqaBatch>({
+    model,
+    optimizer,
+    scheduler,
+    trainData: batches,
+    computeLoss: (_m, b) => {
+      const cells = model.encodeImage(b.pixelValues).indexSelect(0, b.imageIndex);
+      return answerCrossEntropy(model.head.forward(model.fuse(cells, b.inputIds, b.mask)), b.labels).loss;
+    },
+    maxSteps: settings.steps,
+    maxGradNorm: 1,
+    checkpointDir: join(runDir, 'checkpoints'),
+    checkpointEvery: settings.checkpointEvery,
+    keepLast: 2,
+    outputDir: runDir,
+    progress: settings.progress,
+    log,
+    callbacks: [
+      {
+        onStepEnd: (_t, logs) => {
+          if (settings.evalEvery > 0 && logs.step % settings.evalEvery === 0 && logs.step < settings.steps)
+            evaluate(logs.step);
+        },
+      },
+    ],
+  });
+  const result = await trainer.train({ resume: settings.resume });
+  evaluate(result.state.step);
+  return { result, curve, last };
+}
