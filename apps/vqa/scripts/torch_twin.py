@@ -38,6 +38,7 @@ p.add_argument('--warmup-ratio', type=float, default=0.05)
 p.add_argument('--eval-every', type=int, default=250)
 p.add_argument('--threads', type=int, default=2)
 p.add_argument('--json', default='')
+p.add_argument('--coords', type=int, default=1, help='FiLM blocks as in the paper: 1x1 conv over [h, x, y] before each 3x3 conv')
 args = p.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
@@ -131,8 +132,12 @@ class FiLMFusion(nn.Module):
         s.grid, s.hidden, s.k = grid, hidden, blocks
         s.input, s.film = nn.Linear(d, hidden), nn.Linear(d, 2 * blocks * hidden)
         s.convs = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1, bias=False) for _ in range(blocks)])
+        extra = 2 if args.coords else 0
+        s.pre = nn.ModuleList([nn.Linear(hidden + 2, hidden) for _ in range(blocks)]) if args.coords else None
+        gy, gx = torch.meshgrid(torch.linspace(-1, 1, grid[0]), torch.linspace(-1, 1, grid[1]), indexing='ij')
+        s.register_buffer('xy', torch.stack([gx.flatten(), gy.flatten()], 1))
         s.norms = nn.ModuleList([nn.BatchNorm1d(hidden, affine=False) for _ in range(blocks)])
-        s.output, s.readout = nn.Linear(hidden, out), nn.Linear(grid[0] * grid[1] * out, out)
+        s.output, s.readout = nn.Linear(hidden + extra, out), nn.Linear(grid[0] * grid[1] * out, out)
 
     def forward(s, cells, text, mask):
         m = mask.float()[..., None]
@@ -142,10 +147,15 @@ class FiLMFusion(nn.Module):
         b, n, _ = h.shape
         for i in range(s.k):
             dg, beta = params[:, i : i + 1, : s.hidden], params[:, i : i + 1, s.hidden :]
+            if s.pre is not None:
+                h = torch.relu(s.pre[i](s.with_xy(h)))
             u = s.convs[i](h.transpose(1, 2).reshape(b, s.hidden, *s.grid)).reshape(b, s.hidden, n).transpose(1, 2)
             u = s.norms[i](u.reshape(b * n, s.hidden)).reshape(b, n, s.hidden)
             h = h + torch.relu((1 + dg) * u + beta)
-        return torch.relu(s.readout(torch.relu(s.output(h)).flatten(1)))
+        return torch.relu(s.readout(torch.relu(s.output(s.with_xy(h) if s.pre is not None else h)).flatten(1)))
+
+    def with_xy(s, h):
+        return torch.cat([h, s.xy.expand(h.shape[0], -1, -1)], 2)
 
 
 class VqaModel(nn.Module):

@@ -42,7 +42,7 @@ def masked_mean(x, mask):  # mask: true = real
 
 
 class FiLM(nn.Module):
-    def __init__(self, d_img=4, d_q=3, h=6, k=2, out=5, norm="batch", pooling="max", grid=None):
+    def __init__(self, d_img=4, d_q=3, h=6, k=2, out=5, norm="batch", pooling="max", grid=None, coords=False):
         super().__init__()
         self.h, self.k, self.norm_kind, self.pooling, self.grid = h, k, norm, pooling, grid
         self.input = nn.Linear(d_img, h)
@@ -50,6 +50,8 @@ class FiLM(nn.Module):
         self.blocks = nn.ModuleList()
         for _ in range(k):
             block = nn.Module()
+            if coords:  # the paper's 1x1 projection of [h; x; y] that starts each block
+                block.pre = nn.Linear(h + 2, h)
             if grid is None:
                 block.linear = nn.Linear(h, h, bias=False)
             else:  # the paper's 3x3 convolution over the cells' grid
@@ -57,7 +59,11 @@ class FiLM(nn.Module):
             if norm == "batch":
                 block.norm = nn.BatchNorm1d(h, affine=False)
             self.blocks.append(block)
-        self.output = nn.Linear(h, out)
+        self.output = nn.Linear(h + (2 if coords else 0), out)
+        self.xy = None
+        if coords:  # (x, y) per cell in row-major order, x along columns, both in [-1, 1]
+            ys, xs = torch.meshgrid(torch.linspace(-1, 1, grid[0]), torch.linspace(-1, 1, grid[1]), indexing="ij")
+            self.xy = torch.stack([xs.flatten(), ys.flatten()], 1)
         if pooling == "flatten":  # every cell's features, in order, through one linear layer + ReLU
             self.readout = nn.Linear(grid[0] * grid[1] * out, out)
 
@@ -68,6 +74,8 @@ class FiLM(nn.Module):
         b, n, _ = x.shape
         for i, block in enumerate(self.blocks):
             dgamma, beta = params[:, i : i + 1, : self.h], params[:, i : i + 1, self.h :]
+            if self.xy is not None:
+                x = torch.relu(block.pre(torch.cat([x, self.xy.expand(b, -1, -1)], 2)))
             if self.grid is None:
                 u = block.linear(x)
             else:
@@ -78,7 +86,7 @@ class FiLM(nn.Module):
             else:
                 u = nn.functional.layer_norm(u, (self.h,))
             x = x + torch.relu((1 + dgamma) * u + beta)
-        seq = torch.relu(self.output(x))
+        seq = torch.relu(self.output(x if self.xy is None else torch.cat([x, self.xy.expand(b, -1, -1)], 2)))
         if image_mask is not None:
             seq = seq * image_mask.to(seq.dtype).unsqueeze(-1)
         if self.pooling == "flatten":
@@ -155,6 +163,8 @@ def main():
     grid_image = torch.randn(2, 6, 4)
     run_case(cases, "film batch max, 2x3 grid", FiLM(grid=(2, 3)), grid_image, None, text, text_mask)
     run_case(cases, "film batch flatten, 2x3 grid", FiLM(grid=(2, 3), pooling="flatten"), grid_image, None, text, text_mask)
+    run_case(cases, "film batch flatten coords, 2x3 grid", FiLM(grid=(2, 3), pooling="flatten", coords=True),
+             grid_image, None, text, text_mask)
     with open(os.path.join(OUT, "conditioning.json"), "w") as f:
         json.dump({"torch": torch.__version__, "text": enc(text), "textMask": enc(text_mask), "cases": cases}, f)
 

@@ -25,6 +25,10 @@ describe('FiLMFusion matches its PyTorch reference', () => {
     ['film layer max, padded cells', { norm: 'layer', pooling: 'max' }],
     ['film batch max, 2x3 grid', { norm: 'batch', pooling: 'max', grid: [2, 3] }],
     ['film batch flatten, 2x3 grid', { norm: 'batch', pooling: 'flatten', grid: [2, 3] }],
+    [
+      'film batch flatten coords, 2x3 grid',
+      { norm: 'batch', pooling: 'flatten', grid: [2, 3], coordinates: true },
+    ],
   ] as const)('%s: the torch state dict loads strictly; fused and sequence within 1e-4', (name, options) => {
     const c = fx.cases[name]!;
     const film = new FiLMFusion({ inputDims: dims, hiddenDim: 6, numBlocks: 2, outputDim: 5, ...options });
@@ -63,6 +67,7 @@ describe('FiLMFusion', () => {
 
   it('refuses a bad grid, flatten pooling without a grid, and inputs whose cell count does not fit', () => {
     expect(() => new FiLMFusion({ inputDims: dims, pooling: 'flatten' })).toThrow(/'flatten' needs a grid/);
+    expect(() => new FiLMFusion({ inputDims: dims, coordinates: true })).toThrow(/coordinates needs a grid/);
     expect(() => new FiLMFusion({ inputDims: dims, grid: [2, 0] as unknown as [number, number] })).toThrow(
       /grid must be \[h, w\]/,
     );

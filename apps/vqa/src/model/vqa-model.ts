@@ -141,6 +141,8 @@ function fusionDefaults(
         hiddenDim: d,
         numBlocks: 3,
         grid,
+        // The paper's coordinate maps: without them the PyTorch twin sat at the prior for 3,000 steps.
+        coordinates: true,
         pooling: 'flatten',
         target: 'image',
         condition: 'text',
