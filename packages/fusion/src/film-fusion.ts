@@ -1,4 +1,13 @@
-import { BatchNorm1d, Conv2d, coordinateGrid, generatorFrom, LayerNorm, Linear, Module, ModuleList } from '@polymodal/nn';
+import {
+  BatchNorm1d,
+  Conv2d,
+  coordinateGrid,
+  generatorFrom,
+  LayerNorm,
+  Linear,
+  Module,
+  ModuleList,
+} from '@polymodal/nn';
 import { ArgumentError, cat, type Generator, scope, type Tensor } from '@polymodal/tensor';
 import {
   checkPositive,
@@ -182,12 +191,16 @@ export class FiLMFusion extends FusionModule {
     this.grid = grid ? [grid[0]!, grid[1]!] : null;
     this.coordinates = options.coordinates ?? false;
     if (this.coordinates && !this.grid) {
-      throw new ArgumentError(op, 'coordinates needs a grid (each cell\'s position comes from it)');
+      throw new ArgumentError(op, "coordinates needs a grid (each cell's position comes from it)");
     }
     if (this.grid && this.coordinates) {
       const [gh, gw] = this.grid;
       // [2, h, w] planes → [h·w, 2] rows, one (x, y) per cell in row-major order.
-      const xy = scope(() => coordinateGrid(gh, gw).reshape(2, gh * gw).transpose(0, 1));
+      const xy = scope(() =>
+        coordinateGrid(gh, gw)
+          .reshape(2, gh * gw)
+          .transpose(0, 1),
+      );
       this.xy = this.registerBuffer('xy', xy, false);
     }
     const generator = generatorFrom(options);
