@@ -47,7 +47,12 @@ export function summarizeLive(trace: readonly LivePoint[]): LiveSummary | null {
   if (t.length === 0) return null;
   const span = (f: (p: LivePoint) => number) => {
     const v = t.map(f);
-    return { first: v[0]!, min: Math.min(...v), max: Math.max(...v), last: v.at(-1)! };
+    return {
+      first: v[0]!,
+      min: v.reduce((a, b) => Math.min(a, b)),
+      max: v.reduce((a, b) => Math.max(a, b)),
+      last: v.at(-1)!,
+    };
   };
   return { fromStep: t[0]!.step, tensors: span((p) => p.tensors), bytes: span((p) => p.bytes) };
 }
