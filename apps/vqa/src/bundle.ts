@@ -127,8 +127,11 @@ function predictOne(
     truncation: true,
     maxLength: model.config.maxTextLength,
   }).inputIds;
+  // Punctuation is in every vocabulary; a question is understood only through its words.
   const unk = tokenizer.specialId('unk');
-  if (ids.slice(1, -1).every((id) => id === unk)) notes.push('no word of the question is in the vocabulary');
+  const words = ids.slice(1, -1).filter((id) => id === unk || /[\p{L}\p{N}]/u.test(tokenizer.idToToken[id]!));
+  if (words.every((id) => id === unk))
+    notes.push('no word of the question is in the vocabulary: the answer comes from the image alone');
   const probs = noGrad(() =>
     scope(() => {
       const chw = processor.preprocessToChw(image);

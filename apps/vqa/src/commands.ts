@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import {
   type AppSpec,
   type CommandContext,
@@ -5,6 +6,7 @@ import {
   defineCommand,
   flag,
   int,
+  kebabCase,
   number,
   type ParsedOptions,
   string,
@@ -14,7 +16,7 @@ import { listFusions } from '@polymodal/fusion';
 import { loadVqaBundle, readImage } from './bundle.js';
 import { PRESETS, type PresetName, type VqaRunConfig } from './config.js';
 import { ensureGenerated } from './data/generate.js';
-import { formatRun, runVqaPipeline } from './pipeline.js';
+import { formatRun, runSources, runVqaPipeline } from './pipeline.js';
 
 const D = PRESETS.default;
 
@@ -69,6 +71,17 @@ const trainOptions = {
     min: 0,
   }),
   seed: int({ description: 'seed of the data, the model and the batches', default: D.seed, min: 0 }),
+  data: string({
+    description: 'train on your own folder in the VQA v2 layout instead of generated scenes',
+    placeholder: '<dir>',
+  }),
+  trainSplit: string({ description: 'training split of --data', default: 'train2014' }),
+  valSplit: string({ description: 'validation split of --data', default: 'val2014' }),
+  imageSize: int({
+    description: 'model input side in pixels (images of any size are resized to it)',
+    default: D.data.imageSize,
+    min: 8,
+  }),
   dataDir: string({
     description: 'where the generated dataset lives (made once)',
     default: D.data.dataDir,
@@ -117,15 +130,39 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
   if (typed('evalEvery')) c.finetune.evalEvery = o.evalEvery;
   if (typed('seed')) c.seed = o.seed;
   if (typed('dataDir')) c.data.dataDir = o.dataDir;
+  if (typed('imageSize')) c.data.imageSize = o.imageSize;
+  if (o.data !== undefined) {
+    for (const k of ['trainImages', 'valImages', 'dataDir'] as const)
+      if (typed(k))
+        throw new UsageError(`--${kebabCase(k)} is for generated scenes; it does not go with --data`);
+    c.dataset = { dir: checkFolder('--data', o.data), trainSplit: o.trainSplit, valSplit: o.valSplit };
+  } else if (typed('trainSplit') || typed('valSplit'))
+    throw new UsageError(
+      '--train-split and --val-split name splits of a --data folder; give --data <dir> too',
+    );
   if (typed('runDir')) c.runDir = o.runDir;
   c.resume = o.resume;
   c.progress = o.progress;
   if (o.backend) c.backend = o.backend;
-  if (c.finetune.imagesPerBatch > c.data.trainImages)
+  if (!c.dataset && c.finetune.imagesPerBatch > c.data.trainImages)
     throw new UsageError(
       `--images-per-batch ${c.finetune.imagesPerBatch} is more than the ${c.data.trainImages} training images`,
     );
   return c;
+}
+
+/** `path` when it is a folder, else a `UsageError` naming the flag. */
+export function checkFolder(flagName: string, path: string): string {
+  if (!existsSync(path)) throw new UsageError(`${flagName} ${path}: no such folder`);
+  if (!statSync(path).isDirectory()) throw new UsageError(`${flagName} ${path} is a file, not a folder`);
+  return path;
+}
+
+/** `path` when it is a file, else a `UsageError` naming the flag. */
+export function checkFile(flagName: string, path: string): string {
+  if (!existsSync(path)) throw new UsageError(`${flagName} ${path}: no such file`);
+  if (!statSync(path).isFile()) throw new UsageError(`${flagName} ${path} is not a file`);
+  return path;
 }
 
 const demoCommand = defineCommand({
@@ -175,6 +212,10 @@ const askCommand = defineCommand({
     question: string({ description: 'the question', required: true }),
     top: int({ description: 'answers to show', default: 5 }),
   },
+  validate: (o) => {
+    checkFolder('--bundle', o.bundle);
+    checkFile('--image', o.image);
+  },
   run: async (o, ctx) => {
     const bundle = await loadVqaBundle(o.bundle);
     const { answers, notes } = bundle.predict(
@@ -188,7 +229,7 @@ const askCommand = defineCommand({
 
 /** The demo's last step: one validation image, one question, the bundle's top answers. */
 async function askSample(bundleDir: string, config: VqaRunConfig, ctx: CommandContext): Promise<void> {
-  const { val } = await ensureGenerated(config.data, config.seed, () => {});
+  const { val } = await runSources(config, () => {});
   const { readSplit } = await import('./data/dataset.js');
   const sample = (await readSplit(val)).samples[0]!;
   const bundle = await loadVqaBundle(bundleDir);
