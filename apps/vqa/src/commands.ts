@@ -1,4 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type AppSpec,
   type CommandContext,
@@ -11,11 +13,19 @@ import {
   type ParsedOptions,
   string,
   UsageError,
+  writeFileAtomic,
+  writeJsonAtomic,
 } from '@polymodal/app-kit';
+import { encodePng } from '@polymodal/data';
 import { listFusions } from '@polymodal/fusion';
+import { setBackend } from '@polymodal/tensor';
 import { loadVqaBundle, readImage } from './bundle.js';
+import { encodeQuestion } from './bundle-core.js';
 import { PRESETS, type PresetName, type VqaRunConfig } from './config.js';
+import type { SplitSource } from './data/dataset.js';
 import { ensureGenerated } from './data/generate.js';
+import { evaluateBundle, evaluationMarkdown, hasSplit } from './evaluation/evaluate-bundle.js';
+import { ATTENTION_MAP_FUSIONS, attentionMap, overlayAttention } from './model/attention-map.js';
 import { formatRun, runSources, runVqaPipeline } from './pipeline.js';
 
 const D = PRESETS.default;
@@ -173,6 +183,17 @@ const demoCommand = defineCommand({
   run: async (o, ctx) => {
     const result = await runVqaPipeline(runConfigOf(o, ctx.explicit), ctx.log);
     ctx.log(`\n${formatRun(result)}`);
+    // What `eval` and `ask` do, on the bundle just saved.
+    const sources = await runSources(result.config, () => {});
+    const evaluation = await evaluateBundle(
+      await loadVqaBundle(result.bundleDir),
+      sources.val,
+      sources.train,
+    );
+    const out = join(result.bundleDir, '..');
+    await writeJsonAtomic(join(out, 'eval.json'), evaluation);
+    await writeFileAtomic(join(out, 'eval.md'), evaluationMarkdown(evaluation));
+    ctx.log(`eval: ${join(out, 'eval.md')} (per answer type, blind baseline, confusions)`);
     await askSample(result.bundleDir, result.config, ctx);
   },
 });
@@ -203,27 +224,113 @@ const generateCommand = defineCommand({
   },
 });
 
+const bundleOption = string({
+  description: 'bundle folder (a run folder’s bundle/)',
+  default: `${D.runDir}/bundle`,
+  placeholder: '<dir>',
+});
+
 const askCommand = defineCommand({
   name: 'ask',
   summary: 'Answer a question about an image with a trained bundle',
   options: {
-    bundle: string({ description: 'bundle folder', default: `${D.runDir}/bundle`, placeholder: '<dir>' }),
+    bundle: bundleOption,
     image: string({ description: 'image file (PNG, JPEG, WebP, …)', required: true, placeholder: '<file>' }),
     question: string({ description: 'the question', required: true }),
     top: int({ description: 'answers to show', default: 5 }),
+    attentionMap: string({
+      description: `save where the question looked as a PNG (fusions: ${ATTENTION_MAP_FUSIONS.join(', ')})`,
+      placeholder: '<file.png>',
+    }),
+    json: flag({ description: 'print the answers as JSON', default: false }),
+    backend: trainOptions.backend,
   },
   validate: (o) => {
     checkFolder('--bundle', o.bundle);
     checkFile('--image', o.image);
   },
+  examples: ['ask --bundle runs/vqa/bundle --image scene.png --question "What shape is the red object?"'],
   run: async (o, ctx) => {
+    if (o.backend) setBackend(o.backend);
     const bundle = await loadVqaBundle(o.bundle);
-    const { answers, notes } = bundle.predict(
-      { image: await readImage(o.image), question: o.question },
-      o.top,
-    );
-    notes.forEach((n) => ctx.log(`note: ${n}`));
-    for (const a of answers) ctx.log(`${(100 * a.score).toFixed(1).padStart(5)}%  ${a.answer}`);
+    if (o.attentionMap !== undefined && !ATTENTION_MAP_FUSIONS.includes(bundle.config.fusion.type))
+      throw new UsageError(
+        `--attention-map needs a fusion with text → image attention (${ATTENTION_MAP_FUSIONS.join(', ')}); this bundle's fusion is '${bundle.config.fusion.type}'`,
+      );
+    const image = await readImage(o.image);
+    const { answers, notes } = bundle.predict({ image, question: o.question }, o.top);
+    if (o.json) ctx.log(JSON.stringify({ answers, notes }));
+    else {
+      notes.forEach((n) => ctx.log(`note: ${n}`));
+      for (const a of answers) ctx.log(`${(100 * a.score).toFixed(1).padStart(5)}%  ${a.answer}`);
+    }
+    if (o.attentionMap !== undefined) {
+      const { ids } = encodeQuestion(bundle.tokenizer, o.question, bundle.config.maxTextLength);
+      const map = attentionMap(bundle.model, bundle.processor, image, ids)!;
+      await writeFile(o.attentionMap, encodePng(overlayAttention(image, map)));
+      if (!o.json) ctx.log(`attention map: ${o.attentionMap}`);
+    }
+  },
+});
+
+const evalCommand = defineCommand({
+  name: 'eval',
+  summary:
+    'Score a bundle with the official VQA accuracy (per question and answer type, blind baseline, confusions)',
+  options: {
+    bundle: bundleOption,
+    data: string({
+      description: 'a folder in the VQA v2 layout (default: the data the bundle was trained on)',
+      placeholder: '<dir>',
+    }),
+    trainSplit: string({
+      description: 'split of --data the blind baseline learns from',
+      default: 'train2014',
+    }),
+    valSplit: string({ description: 'split of --data to score', default: 'val2014' }),
+    out: string({
+      description: 'where eval.json and eval.md go (default: next to the bundle)',
+      placeholder: '<dir>',
+    }),
+    backend: trainOptions.backend,
+  },
+  validate: (o, ctx) => {
+    checkFolder('--bundle', o.bundle);
+    if (o.data !== undefined) checkFolder('--data', o.data);
+    else if (ctx.explicit.has('trainSplit') || ctx.explicit.has('valSplit'))
+      throw new UsageError(
+        '--train-split and --val-split name splits of a --data folder; give --data <dir> too',
+      );
+  },
+  examples: ['eval --bundle runs/vqa/bundle --data data/vqa-v2 --val-split val2014'],
+  run: async (o, ctx) => {
+    if (o.backend) setBackend(o.backend);
+    const bundle = await loadVqaBundle(o.bundle);
+    let sources: { train: SplitSource; val: SplitSource };
+    if (o.data !== undefined)
+      sources = { train: { root: o.data, split: o.trainSplit }, val: { root: o.data, split: o.valSplit } };
+    else {
+      const args = bundle.trainingArgs as VqaRunConfig;
+      if (typeof args?.data !== 'object')
+        throw new UsageError(
+          `${o.bundle}/training_args.json does not say what data it trained on; give --data <dir>`,
+        );
+      sources = await runSources(args, ctx.log);
+    }
+    if (!hasSplit(sources.val))
+      throw new UsageError(
+        `${sources.val.root} has no ${sources.val.split} split (v2_OpenEnded_mscoco_${sources.val.split}_questions.json)`,
+      );
+    const train = hasSplit(sources.train) ? sources.train : null;
+    if (!train) ctx.log(`note: no ${sources.train.split} split in ${sources.train.root}: no blind baseline`);
+    const evaluation = await evaluateBundle(bundle, sources.val, train);
+    const out = o.out ?? join(o.bundle, '..');
+    await mkdir(out, { recursive: true });
+    await writeJsonAtomic(join(out, 'eval.json'), evaluation);
+    const markdown = evaluationMarkdown(evaluation);
+    await writeFileAtomic(join(out, 'eval.md'), markdown);
+    ctx.log(markdown);
+    ctx.log(`written: ${join(out, 'eval.json')}, ${join(out, 'eval.md')}`);
   },
 });
 
@@ -245,6 +352,6 @@ async function askSample(bundleDir: string, config: VqaRunConfig, ctx: CommandCo
 
 export const vqaApp: AppSpec = {
   name: 'polymodal-vqa',
-  commands: [demoCommand, trainCommand, generateCommand, askCommand],
+  commands: [demoCommand, generateCommand, trainCommand, evalCommand, askCommand],
   defaultCommand: 'demo',
 };
