@@ -27,6 +27,7 @@ import { ensureGenerated } from './data/generate.js';
 import { evaluateBundle, evaluationMarkdown, hasSplit } from './evaluation/evaluate-bundle.js';
 import { ATTENTION_MAP_FUSIONS, attentionMap, overlayAttention } from './model/attention-map.js';
 import { formatRun, runSources, runVqaPipeline } from './pipeline.js';
+import { startVqaServer } from './serve/start.js';
 
 const D = PRESETS.default;
 
@@ -334,6 +335,42 @@ const evalCommand = defineCommand({
   },
 });
 
+const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'Serve a bundle: POST /api/answer and a web page that also answers in the browser',
+  options: {
+    bundle: bundleOption,
+    port: int({ description: 'port to listen on (0: any free port)', default: 8080, min: 0, max: 65535 }),
+    host: string({ description: 'address to listen on', default: '127.0.0.1' }),
+    maxUploadMb: number({
+      description: 'largest accepted upload in MiB (413 above)',
+      default: 10,
+      min: 0,
+      exclusiveMin: true,
+    }),
+    backend: trainOptions.backend,
+  },
+  validate: (o) => {
+    checkFolder('--bundle', o.bundle);
+  },
+  examples: ['serve --bundle runs/vqa/bundle --port 8080'],
+  run: async (o, ctx) => {
+    if (o.backend) setBackend(o.backend);
+    const server = await startVqaServer({
+      bundleDir: o.bundle,
+      port: o.port,
+      host: o.host,
+      maxUploadBytes: Math.round(o.maxUploadMb * 1024 * 1024),
+    });
+    ctx.log(`serving ${o.bundle} at ${server.url} (POST ${server.url}api/answer; Ctrl-C stops)`);
+    await new Promise<void>((resolve) => {
+      const stop = () => void server.close().then(resolve);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+  },
+});
+
 /** The demo's last step: one validation image, one question, the bundle's top answers. */
 async function askSample(bundleDir: string, config: VqaRunConfig, ctx: CommandContext): Promise<void> {
   const { val } = await runSources(config, () => {});
@@ -352,6 +389,6 @@ async function askSample(bundleDir: string, config: VqaRunConfig, ctx: CommandCo
 
 export const vqaApp: AppSpec = {
   name: 'polymodal-vqa',
-  commands: [demoCommand, generateCommand, trainCommand, evalCommand, askCommand],
+  commands: [demoCommand, generateCommand, trainCommand, evalCommand, askCommand, serveCommand],
   defaultCommand: 'demo',
 };
