@@ -1,3 +1,4 @@
 import { packageTestConfig } from '@polymodal/vitest-config';
 
-export default packageTestConfig();
+// The page's end-to-end test needs Chromium: `pnpm test:browser` (vitest.browser.config.ts).
+export default packageTestConfig({ test: { exclude: ['**/node_modules/**', 'test/**/*.e2e.test.ts'] } });

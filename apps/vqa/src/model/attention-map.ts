@@ -71,14 +71,16 @@ export function attentionMap(
 }
 
 /**
- * The map over the picture at its own size: the cells' weights (scaled so the largest is 1)
+ * The map over the picture at its own size: the cells' weights (scaled from 0 at the least to 1 at the most)
  * resized bilinearly, drawn as a red heat over a darkened copy of the image.
  */
 export function overlayAttention(image: RgbImage, map: AttentionMap): RgbImage {
   const [h, w] = map.grid;
-  const peak = Math.max(...map.weights) || 1;
+  // Min–max scaled: a nearly uniform map still shows where it leans.
+  const low = Math.min(...map.weights);
+  const range = Math.max(...map.weights) - low || 1;
   const cells = { width: w, height: h, data: new Float32Array(w * h * 3) };
-  map.weights.forEach((v, i) => cells.data.fill((255 * v) / peak, i * 3, i * 3 + 3));
+  map.weights.forEach((v, i) => cells.data.fill((255 * (v - low)) / range, i * 3, i * 3 + 3));
   const heat = resize(cells, image.width, image.height, 'bilinear');
   const out = new Float32Array(image.data.length);
   for (let p = 0; p < image.width * image.height; p++) {

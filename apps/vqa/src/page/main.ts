@@ -15,7 +15,7 @@ import { type AttentionMap, attentionMap, overlayAttention } from '../model/atte
 /** What the last question got, for people and for the end-to-end test. */
 interface PageResult {
   question: string;
-  server?: VqaPrediction & { backend: string };
+  server?: VqaPrediction & { backend: string; attention: AttentionMap | null };
   browser?: VqaPrediction & { backend: string };
   agree?: boolean;
   error?: string;
@@ -135,6 +135,7 @@ async function ask(): Promise<void> {
       const { ids } = encodeQuestion(bundle.tokenizer, question, bundle.config.maxTextLength);
       showAttention(attentionMap(bundle.model, bundle.processor, picture, ids));
     }
+    if (result.server && !result.browser) showAttention(result.server.attention);
     if (result.server && result.browser) {
       result.agree = result.server.answers[0]!.answer === result.browser.answers[0]!.answer;
       $('agree').textContent = result.agree
