@@ -52,6 +52,13 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
     expect([...answers].sort()).toEqual(['[UNK]', 'blue', 'green', 'no', 'orange', 'red', 'yes'].sort());
   });
 
+  it('--steps 1 works (warmup and schedule scale with the steps)', async () => {
+    const one = join(dir, 'one');
+    const r = await cli('train', ...TINY_TRAIN, '--steps', '1', '--run-dir', one);
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(JSON.parse(readFileSync(join(one, 'results.json'), 'utf8')).steps).toBe(1);
+  }, 60_000);
+
   it('--images-per-batch above the folder’s images names the flag', async () => {
     const r = await cli('train', ...TINY_TRAIN, '--images-per-batch', '7', '--run-dir', join(dir, 'r7'));
     expect(r.code).toBe(2);
