@@ -76,6 +76,11 @@ const trainOptions = {
     description: 'comma-separated parameter patterns to keep frozen, e.g. image.**',
     allowEmpty: true,
   }),
+  dropout: number({ description: 'dropout of the text encoder', default: D.model.dropout, min: 0, max: 0.9 }),
+  checkpointEvery: int({
+    description: 'fine-tuning steps between checkpoints (what --resume continues from)',
+    default: D.finetune.checkpointEvery,
+  }),
   evalEvery: int({
     description: 'validation accuracy every N steps (the learning curve; 0: at the end)',
     default: D.finetune.evalEvery,
@@ -139,6 +144,8 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
       .map((s) => s.trim())
       .filter(Boolean);
   if (typed('evalEvery')) c.finetune.evalEvery = o.evalEvery;
+  if (typed('dropout')) c.model.dropout = o.dropout;
+  if (typed('checkpointEvery')) c.finetune.checkpointEvery = o.checkpointEvery;
   if (typed('seed')) c.seed = o.seed;
   if (typed('dataDir')) c.data.dataDir = o.dataDir;
   if (typed('imageSize')) c.data.imageSize = o.imageSize;

@@ -22,6 +22,26 @@ describe('vqa CLI: usage errors exit 2 and list what is valid', () => {
     expect(r.err).toMatch(/unknown option '--imag'.*--image/);
   });
 
+  it('bad numbers name the flag before anything runs; negative numbers are values, not flags', async () => {
+    for (const argv of [
+      ['train', '--steps', '-5'],
+      ['train', '--quick', '--steps=-5'],
+      ['train', '--steps', 'abc'],
+    ]) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(/--steps must be a positive integer, got "(-5|abc)"/);
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    const lr = await cli('train', '--lr', '0');
+    expect([lr.code, lr.err]).toEqual([2, expect.stringMatching(/--lr/)]);
+    const fusion = await cli('train', '--fusion', 'nope');
+    expect([fusion.code, fusion.err]).toEqual([
+      2,
+      expect.stringMatching(/--fusion 'nope' is not registered; registered: .*film/),
+    ]);
+  });
+
   it('--data that is not a folder, split names without --data, generator flags with --data', async () => {
     expect((await cli('train', '--data', join(dir, 'nope'))).err).toMatch(/--data .*nope: no such folder/);
     const r = await cli('train', '--train-split', 'x');
@@ -51,6 +71,16 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
     const answers = JSON.parse(readFileSync(join(bundle, 'answers.json'), 'utf8'));
     expect([...answers].sort()).toEqual(['[UNK]', 'blue', 'green', 'no', 'orange', 'red', 'yes'].sort());
   });
+
+  it('explicit flags win over --quick', async () => {
+    const q = join(dir, 'quick');
+    const r = await cli('train', ...TINY_TRAIN, '--quick', '--steps', '2', '--run-dir', q);
+    expect([r.code, r.err]).toEqual([0, '']);
+    const args = JSON.parse(readFileSync(join(q, 'bundle', 'training_args.json'), 'utf8'));
+    expect(args.finetune.steps).toBe(2);
+    expect(args.finetune.imagesPerBatch).toBe(2);
+    expect(args.finetune.checkpointEvery).toBe(10); // from --quick
+  }, 60_000);
 
   it('--steps 1 works (warmup and schedule scale with the steps)', async () => {
     const one = join(dir, 'one');
