@@ -26,6 +26,8 @@ export interface FinetuneSettings {
   checkpointEvery: number;
   resume: boolean;
   progress: 'auto' | 'bar' | 'log' | 'none';
+  /** Called after every optimizer step (tests watch memory with it). */
+  onStep?: (step: number) => void;
 }
 
 /** One point of the learning curve. */
@@ -112,6 +114,7 @@ export async function finetune(
     callbacks: [
       {
         onStepEnd: (_t, logs) => {
+          settings.onStep?.(logs.step);
           if (settings.evalEvery > 0 && logs.step % settings.evalEvery === 0 && logs.step < settings.steps)
             evaluate(logs.step);
         },
