@@ -72,6 +72,20 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
     expect([...answers].sort()).toEqual(['[UNK]', 'blue', 'green', 'no', 'orange', 'red', 'yes'].sort());
   });
 
+  it('the bare command is the whole demo: train, eval files, one sample question', async () => {
+    const demo = join(dir, 'demo');
+    const r = await cli(...TINY_TRAIN, '--run-dir', demo);
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(r.out).toMatch(/VQA accuracy \(official metric\) on 6 questions/);
+    expect(r.out).toContain(`eval: ${join(demo, 'eval.md')}`);
+    expect(readFileSync(join(demo, 'eval.md'), 'utf8')).toMatch(
+      /\*\*Overall: [\d.]+ %\*\* \(blind baseline 33\.3 %\)/,
+    );
+    expect(r.out).toMatch(
+      /ask --image .*COCO_val2014_000000000101\.png --question "What color is the shape\?"\n {2}\S+ [\d.]+%.*\(true answer: red\)/,
+    );
+  }, 60_000);
+
   it('explicit flags win over --quick', async () => {
     const q = join(dir, 'quick');
     const r = await cli('train', ...TINY_TRAIN, '--quick', '--steps', '2', '--run-dir', q);
