@@ -55,7 +55,10 @@ export async function trainRetrieval(
   const captions = (await readSplit(roots.train, 'train2014', null, processor)).texts;
   const tokenizer = buildTokenizer(captions);
   const { images } = await readSplit(roots.train, 'train2014', tokenizer, processor);
-  const maxLength = Math.max(...images.flatMap((im) => im.captions.map((c) => c.inputIds.length)));
+  const maxLength = images.reduce(
+    (m, im) => im.captions.reduce((n, c) => Math.max(n, c.inputIds.length), m),
+    0,
+  );
   const groups = groupImages(images);
   if (groups.length < config.groupsPerBatch) {
     throw new UsageError(

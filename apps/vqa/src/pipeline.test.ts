@@ -32,6 +32,10 @@ describe('VQA pipeline', () => {
     // Generated answers have 10 agreeing annotators: each question scores 0 or 1.
     expect(r.report.perQuestion.every((a) => a === 0 || a === 1)).toBe(true);
     expect(r.curve.map((p) => p.step)).toEqual([15, 30]);
+    // Issue 13/16: the loop frees every batch; live tensors and bytes stay where step 2 left them.
+    expect(r.live?.fromStep).toBe(2);
+    expect(r.live?.tensors.max).toBe(r.live?.tensors.min);
+    expect(r.live?.bytes.max).toBe(r.live?.bytes.min);
     const saved = JSON.parse(readFileSync(join(base.runDir, 'results.json'), 'utf8'));
     expect(saved.report.overall).toBeCloseTo(r.report.overall, 12);
     const log = readFileSync(join(base.runDir, 'metrics.jsonl'), 'utf8')

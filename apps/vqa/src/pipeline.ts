@@ -16,7 +16,7 @@ import {
 import { ensureGenerated } from './data/generate.js';
 import { formatReport, type VqaReport } from './evaluation/evaluate.js';
 import { VqaModel, type VqaModelConfig } from './model/vqa-model.js';
-import { type CurvePoint, finetune } from './training/finetune.js';
+import { type CurvePoint, finetune, type LiveSummary, summarizeLive } from './training/finetune.js';
 import { pretrain } from './training/pretrain.js';
 
 /** What a run produced. */
@@ -30,6 +30,8 @@ export interface VqaRunResult {
   steps: number;
   resumedFrom: number | null;
   curve: CurvePoint[];
+  /** Live tensors/bytes from step 2 to the end of fine-tuning (flat: the loop does not leak). */
+  live: LiveSummary | null;
   report: VqaReport;
   seconds: { data: number; pretrain: number; finetune: number; total: number };
   bundleDir: string;
@@ -151,7 +153,7 @@ export async function runVqaPipeline(
   const t2 = performance.now();
 
   const answerList = data.vocab.answers.answers;
-  const { result, curve, last } = await finetune(
+  const { result, curve, last, liveTrace } = await finetune(
     model,
     data.train,
     data.val,
@@ -185,6 +187,7 @@ export async function runVqaPipeline(
     steps: result.state.step,
     resumedFrom: result.resumedFrom,
     curve,
+    live: summarizeLive(liveTrace),
     report,
     seconds,
     bundleDir,
@@ -212,6 +215,11 @@ export function formatRun(r: VqaRunResult): string {
     formatReport(r.report),
     '',
     `${r.pretrainSteps} pretraining + ${r.steps} fine-tuning steps on ${r.backend}${r.resumedFrom !== null ? ` (resumed from step ${r.resumedFrom})` : ''}: ${s.total.toFixed(0)} s (data ${s.data.toFixed(0)} s, pretraining ${s.pretrain.toFixed(0)} s, fine-tuning ${s.finetune.toFixed(0)} s)`,
+    ...(r.live
+      ? [
+          `live tensors from step ${r.live.fromStep} to the end: ${r.live.tensors.first} → ${r.live.tensors.last} (max ${r.live.tensors.max}), ${(r.live.bytes.first / 2 ** 20).toFixed(1)} → ${(r.live.bytes.last / 2 ** 20).toFixed(1)} MB`,
+        ]
+      : []),
     `bundle: ${r.bundleDir}`,
   ].join('\n');
 }

@@ -118,7 +118,10 @@ export function buildVocabularies(train: RawSplit, maxAnswers?: number): Vocabul
     train.samples.flatMap((s) => s.answers.map((a) => normalizeVqaAnswer(a))),
     maxAnswers ? { topK: maxAnswers } : {},
   );
-  const maxLength = 2 + Math.max(...texts.map((t) => tokenizer.encode(t).inputIds.length - 2));
+  // A loop, not Math.max(...lengths): 10,000 scenes make 130,000 texts, past the argument limit.
+  let longest = 0;
+  for (const t of texts) longest = Math.max(longest, tokenizer.encode(t).inputIds.length - 2);
+  const maxLength = 2 + longest;
   return { tokenizer, answers, maxLength };
 }
 

@@ -77,8 +77,8 @@ export function attentionMap(
 export function overlayAttention(image: RgbImage, map: AttentionMap): RgbImage {
   const [h, w] = map.grid;
   // Min–max scaled: a nearly uniform map still shows where it leans.
-  const low = Math.min(...map.weights);
-  const range = Math.max(...map.weights) - low || 1;
+  const low = map.weights.reduce((a, b) => Math.min(a, b));
+  const range = map.weights.reduce((a, b) => Math.max(a, b)) - low || 1;
   const cells = { width: w, height: h, data: new Float32Array(w * h * 3) };
   map.weights.forEach((v, i) => cells.data.fill((255 * (v - low)) / range, i * 3, i * 3 + 3));
   const heat = resize(cells, image.width, image.height, 'bilinear');

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { resolveWarmup } from '@polymodal/app-kit';
 import { AdamW, freezeParameters, getScheduler, Trainer, type TrainResult } from '@polymodal/finetune';
 import { answerCrossEntropy } from '@polymodal/losses';
-import { Generator } from '@polymodal/tensor';
+import { Generator, memory } from '@polymodal/tensor';
 import { ImageGroupedBatches, type VqaBatch } from '../data/batches.js';
 import type { VqaSplit } from '../data/dataset.js';
 import { predictAnswers, scorePredictions, type VqaReport } from '../evaluation/evaluate.js';
@@ -26,8 +26,35 @@ export interface FinetuneSettings {
   checkpointEvery: number;
   resume: boolean;
   progress: 'auto' | 'bar' | 'log' | 'none';
-  /** Called after every optimizer step (tests watch memory with it). */
-  onStep?: (step: number) => void;
+}
+
+/** Live tensors and bytes after one optimizer step: flat after warm-up when nothing leaks. */
+export interface LivePoint {
+  step: number;
+  tensors: number;
+  bytes: number;
+}
+
+/** Live memory over a run: from the second step (the optimizer's state exists) to the last. */
+export interface LiveSummary {
+  fromStep: number;
+  tensors: { first: number; min: number; max: number; last: number };
+  bytes: { first: number; min: number; max: number; last: number };
+}
+
+export function summarizeLive(trace: readonly LivePoint[]): LiveSummary | null {
+  const t = trace.slice(1);
+  if (t.length === 0) return null;
+  const span = (f: (p: LivePoint) => number) => {
+    const v = t.map(f);
+    return {
+      first: v[0]!,
+      min: v.reduce((a, b) => Math.min(a, b)),
+      max: v.reduce((a, b) => Math.max(a, b)),
+      last: v.at(-1)!,
+    };
+  };
+  return { fromStep: t[0]!.step, tensors: span((p) => p.tensors), bytes: span((p) => p.bytes) };
 }
 
 /** One point of the learning curve. */
@@ -37,6 +64,9 @@ export interface CurvePoint {
   overall: number;
   nonRelational: number;
   relational: number;
+  /** Live tensors and their bytes after this step (before evaluating): flat when nothing leaks. */
+  liveTensors: number;
+  liveBytes: number;
 }
 
 /**
@@ -54,7 +84,7 @@ export async function finetune(
   settings: FinetuneSettings,
   runDir: string,
   log: (line: string) => void,
-): Promise<{ result: TrainResult; curve: CurvePoint[]; last: VqaReport | null }> {
+): Promise<{ result: TrainResult; curve: CurvePoint[]; last: VqaReport | null; liveTrace: LivePoint[] }> {
   if (settings.freeze.length > 0) {
     const frozen = freezeParameters(model, settings.freeze);
     log(`frozen: ${frozen.length} parameter tensors (${settings.freeze.join(', ')})`);
@@ -79,9 +109,11 @@ export async function finetune(
     generator: new Generator(settings.seed * 31 + 3),
   });
   const curve: CurvePoint[] = [];
+  const liveTrace: LivePoint[] = [];
   let last: VqaReport | null = null;
   const started = performance.now();
   const evaluate = (step: number) => {
+    const live = memory();
     last = scorePredictions(predictAnswers(model, val, answerList, padId), train.examples, val.examples);
     curve.push({
       step,
@@ -89,6 +121,8 @@ export async function finetune(
       overall: last.overall,
       nonRelational: last.nonRelational,
       relational: last.relational,
+      liveTensors: live.tensors,
+      liveBytes: live.bytes,
     });
     log(
       `step ${step}: VQA accuracy ${(100 * last.overall).toFixed(1)}% (non-relational ${(100 * last.nonRelational).toFixed(1)}%, relational ${(100 * last.relational).toFixed(1)}%)`,
@@ -114,7 +148,8 @@ export async function finetune(
     callbacks: [
       {
         onStepEnd: (_t, logs) => {
-          settings.onStep?.(logs.step);
+          const live = memory();
+          liveTrace.push({ step: logs.step, tensors: live.tensors, bytes: live.bytes });
           if (settings.evalEvery > 0 && logs.step % settings.evalEvery === 0 && logs.step < settings.steps)
             evaluate(logs.step);
         },
@@ -123,5 +158,5 @@ export async function finetune(
   });
   const result = await trainer.train({ resume: settings.resume });
   evaluate(result.state.step);
-  return { result, curve, last };
+  return { result, curve, last, liveTrace };
 }
