@@ -355,6 +355,12 @@ const serveCommand = defineCommand({
       min: 0,
       exclusiveMin: true,
     }),
+    maxMegapixels: number({
+      description: 'largest accepted image in megapixels (422 above; checked before decoding)',
+      default: 40,
+      min: 0,
+      exclusiveMin: true,
+    }),
     backend: trainOptions.backend,
   },
   validate: (o) => {
@@ -368,6 +374,7 @@ const serveCommand = defineCommand({
       port: o.port,
       host: o.host,
       maxUploadBytes: Math.round(o.maxUploadMb * 1024 * 1024),
+      maxImagePixels: Math.round(o.maxMegapixels * 1e6),
     });
     ctx.log(`serving ${o.bundle} at ${server.url} (POST ${server.url}api/answer; Ctrl-C stops)`);
     await new Promise<void>((resolve) => {

@@ -77,6 +77,14 @@ describe('vqa serve', () => {
     expect((await answer(form(jpeg(), 'Is the shape a circle?'))).status).toBe(200);
   });
 
+  it('an image of more pixels than allowed is refused before decoding (422), and the server goes on', async () => {
+    const small = createVqaServer({ bundle, bundleDir, page: new Map(), maxImagePixels: 1000 });
+    const res = await small.request('/api/answer', { method: 'POST', body: form(jpeg(), 'q?') }); // 30×44
+    expect(res.status).toBe(422);
+    expect((await res.json()).error).toMatch(/scene\.jpg.*1,?320.*1,?000/);
+    expect((await answer(form(jpeg(), 'q?'))).status).toBe(200);
+  });
+
   it('serves the bundle files for the page and refuses paths that leave the bundle (403)', async () => {
     const config = await app.request('/bundle/config.json');
     expect(config.status).toBe(200);

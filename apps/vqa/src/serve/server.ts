@@ -17,6 +17,11 @@ export interface VqaServerOptions {
   page: PageFiles;
   /** Largest accepted request body, bytes (413 above). Default 10 MiB. */
   maxUploadBytes?: number;
+  /**
+   * Largest decoded image, pixels (422 above, checked on the header before decoding): a small
+   * file can declare a huge image. Default 40 million (a 7,000 × 5,700 photo).
+   */
+  maxImagePixels?: number;
 }
 
 /** `{ error }` with a status: every failure of the API answers this way, and the server goes on. */
@@ -27,7 +32,8 @@ const fail = (status: 400 | 403 | 404 | 413 | 415 | 422 | 500, error: string) =>
  * The VQA web server (Hono): `POST /api/answer` (multipart `image` + `question` → top answers, notes,
  * the attention map where the fusion has one), `GET /api/info`, the bundle's files under `/bundle/`
  * (so the page can answer in the browser with the same weights) and the page itself. An upload over
- * `maxUploadBytes` gets 413, a file that is not an image 415, a path that leaves the bundle 403.
+ * `maxUploadBytes` gets 413, a file that is not an image 415, a corrupt one or one of more than
+ * `maxImagePixels` 422, a path that leaves the bundle 403.
  *
  * ```ts
  * serve({ fetch: createVqaServer({ bundle, bundleDir, page }).fetch, port: 8080 });
@@ -36,6 +42,7 @@ const fail = (status: 400 | 403 | 404 | 413 | 415 | 422 | 500, error: string) =>
 export function createVqaServer(options: VqaServerOptions): Hono {
   const { bundle, bundleDir, page } = options;
   const maxUploadBytes = options.maxUploadBytes ?? 10 * 1024 * 1024;
+  const maxImagePixels = options.maxImagePixels ?? 40_000_000;
   const app = new Hono();
   // Cross-origin isolation lets the page's wasm backend use threads (SharedArrayBuffer).
   app.use('*', async (c, next) => {
@@ -53,6 +60,7 @@ export function createVqaServer(options: VqaServerOptions): Hono {
       backend: getBackend(),
       files: Object.values(BUNDLE_FILES),
       maxUploadBytes,
+      maxImagePixels,
     }),
   );
 
@@ -81,7 +89,7 @@ export function createVqaServer(options: VqaServerOptions): Hono {
         return fail(415, `${name} is not a PNG, JPEG, WebP, GIF, TIFF or AVIF image`);
       let image: Awaited<ReturnType<typeof decodeImage>>;
       try {
-        image = await decodeImage(bytes, { file: name });
+        image = await decodeImage(bytes, { file: name, limitInputPixels: maxImagePixels });
       } catch (e) {
         if (e instanceof ImageDecodeError) return fail(422, e.message);
         throw e;

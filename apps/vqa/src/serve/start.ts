@@ -23,6 +23,7 @@ export async function startVqaServer(options: {
   port: number;
   host?: string;
   maxUploadBytes?: number;
+  maxImagePixels?: number;
 }): Promise<RunningServer> {
   const bundle = await loadVqaBundle(options.bundleDir);
   const app = createVqaServer({
@@ -30,6 +31,7 @@ export async function startVqaServer(options: {
     bundleDir: options.bundleDir,
     page: await buildPage(),
     maxUploadBytes: options.maxUploadBytes,
+    maxImagePixels: options.maxImagePixels,
   });
   const host = options.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
