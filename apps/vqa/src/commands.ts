@@ -222,11 +222,18 @@ const generateCommand = defineCommand({
   options: {
     trainImages: trainOptions.trainImages,
     valImages: trainOptions.valImages,
+    imageSize: trainOptions.imageSize,
     seed: trainOptions.seed,
     dataDir: trainOptions.dataDir,
   },
   run: async (o, ctx) => {
-    const data = { ...D.data, trainImages: o.trainImages, valImages: o.valImages, dataDir: o.dataDir };
+    const data = {
+      ...D.data,
+      trainImages: o.trainImages,
+      valImages: o.valImages,
+      imageSize: o.imageSize,
+      dataDir: o.dataDir,
+    };
     const sources = await ensureGenerated(data, o.seed, ctx.log);
     ctx.log(`train: ${sources.train.root}\nval:   ${sources.val.root}`);
   },

@@ -1,5 +1,6 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeImageFile } from '@polymodal/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, FIXTURE, fixtureCopy, TINY_TRAIN, tempDir } from './helpers.js';
 
@@ -51,6 +52,33 @@ describe('vqa CLI: usage errors exit 2 and list what is valid', () => {
     expect(g.code).toBe(2);
     expect(g.err).toMatch(/--train-images is for generated scenes/);
   });
+});
+
+describe('vqa generate', () => {
+  it('writes both splits in the VQA v2 layout at --image-size', async () => {
+    const data = join(dir, 'gen');
+    const r = await cli(
+      'generate',
+      '--train-images',
+      '4',
+      '--val-images',
+      '2',
+      '--image-size',
+      '24',
+      '--data-dir',
+      data,
+    );
+    expect(r.code).toBe(0);
+    const train = /train: (.+)/.exec(r.out)![1]!;
+    expect(train).toContain('24px');
+    const image = readdirSync(join(train, 'train2014'))[0]!;
+    const { width, height } = await decodeImageFile(join(train, 'train2014', image));
+    expect([width, height]).toEqual([24, 24]);
+    const questions = JSON.parse(
+      readFileSync(join(train, 'v2_OpenEnded_mscoco_train2014_questions.json'), 'utf8'),
+    );
+    expect(questions.questions).toHaveLength(4 * 10);
+  }, 60_000);
 });
 
 describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () => {
