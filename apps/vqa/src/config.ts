@@ -24,9 +24,18 @@ export interface ModelSettings {
   fusion: { type: string } & Record<string, unknown>;
 }
 
+/** A folder of one's own in the VQA v2 layout, trained on instead of generated scenes. */
+export interface DatasetSource {
+  dir: string;
+  trainSplit: string;
+  valSplit: string;
+}
+
 /** Everything one run of the app uses (saved as `training_args.json`). */
 export interface VqaRunConfig {
   data: GeneratedDataConfig;
+  /** When set, the run reads this folder (`data.imageSize` still sets the model's input). */
+  dataset?: DatasetSource;
   model: ModelSettings;
   /** `steps: 0` skips pretraining. */
   pretrain: Omit<PretrainSettings, 'seed' | 'resume' | 'progress'>;

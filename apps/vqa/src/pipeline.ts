@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { prepareRunDir, writeJsonAtomic } from '@polymodal/app-kit';
+import { prepareRunDir, UsageError, writeJsonAtomic } from '@polymodal/app-kit';
 import { getBackend, manualSeed, setBackend } from '@polymodal/tensor';
 import { saveVqaBundle } from './bundle.js';
 import type { VqaRunConfig } from './config.js';
@@ -112,8 +112,13 @@ export async function runVqaPipeline(
   const run = await prepareRunDir(config.runDir, { resume: config.resume, config });
   run.notes.forEach(log);
   log(`backend: ${getBackend()}`);
-  const sources = await ensureGenerated(config.data, config.seed, log);
+  const sources = await runSources(config, log);
   const data = await prepareData(sources, config.data.imageSize, log);
+  const trainImages = new Set(data.train.examples.map((e) => e.imageIndex)).size;
+  if (config.finetune.imagesPerBatch > trainImages)
+    throw new UsageError(
+      `--images-per-batch ${config.finetune.imagesPerBatch} is more than the ${trainImages} training images with questions in ${sources.train.root} (${sources.train.split})`,
+    );
   const t1 = performance.now();
 
   const model = new VqaModel(modelConfigOf(config, data.vocab));
@@ -190,6 +195,17 @@ export async function runVqaPipeline(
   const { predictions: _p, perQuestion: _q, ...summary } = report;
   await writeJsonAtomic(join(run.root, 'results.json'), { ...out, report: summary });
   return out;
+}
+
+/** Where a run's data is: the `--data` folder, or the generated scenes (made once). */
+export async function runSources(
+  config: VqaRunConfig,
+  log: (line: string) => void,
+): Promise<{ train: SplitSource; val: SplitSource }> {
+  const d = config.dataset;
+  if (!d) return ensureGenerated(config.data, config.seed, log);
+  log(`data: ${d.dir} (${d.trainSplit} / ${d.valSplit}), images resized to ${config.data.imageSize} px`);
+  return { train: { root: d.dir, split: d.trainSplit }, val: { root: d.dir, split: d.valSplit } };
 }
 
 /** The run as the CLI prints it. */

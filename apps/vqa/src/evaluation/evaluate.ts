@@ -19,6 +19,7 @@ export interface VqaReport extends VqaEvaluation {
   /** Accuracy of answering each question type with its most common training answer (no image). */
   blindBaseline: number;
   blindPerQuestionType: Record<string, number>;
+  blindPerAnswerType: Record<string, number>;
   /** Mean accuracy of the non-relational and the relational question types' questions. */
   nonRelational: number;
   relational: number;
@@ -88,6 +89,7 @@ export function scorePredictions(
     predictions: [...predictions],
     blindBaseline: blind.overall,
     blindPerQuestionType: blind.perQuestionType,
+    blindPerAnswerType: blind.perAnswerType,
     nonRelational: mean((e) => !RELATIONAL_TYPES.has(e.questionType)),
     relational: mean((e) => RELATIONAL_TYPES.has(e.questionType)),
     confusions: [...confusions]
