@@ -39,6 +39,7 @@ export interface VqaRunResult {
 
 /** Prepared data: the two encoded splits and the vocabularies of the training split. */
 export interface PreparedData {
+  sources: { train: SplitSource; val: SplitSource };
   train: VqaSplit;
   val: VqaSplit;
   vocab: Vocabularies;
@@ -58,7 +59,7 @@ export async function prepareData(
   log(
     `data: ${train.examples.length} train / ${val.examples.length} val questions on ${train.images.length} / ${val.images.length} images, ${train.captions.length} captions, ${vocab.tokenizer.vocabSize} tokens, ${vocab.answers.size} answers`,
   );
-  return { train, val, vocab };
+  return { sources, train, val, vocab };
 }
 
 /** The architecture for a run's model settings and vocabularies. */
@@ -105,6 +106,8 @@ function answerFrequencies(train: VqaSplit, numAnswers: number): number[] {
 export async function runVqaPipeline(
   config: VqaRunConfig,
   log: (line: string) => void = console.log,
+  /** Data already read for this config (e.g. by a script that trains several models on it). */
+  prepared?: PreparedData,
 ): Promise<VqaRunResult> {
   const t0 = performance.now();
   if (config.backend) setBackend(config.backend);
@@ -112,8 +115,8 @@ export async function runVqaPipeline(
   const run = await prepareRunDir(config.runDir, { resume: config.resume, config });
   run.notes.forEach(log);
   log(`backend: ${getBackend()}`);
-  const sources = await runSources(config, log);
-  const data = await prepareData(sources, config.data.imageSize, log);
+  const data = prepared ?? (await prepareData(await runSources(config, log), config.data.imageSize, log));
+  const { sources } = data;
   const trainImages = new Set(data.train.examples.map((e) => e.imageIndex)).size;
   if (config.finetune.imagesPerBatch > trainImages)
     throw new UsageError(

@@ -67,6 +67,8 @@ export interface CurvePoint {
   /** Live tensors and their bytes after this step (before evaluating): flat when nothing leaks. */
   liveTensors: number;
   liveBytes: number;
+  /** Seconds this evaluation took (not training time). */
+  evalSeconds: number;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function finetune(
   const started = performance.now();
   const evaluate = (step: number) => {
     const live = memory();
+    const t = performance.now();
     last = scorePredictions(predictAnswers(model, val, answerList, padId), train.examples, val.examples);
     curve.push({
       step,
@@ -123,6 +126,7 @@ export async function finetune(
       relational: last.relational,
       liveTensors: live.tensors,
       liveBytes: live.bytes,
+      evalSeconds: (performance.now() - t) / 1000,
     });
     log(
       `step ${step}: VQA accuracy ${(100 * last.overall).toFixed(1)}% (non-relational ${(100 * last.nonRelational).toFixed(1)}%, relational ${(100 * last.relational).toFixed(1)}%)`,
