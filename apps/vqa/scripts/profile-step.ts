@@ -30,9 +30,9 @@ const imageIndex = tensor(
   Int32Array.from({ length: b }, (_, i) => Math.floor(i / perImage)),
   { shape: [b] },
 );
-const ids = randint(1, 48, [b, 12], { dtype: 'int32' });
+const ids = randint(1, 48, [b, 12]);
 const mask = tensor(new Uint8Array(b * 12).fill(1), { shape: [b, 12], dtype: 'bool' });
-const labels = randint(0, 22, [b], { dtype: 'int32' });
+const labels = randint(0, 22, [b]);
 const step = () =>
   scope(() => {
     const cells = model.encodeImage(pixels).indexSelect(0, imageIndex);

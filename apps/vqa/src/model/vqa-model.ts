@@ -1,4 +1,4 @@
-import { createFusion, type FusionModule } from '@polymodal/fusion';
+import { createFusion, type FusionModule, maskedMean } from '@polymodal/fusion';
 import { Linear, MLP, Module } from '@polymodal/nn';
 import { ArgumentError, Generator, scope, type Tensor, tensor } from '@polymodal/tensor';
 import { ConvStem, type StemLayer } from './conv-stem.js';
@@ -113,6 +113,10 @@ export class VqaModel extends Module {
   fuse(cells: Tensor, inputIds: Tensor, mask: Tensor): Tensor {
     return scope(() => {
       const text = this.text.forward(inputIds, mask);
+      // Strategies over pooled vectors (concat, sum, gated, …) get the mean cell and the mean of
+      // the question's real tokens; the others see every cell and token.
+      if (this.fusion.inputKind === 'pooled')
+        return this.fusion.forward({ image: cells.mean(1), text: maskedMean(text, mask) }).fused;
       return this.fusion.forward({ image: cells, text }, { text: mask }).fused;
     });
   }
@@ -150,6 +154,11 @@ function fusionDefaults(
       };
     case 'relational':
       return { hiddenDim: 2 * d, outputDim: 2 * d };
+    case 'decision':
+      // Each modality votes over the answers; the head reads the combined votes.
+      return { numClasses: config.numAnswers };
+    case 'hierarchical':
+      return { dModel: d, numHeads: config.numHeads, outputDim: 2 * d, dropout: config.dropout };
     case 'early':
     case 'intermediate':
     case 'self-attention':
