@@ -38,6 +38,7 @@ p.add_argument('--warmup-ratio', type=float, default=0.05)
 p.add_argument('--eval-every', type=int, default=250)
 p.add_argument('--threads', type=int, default=2)
 p.add_argument('--json', default='')
+p.add_argument('--input-projection', type=int, default=1, help='0: the FiLM blocks start from the stem cells themselves (no Linear + ReLU before them)')
 p.add_argument('--coords', type=int, default=1, help='FiLM blocks as in the paper: 1x1 conv over [h, x, y] before each 3x3 conv')
 args = p.parse_args()
 torch.manual_seed(args.seed)
@@ -143,7 +144,7 @@ class FiLMFusion(nn.Module):
         m = mask.float()[..., None]
         q = (text * m).sum(1) / m.sum(1)
         params = s.film(q).view(-1, s.k, 2 * s.hidden)
-        h = torch.relu(s.input(cells))
+        h = torch.relu(s.input(cells)) if args.input_projection else cells
         b, n, _ = h.shape
         for i in range(s.k):
             dg, beta = params[:, i : i + 1, : s.hidden], params[:, i : i + 1, s.hidden :]
