@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Scaffolds a publishable library under packages/<name> with the shared build, test and lint setup.
 // Usage: node tooling/scripts/new-package.mjs <name> "<one-line description>"
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const TSCONFIG = {
@@ -43,6 +43,8 @@ write(
   `# @polymodal/${name}\n\n${description}\n\n\`\`\`sh\nnpm install @polymodal/${name}\n\`\`\`\n`,
 );
 write('src/index.ts', 'export {};\n');
+// npm packs a LICENSE only from the package's own folder, not from the repository root.
+copyFileSync(new URL('../../LICENSE', import.meta.url), join(dir, 'LICENSE'));
 console.log(`created packages/${name}; run pnpm install`);
 
 export function libraryPackageJson(pkgName, desc) {
@@ -64,7 +66,7 @@ export function libraryPackageJson(pkgName, desc) {
     main: './dist/index.cjs',
     module: './dist/index.js',
     types: './dist/index.d.cts',
-    files: ['dist', 'src', '!src/**/*.test.ts'],
+    files: ['dist', 'src', '!src/**/*.test.ts', 'LICENSE'],
     engines: { node: '>=20' },
     scripts: {
       build: 'tsup',
