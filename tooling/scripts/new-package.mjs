@@ -56,16 +56,12 @@ export function libraryPackageJson(pkgName, desc) {
     type: 'module',
     sideEffects: false,
     exports: {
-      '.': {
-        '@polymodal/source': './src/index.ts',
-        import: { types: './dist/index.d.ts', default: './dist/index.js' },
-        require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
-      },
+      // ESM only (see tooling/tsup): no `require` condition, no second copy of anything.
+      '.': { '@polymodal/source': './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' },
       './package.json': './package.json',
     },
-    main: './dist/index.cjs',
-    module: './dist/index.js',
-    types: './dist/index.d.cts',
+    main: './dist/index.js',
+    types: './dist/index.d.ts',
     files: ['dist', 'src', '!src/**/*.test.ts', 'LICENSE'],
     engines: { node: '>=20' },
     scripts: {
@@ -73,7 +69,7 @@ export function libraryPackageJson(pkgName, desc) {
       typecheck: 'tsc --noEmit',
       lint: 'biome check .',
       test: 'vitest run',
-      publint: 'publint --strict && attw --pack .',
+      publint: 'publint --strict && attw --pack . --profile esm-only',
     },
     devDependencies: {
       '@polymodal/tsconfig': 'workspace:*',

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsError } from './errors.js';
 import { MLP } from './mlp.js';
+import { loadModule, loadSafetensors, saveModule, saveSafetensors } from './node.js';
 import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
-import { loadModule, loadSafetensors, saveModule, saveSafetensors } from './safetensors-file.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
