@@ -405,7 +405,7 @@ function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
 
 export const ENGINE = new Engine();
 
-/** Switches the backend new tensors and kernels use: `'cpu'`, `'gpujs'`, `'gpujs-webasm'`, … */
+/** Switches the backend new tensors and kernels use: `'wasm'`, `'cpu'`, `'gpujs'` (with `@polymodal/backend-gpujs`), … */
 export function setBackend(name: string): void {
   ENGINE.setBackend(name);
 }

@@ -1,6 +1,7 @@
 /**
- * @polymodal/tensor: N-d tensors with reverse-mode autograd, on gpu.js kernels (GPU through
- * WebGL2 / headless-gl / WebGPU, CPU through WebAssembly) and a plain TypeScript reference backend.
+ * @polymodal/tensor: N-d tensors with reverse-mode autograd, on WebAssembly SIMD kernels (`wasm`)
+ * and a plain TypeScript reference backend (`cpu`). GPU kernels are a separate package
+ * (`@polymodal/backend-gpujs`) that registers itself when imported.
  */
 import { registerBuiltinBackends } from './backends/register.js';
 

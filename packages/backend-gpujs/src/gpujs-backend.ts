@@ -1,8 +1,6 @@
+import type { Backend, BackendMemory, DataId, DType, TensorInfo, TypedArray } from '@polymodal/tensor';
+import { BackendError, type Shape, sizeOf } from '@polymodal/tensor';
 import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
-import type { Backend, BackendMemory, DataId, TensorInfo } from '../../backend.js';
-import type { DType, TypedArray } from '../../dtype.js';
-import { BackendError } from '../../errors/index.js';
-import { type Shape, sizeOf } from '../../shape.js';
 
 /** The gpu.js modes this backend can run in. */
 export type GpujsMode = 'webgpu' | 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
