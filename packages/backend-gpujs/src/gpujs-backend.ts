@@ -28,6 +28,9 @@ interface Buffer {
  * converted on read. Kernels are compiled once per kernel name (dynamic output and argument
  * sizes), outputs stay on the device in pipeline mode, and every buffer is freed on dispose.
  */
+/** Renderer names of software rasterisers. */
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|lavapipe/i;
+
 export class GpujsBackend implements Backend {
   readonly name: string;
   readonly supportsSyncRead: boolean;
@@ -56,6 +59,29 @@ export class GpujsBackend implements Backend {
 
   get onDevice(): boolean {
     return DEVICE_MODES.includes(this.mode);
+  }
+
+  /**
+   * The GL renderer gpu.js's context reports (`ANGLE (Google, Vulkan … (SwiftShader …))`, `llvmpipe
+   * (LLVM …)`), or null before a kernel has made a context or outside the GL modes.
+   */
+  renderer(): string | null {
+    const gl = (this.gpu as unknown as { context?: WebGLRenderingContext | null }).context;
+    if (!gl || typeof gl.getParameter !== 'function') return null;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+    return typeof name === 'string' ? name : null;
+  }
+
+  /**
+   * Whether this GL is a software rasteriser (SwiftShader, llvmpipe, softpipe): a CPU pretending
+   * to be a GPU, tens of times slower than the wasm backend. Headless-gl counts as software unless
+   * its renderer says otherwise (under Xvfb it renders with Mesa on the CPU).
+   */
+  isSoftwareRenderer(): boolean {
+    const renderer = this.renderer();
+    if (renderer === null) return this.mode === 'headlessgl';
+    return SOFTWARE_RENDERER.test(renderer);
   }
 
   // ---- storage ---------------------------------------------------------------------------------

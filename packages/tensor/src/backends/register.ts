@@ -1,3 +1,4 @@
+import { selectBackendSync } from '../backend-selection.js';
 import { ENGINE } from '../engine.js';
 import { registerKernels } from '../kernel-registry.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
@@ -12,7 +13,8 @@ let registered = false;
  * the TypeScript reference, and `wasm`, WebAssembly SIMD kernels on the cpu backend's storage
  * (tens of GFLOP/s on a 512² matmul against about 1 for `cpu`; tooling/bench/results). `wasm`
  * falls back to the cpu kernels op by op, so it runs everything `cpu` runs. GPU backends live in
- * their own packages (`@polymodal/backend-gpujs`), which register themselves when imported.
+ * their own packages (`@polymodal/backend-gpujs`), which register themselves when imported, as
+ * candidates for the measured default.
  */
 export function registerBuiltinBackends(): void {
   if (registered) return;
@@ -26,7 +28,9 @@ export function registerBuiltinBackends(): void {
     registerKernels(wasmKernelConfigs(name));
     return new WasmBackend(name, threads);
   };
-  ENGINE.registerBackend('wasm', wasm('wasm', 'auto'));
+  ENGINE.registerBackend('wasm', wasm('wasm', 'auto'), { autoSelect: true });
   ENGINE.registerBackend('wasm-1t', wasm('wasm-1t', 1));
-  ENGINE.defaultBackendName = () => 'wasm';
+  // The default: `wasm` alone, unmeasured; measured against GPU backends that packages register
+  // with `autoSelect` (backend-selection.ts).
+  ENGINE.defaultBackendName = selectBackendSync;
 }
