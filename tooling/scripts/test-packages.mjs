@@ -362,8 +362,7 @@ for (const [name, spec] of Object.entries(PACKAGES)) {
   let installed = false;
   check(`npm install @polymodal/${name}`, () => {
     if (wanted.some((d) => !tarballs[d])) throw new Error('a tarball is missing');
-    // --ignore-scripts: the scripts that would have run are reported below (and must be none for the
-    // CPU packages). gpu.js's optional headless-gl is left out: with its ~150 build-time packages it
+    // --ignore-scripts: the scripts that would have run are reported below (and must be none). gpu.js's optional headless-gl is left out: with its ~150 build-time packages it
     // takes minutes to fetch (and, with X11 headers, 8 minutes to compile); only Node GPU users need it.
     const optional = name === 'backend-gpujs' ? ['--omit=optional'] : [];
     run(
@@ -375,8 +374,8 @@ for (const [name, spec] of Object.entries(PACKAGES)) {
     const bytes = sizeOf(join(dir, 'node_modules'));
     const scripts = installScripts(join(dir, 'node_modules'));
     report.installs[name] = { bytes, installScripts: scripts };
-    if (name !== 'backend-gpujs' && name !== 'data' && scripts.length)
-      throw new Error(`install scripts: ${scripts.join(', ')}`);
+    // None anywhere: data's native parts (sharp, @napi-rs/canvas) arrive prebuilt as platform packages.
+    if (scripts.length) throw new Error(`install scripts: ${scripts.join(', ')}`);
     if (name === 'fusion' && bytes > TARGETS.fusionInstallBytes)
       throw new Error(`${mb(bytes)} on disk, target ${mb(TARGETS.fusionInstallBytes)}`);
     return `${mb(bytes)} on disk${scripts.length ? `; install scripts: ${scripts.join(', ')}` : ''}`;
