@@ -40,6 +40,13 @@ describe('backend selection', () => {
     registerCandidate('slow-device', { matmulDelayMs: 40 });
     registerCandidate('software-gl', { instantMatmul: true, isSoftware: () => true });
     registerCandidate('async-device', { sync: false });
+    T.registerBackend(
+      'broken-device',
+      () => {
+        throw new Error('no adapter');
+      },
+      { autoSelect: true },
+    );
     expect(T.backendChoice()).toBeNull();
     const x = T.ones([2, 2]); // first use
     expect(x.backend.name).toBe('wasm');
@@ -49,6 +56,7 @@ describe('backend selection', () => {
     expect(timings['slow-device']!.ms).toBeGreaterThanOrEqual(40);
     expect(timings['software-gl']!.skipped).toBe('software GPU emulation');
     expect(timings['async-device']!.skipped).toMatch(/await ready\(\)/);
+    expect(timings['broken-device']!.skipped).toBe('unavailable: no adapter');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       /^\[polymodal\] backend wasm \(matmul 256²: wasm [\d.]+ ms, slow-device [\d.]+ ms, /,
