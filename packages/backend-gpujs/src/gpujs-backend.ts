@@ -1,6 +1,7 @@
 import type { Backend, BackendMemory, DataId, DType, TensorInfo, TypedArray } from '@polymodal/tensor';
 import { BackendError, type Shape, sizeOf } from '@polymodal/tensor';
 import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
+import { isSoftwareGl } from './software-gl.js';
 
 /** The gpu.js modes this backend can run in. */
 export type GpujsMode = 'webgpu' | 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
@@ -28,9 +29,6 @@ interface Buffer {
  * converted on read. Kernels are compiled once per kernel name (dynamic output and argument
  * sizes), outputs stay on the device in pipeline mode, and every buffer is freed on dispose.
  */
-/** Renderer names of software rasterisers. */
-const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|lavapipe/i;
-
 export class GpujsBackend implements Backend {
   readonly name: string;
   readonly supportsSyncRead: boolean;
@@ -73,15 +71,9 @@ export class GpujsBackend implements Backend {
     return typeof name === 'string' ? name : null;
   }
 
-  /**
-   * Whether this GL is a software rasteriser (SwiftShader, llvmpipe, softpipe): a CPU pretending
-   * to be a GPU, tens of times slower than the wasm backend. Headless-gl counts as software unless
-   * its renderer says otherwise (under Xvfb it renders with Mesa on the CPU).
-   */
+  /** Whether this GL is a software rasteriser (`isSoftwareGl` of its renderer and mode). */
   isSoftwareRenderer(): boolean {
-    const renderer = this.renderer();
-    if (renderer === null) return this.mode === 'headlessgl';
-    return SOFTWARE_RENDERER.test(renderer);
+    return isSoftwareGl(this.renderer(), this.mode);
   }
 
   // ---- storage ---------------------------------------------------------------------------------

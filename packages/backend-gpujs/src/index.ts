@@ -18,3 +18,4 @@ registerGpujsBackends();
 export { detectGpujsMode, hasGpuMode } from './detect.js';
 export { GpujsBackend, type GpujsMode } from './gpujs-backend.js';
 export { GPUJS_MODES, registerGpujsBackends } from './register.js';
+export { isSoftwareGl } from './software-gl.js';

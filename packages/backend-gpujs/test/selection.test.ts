@@ -5,7 +5,7 @@
  */
 import * as T from '@polymodal/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GpujsBackend, hasGpuMode } from '../src/index.js';
+import { GpujsBackend, hasGpuMode, isSoftwareGl } from '../src/index.js';
 
 afterAll(() => T.setBackend('cpu'));
 
@@ -24,15 +24,21 @@ describe('gpu.js and the default backend', () => {
     const backend = new GpujsBackend('webasm');
     expect(backend.renderer()).toBeNull();
     expect(backend.isSoftwareRenderer()).toBe(false);
-    const named = (renderer: string) => {
-      const b = new GpujsBackend('webasm');
-      b.renderer = () => renderer;
-      return b.isSoftwareRenderer();
-    };
     expect(
-      named('ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)'),
+      isSoftwareGl(
+        'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)',
+        'webgl2',
+      ),
     ).toBe(true);
-    expect(named('llvmpipe (LLVM 15.0.6, 256 bits)')).toBe(true);
-    expect(named('ANGLE (NVIDIA, NVIDIA GeForce RTX 4090 Direct3D11 vs_5_0 ps_5_0, D3D11)')).toBe(false);
+    expect(isSoftwareGl('llvmpipe (LLVM 15.0.6, 256 bits)', 'webgl')).toBe(true);
+    expect(
+      isSoftwareGl('ANGLE (NVIDIA, NVIDIA GeForce RTX 4090 Direct3D11 vs_5_0 ps_5_0, D3D11)', 'webgl2'),
+    ).toBe(false);
+    // Headless-gl says only "ANGLE" (Mesa on the CPU under Xvfb): software unless a GPU is named.
+    expect(isSoftwareGl('ANGLE', 'headlessgl')).toBe(true);
+    expect(isSoftwareGl(null, 'headlessgl')).toBe(true);
+    expect(isSoftwareGl('ANGLE (NVIDIA Corporation, NVIDIA H100/PCIe/SSE2, OpenGL 4.5)', 'headlessgl')).toBe(
+      false,
+    );
   });
 });
