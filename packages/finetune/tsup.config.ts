@@ -1,3 +1,5 @@
 import { libraryConfig } from '@polymodal/tsup-config';
 
-export default libraryConfig();
+// node.ts is the `./node` entry: checkpoints, metrics logs, reports and LoRA adapters on disk, the
+// terminal progress bar, and the Trainer that writes them.
+export default libraryConfig({ entry: ['src/index.ts', 'src/node.ts'] });

@@ -1,3 +1,4 @@
 import { libraryConfig } from '@polymodal/tsup-config';
 
-export default libraryConfig();
+// node.ts is the `./node` entry: safetensors files on disk (node:fs).
+export default libraryConfig({ entry: ['src/index.ts', 'src/node.ts'] });

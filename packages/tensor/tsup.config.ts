@@ -1,3 +1,4 @@
 import { libraryConfig } from '@polymodal/tsup-config';
 
-export default libraryConfig();
+// backend-kit.ts is the `./backend` entry: helpers and the conformance table for backend packages.
+export default libraryConfig({ entry: ['src/index.ts', 'src/backend-kit.ts'] });

@@ -3,9 +3,10 @@ import { playwright } from '@vitest/browser-playwright';
 
 /**
  * The test suite in headless Chromium (Debian's /usr/bin/chromium; playwright downloads no
- * browser): gpu.js's WebGL2 kernels on SwiftShader, and WebGPU with --enable-unsafe-webgpu.
+ * browser): the wasm kernels, threaded in a cross-origin-isolated page. The GPU suites (WebGL2,
+ * WebGPU) are @polymodal/backend-gpujs's.
  */
-const backends = process.env.POLYMODAL_BACKENDS ?? 'gpujs-webgl2,gpujs-webgpu';
+const backends = process.env.POLYMODAL_BACKENDS ?? 'wasm';
 
 // Cross-origin isolation (COOP + COEP on every response) gives the pages SharedArrayBuffer, so the
 // wasm backend's worker pool runs in a browser worker (test/wasm-threads-browser.test.ts).
@@ -33,8 +34,6 @@ const config = packageTestConfig({
             '--disable-sync',
             '--no-first-run',
             '--disable-quic',
-            '--enable-unsafe-webgpu',
-            '--use-angle=swiftshader',
           ],
         },
       }),
@@ -43,7 +42,7 @@ const config = packageTestConfig({
   },
 });
 
-// The whole suite runs in the browser (on the default backend there, gpujs-webgl2), plus the
+// The whole suite runs in the browser (on the default backend there, wasm), plus the
 // conformance table against the backends named in POLYMODAL_BACKENDS.
 config.test!.include = ['src/**/*.test.ts', 'test/**/*.test.ts'];
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Scaffolds a publishable library under packages/<name> with the shared build, test and lint setup.
 // Usage: node tooling/scripts/new-package.mjs <name> "<one-line description>"
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const TSCONFIG = {
@@ -43,6 +43,8 @@ write(
   `# @polymodal/${name}\n\n${description}\n\n\`\`\`sh\nnpm install @polymodal/${name}\n\`\`\`\n`,
 );
 write('src/index.ts', 'export {};\n');
+// npm packs a LICENSE only from the package's own folder, not from the repository root.
+copyFileSync(new URL('../../LICENSE', import.meta.url), join(dir, 'LICENSE'));
 console.log(`created packages/${name}; run pnpm install`);
 
 export function libraryPackageJson(pkgName, desc) {
@@ -54,24 +56,20 @@ export function libraryPackageJson(pkgName, desc) {
     type: 'module',
     sideEffects: false,
     exports: {
-      '.': {
-        '@polymodal/source': './src/index.ts',
-        import: { types: './dist/index.d.ts', default: './dist/index.js' },
-        require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
-      },
+      // ESM only (see tooling/tsup): no `require` condition, no second copy of anything.
+      '.': { '@polymodal/source': './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' },
       './package.json': './package.json',
     },
-    main: './dist/index.cjs',
-    module: './dist/index.js',
-    types: './dist/index.d.cts',
-    files: ['dist', 'src', '!src/**/*.test.ts'],
+    main: './dist/index.js',
+    types: './dist/index.d.ts',
+    files: ['dist', 'src', '!src/**/*.test.ts', 'LICENSE'],
     engines: { node: '>=20' },
     scripts: {
       build: 'tsup',
       typecheck: 'tsc --noEmit',
       lint: 'biome check .',
       test: 'vitest run',
-      publint: 'publint --strict && attw --pack .',
+      publint: 'publint --strict && attw --pack . --profile esm-only',
     },
     devDependencies: {
       '@polymodal/tsconfig': 'workspace:*',

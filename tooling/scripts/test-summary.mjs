@@ -12,7 +12,12 @@ for (const group of ['packages', 'apps', 'tooling']) {
   const dir = join(root, group);
   if (!existsSync(dir)) continue;
   for (const name of readdirSync(dir)) {
-    for (const file of ['test-results.json', 'test-results.browser.json', 'test-results.headlessgl.json']) {
+    for (const file of [
+      'test-results.json',
+      'test-results.browser.json',
+      'test-results.headlessgl.json',
+      'test-results.packages.json',
+    ]) {
       const report = join(dir, name, file);
       if (!existsSync(report)) continue;
       const r = JSON.parse(readFileSync(report, 'utf8'));

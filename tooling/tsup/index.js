@@ -1,14 +1,18 @@
 import { defineConfig } from 'tsup';
 
 /**
- * The build every library shares: ESM and CommonJS bundles with their own declaration files,
- * so `import` and `require` both resolve typed entry points (checked by publint and attw).
+ * The build every library shares: ES modules with their declaration files, and no CommonJS build.
+ * ESM only makes the dual-package hazard impossible (one `Tensor` class, one engine, one set of
+ * registries per process): CommonJS code loads the same ESM files through `require()` (Node
+ * 20.19+, which loads ES modules synchronously) or `await import()`. Entries share chunks
+ * (`splitting`), so `@polymodal/nn/node` and `@polymodal/nn` use the same module instances.
  * @param {Partial<import('tsup').Options>} [overrides]
  */
 export function libraryConfig(overrides = {}) {
   return defineConfig({
     entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
+    format: ['esm'],
+    splitting: true,
     dts: true,
     sourcemap: true,
     clean: true,

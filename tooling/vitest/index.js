@@ -20,8 +20,10 @@ export function packageTestConfig(overrides = {}) {
           'default',
           ['json', { outputFile: process.env.POLYMODAL_TEST_REPORT ?? 'test-results.json' }],
         ],
-        testTimeout: 60_000,
-        hookTimeout: 60_000,
+        // Hang guards, not speed checks: CI runs every package's suite at once on two cores, where a
+        // test that takes 5 s alone can take over a minute. Speed checks measure CPU time instead.
+        testTimeout: 180_000,
+        hookTimeout: 180_000,
         pool: 'forks',
         // Two cores on our machines: one worker per core.
         maxWorkers: 2,

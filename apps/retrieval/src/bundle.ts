@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonFile, UsageError, writeFileAtomic, writeJsonAtomic } from '@polymodal/app-kit';
 import { ImageProcessor, type PreprocessorConfig, WordPieceTokenizer } from '@polymodal/data';
-import { loadModule, saveModule } from '@polymodal/nn';
+import { loadModule, saveModule } from '@polymodal/nn/node';
 import type { ModelConfig } from './config.js';
 import { RetrievalModel } from './model.js';
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { createOptimizer, prepareRunDir, UsageError } from '@polymodal/app-kit';
 import { arrayDataset, DataLoader, ImageProcessor } from '@polymodal/data';
-import { Trainer, type TrainResult } from '@polymodal/finetune';
+import type { TrainResult } from '@polymodal/finetune';
+import { Trainer } from '@polymodal/finetune/node';
 import { getBackend, manualSeed, setBackend } from '@polymodal/tensor';
 import { saveBundle } from './bundle.js';
 import { modelConfigOf, type TrainConfig } from './config.js';

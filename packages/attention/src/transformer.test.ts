@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gradCheckModule, LayerNorm, Linear, loadModule, Module, saveModule } from '@polymodal/nn';
+import { gradCheckModule, LayerNorm, Linear, Module } from '@polymodal/nn';
+import { loadModule, saveModule } from '@polymodal/nn/node';
 import {
   ArgumentError,
   memory,

@@ -117,8 +117,8 @@ describe('@polymodal/data/browser', () => {
     };
     expect(manifest.exports['./browser']).toEqual({
       '@polymodal/source': './src/browser.ts',
-      import: { types: './dist/browser.d.ts', default: './dist/browser.js' },
-      require: { types: './dist/browser.d.cts', default: './dist/browser.cjs' },
+      types: './dist/browser.d.ts',
+      default: './dist/browser.js',
     });
     expect(readFileSync(`${pkg}tsup.config.ts`, 'utf8')).toContain("'src/browser.ts'");
   });

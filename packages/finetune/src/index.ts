@@ -1,6 +1,8 @@
 /**
  * @polymodal/finetune: optimizers, LR schedules (PyTorch and Hugging Face names), layer-wise LR
- * decay, freezing, gradient accumulation and clipping, EMA, LoRA and a crash-safe Trainer.
+ * decay, freezing, gradient accumulation and clipping, EMA, LoRA and a crash-safe Trainer. Runs
+ * in browsers and Node; files on disk (checkpoint store, metrics log, report, LoRA adapter files,
+ * the terminal progress bar and the Trainer that writes them) are in `@polymodal/finetune/node`.
  */
 
 export {
@@ -27,7 +29,6 @@ export {
   mergeLora,
   unmergeLora,
 } from './lora/apply-lora.js';
-export { loadLoraAdapter, saveLoraAdapter } from './lora/lora-file.js';
 export { LoraLinear } from './lora/lora-linear.js';
 export { LoraProjection } from './lora/lora-projection.js';
 export { type LoraMergeTarget, type LoraOptions, LoraUpdate } from './lora/lora-update.js';
@@ -78,15 +79,17 @@ export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedulers/r
 export { SequentialLR } from './schedulers/sequential-lr.js';
 export { StepLR } from './schedulers/step-lr.js';
 export type { TrainerCallback, TrainerCallbacks, TrainerContext } from './trainer/callback.js';
-export {
-  CheckpointError,
-  type CheckpointManifest,
-  CheckpointStore,
-  type LoadedCheckpoint,
-} from './trainer/checkpoint-store.js';
+export { CheckpointError } from './trainer/checkpoint-error.js';
+export type { CheckpointStorage, LoadedCheckpoint } from './trainer/checkpoint-storage.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './trainer/early-stopping.js';
-export { MetricsLog } from './trainer/metrics-log.js';
-export { createProgress, type ProgressMode, type ProgressReporter } from './trainer/progress.js';
+export {
+  createProgress,
+  type ProgressFactory,
+  type ProgressListener,
+  type ProgressMode,
+  type ProgressReporter,
+  type ProgressUpdate,
+} from './trainer/progress.js';
 export { ProgressCallback, type ProgressCallbackOptions } from './trainer/progress-callback.js';
 export { lineChartSvg, reportHtml, type Series } from './trainer/svg-report.js';
 export { Trainer, type TrainerOptions } from './trainer/trainer.js';
@@ -100,7 +103,6 @@ export type {
   TrainHistory,
   TrainResult,
 } from './trainer/trainer-types.js';
-export { TrainingReport } from './trainer/training-report.js';
 export {
   type ClipGradNormOptions,
   clipGradNorm,

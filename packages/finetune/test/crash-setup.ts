@@ -4,7 +4,8 @@
  */
 import { Dropout, Linear, Module } from '@polymodal/nn';
 import { Generator, manualSeed, randn, scope, type Tensor, tensor } from '@polymodal/tensor';
-import { AdamW, getScheduler, Trainer, type TrainerCallbacks } from '../src/index.js';
+import { AdamW, getScheduler, type TrainerCallbacks } from '../src/index.js';
+import { Trainer } from '../src/node.js';
 
 export interface Batch {
   x: Tensor;

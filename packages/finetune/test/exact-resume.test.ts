@@ -13,7 +13,7 @@ import { crossEntropy, manualSeed, setBackend, type Tensor } from '@polymodal/te
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW } from '../src/optim/adam.js';
 import { getScheduler } from '../src/schedulers/get-scheduler.js';
-import { Trainer } from '../src/trainer/trainer.js';
+import { Trainer } from '../src/trainer/node-trainer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'finetune-exact-resume-'));
 beforeAll(() => setBackend('cpu'));

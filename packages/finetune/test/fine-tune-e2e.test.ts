@@ -18,9 +18,9 @@ import {
   type LayerDecayGroup,
   layerWiseLrDecayGroups,
   type StepLogs,
-  Trainer,
   unfreezeParameters,
 } from '../src/index.js';
+import { Trainer } from '../src/node.js';
 
 const VOCAB = 8;
 const SEQ = 4;

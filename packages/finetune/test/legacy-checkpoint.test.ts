@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Trainer } from '../src/trainer/trainer.js';
+import { Trainer } from '../src/trainer/node-trainer.js';
 import { LEGACY_CHECKPOINT_STEP, LEGACY_STEPS, legacyOptions } from './legacy-run.js';
 
 const fixture = new URL('./fixtures/checkpoint-0.1', import.meta.url).pathname;

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AdamW } from '../src/optim/adam.js';
 import { SGD } from '../src/optim/sgd.js';
 import { getScheduler } from '../src/schedulers/get-scheduler.js';
-import { Trainer } from '../src/trainer/trainer.js';
+import { Trainer } from '../src/trainer/node-trainer.js';
 
 afterAll(() => setBackend('cpu'));
 

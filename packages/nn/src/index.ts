@@ -54,4 +54,9 @@ export {
   type ProjectionSlot,
 } from './projection-slot.js';
 export { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
-export { loadModule, loadSafetensors, saveModule, saveSafetensors } from './safetensors-file.js';
+export {
+  fetchSafetensors,
+  loadModuleFrom,
+  loadSafetensorsFrom,
+  type SafetensorsSource,
+} from './safetensors-source.js';

@@ -24,8 +24,8 @@ import { Conv2d } from './conv2d.js';
 import { gradCheckModule } from './grad-check-module.js';
 import { GroupNorm } from './group-norm.js';
 import type { Module } from './module.js';
+import { loadModule } from './node.js';
 import { deserializeSafetensors, serializeSafetensors } from './safetensors.js';
-import { loadModule } from './safetensors-file.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 

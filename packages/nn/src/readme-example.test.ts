@@ -3,16 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mseLoss, randn, scope } from '@polymodal/tensor';
 import { expect, it } from 'vitest';
-import {
-  BatchNorm2d,
-  Conv2d,
-  featureMapToSequence,
-  Linear,
-  loadModule,
-  ReLU,
-  Sequential,
-  saveModule,
-} from './index.js';
+import { BatchNorm2d, Conv2d, featureMapToSequence, Linear, ReLU, Sequential } from './index.js';
+import { loadModule, saveModule } from './node.js';
 
 it('the README example trains, saves and loads', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'polymodal-readme-'));

@@ -15,8 +15,8 @@ import {
   coordinateGrid,
   featureMapToSequence,
 } from './coord-channels.js';
+import { loadModule } from './node.js';
 import { AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d, MaxPool2d } from './pooling.js';
-import { loadModule } from './safetensors-file.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 

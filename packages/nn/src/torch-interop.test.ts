@@ -8,9 +8,9 @@ import { LayerNorm } from './layer-norm.js';
 import { Linear } from './linear.js';
 import { MLP } from './mlp.js';
 import type { Module } from './module.js';
+import { loadModule } from './node.js';
 import { PatchEmbedding } from './patch-embedding.js';
 import { serializeSafetensors } from './safetensors.js';
-import { loadModule } from './safetensors-file.js';
 
 // Golden values: fixtures/*.json and *.safetensors come from scripts/make-fixtures.py (PyTorch 1.13,
 // fixed seeds): each torch module's state_dict and its output for a fixed input.

@@ -9,8 +9,20 @@ import { Tensor } from './tensor.js';
 
 type BackendFactory = () => Backend;
 
+/** How a backend takes part in the automatic choice of the default backend (`ready()`). */
+export interface BackendOptions {
+  /** Measured on first use (or by `ready()`) against the other candidates; the fastest becomes the default. */
+  autoSelect?: boolean;
+  /**
+   * Whether this instance is a software emulation of a GPU (SwiftShader, llvmpipe): such a backend
+   * is never chosen automatically, however it measures; `setBackend` still selects it.
+   */
+  isSoftware?: (backend: Backend) => boolean;
+}
+
 interface BackendEntry {
   factory: BackendFactory;
+  options: BackendOptions;
   instance?: Backend;
 }
 
@@ -54,14 +66,26 @@ class Engine {
   /** Where the one-time notes about CPU forwarding go; tests swap it. */
   warn: (message: string) => void = (m) => console.warn(m);
 
-  registerBackend(name: string, factory: BackendFactory): void {
+  registerBackend(name: string, factory: BackendFactory, options: BackendOptions = {}): void {
     const existing = this.backends.get(name);
     existing?.instance?.destroy?.();
-    this.backends.set(name, { factory });
+    this.backends.set(name, { factory, options });
   }
 
   registeredBackends(): string[] {
     return [...this.backends.keys()];
+  }
+
+  /** The backends registered with `autoSelect`, in registration order, with their options. */
+  selectionCandidates(): { name: string; options: BackendOptions }[] {
+    return [...this.backends]
+      .filter(([, e]) => e.options.autoSelect)
+      .map(([name, e]) => ({ name, options: e.options }));
+  }
+
+  /** Whether a backend is in use (chosen by `setBackend` or by the automatic choice). */
+  get hasBackend(): boolean {
+    return this.current !== null;
   }
 
   findBackend(name: string): Backend {
@@ -98,8 +122,10 @@ class Engine {
     return this.current;
   }
 
-  /** Set by `backends/register.ts`: which registered backend to start on. */
+  /** Set by `backends/register.ts`: which registered backend to start on (measured: backend-selection.ts). */
   defaultBackendName: () => string = () => 'cpu';
+  /** Where the one line naming the automatically chosen backend goes; tests swap it. */
+  info: (message: string) => void = (m) => console.info(m);
 
   // ---- tensors and memory -------------------------------------------------------------------
 
@@ -405,7 +431,7 @@ function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
 
 export const ENGINE = new Engine();
 
-/** Switches the backend new tensors and kernels use: `'cpu'`, `'gpujs'`, `'gpujs-webasm'`, … */
+/** Switches the backend new tensors and kernels use: `'wasm'`, `'cpu'`, `'gpujs'` (with `@polymodal/backend-gpujs`), … */
 export function setBackend(name: string): void {
   ENGINE.setBackend(name);
 }

@@ -1,6 +1,7 @@
 /**
- * @polymodal/tensor: N-d tensors with reverse-mode autograd, on gpu.js kernels (GPU through
- * WebGL2 / headless-gl / WebGPU, CPU through WebAssembly) and a plain TypeScript reference backend.
+ * @polymodal/tensor: N-d tensors with reverse-mode autograd, on WebAssembly SIMD kernels (`wasm`)
+ * and a plain TypeScript reference backend (`cpu`). GPU kernels are a separate package
+ * (`@polymodal/backend-gpujs`) that registers itself when imported.
  */
 import { registerBuiltinBackends } from './backends/register.js';
 
@@ -15,9 +16,17 @@ export {
 } from './autograd/gradient-registry.js';
 export { sumToShape } from './autograd/gradients.js';
 export type { Backend, BackendMemory, DataId, TensorInfo } from './backend.js';
+export {
+  type BackendTiming,
+  backendChoice,
+  fastestBackend,
+  ready,
+  SELECTION_MATMUL_SIZE,
+} from './backend-selection.js';
 export { WasmBackend } from './backends/wasm/wasm-backend.js';
 export type { DType, TypedArray } from './dtype.js';
 export {
+  type BackendOptions,
   creationMark,
   disposeTensors,
   ENGINE,
@@ -54,9 +63,17 @@ export { type NestedArray, Tensor } from './tensor.js';
 export { type GradCheckOptions, type GradCheckResult, gradCheck } from './testing/grad-check.js';
 export { type NoSyncBackend, registerNoSyncBackend } from './testing/no-sync-backend.js';
 
-/** Registers a backend under `name`; `setBackend(name)` creates it on first use. */
-export function registerBackend(name: string, factory: () => import('./backend.js').Backend): void {
-  ENGINE_REF.registerBackend(name, factory);
+/**
+ * Registers a backend under `name`; `setBackend(name)` creates it on first use. With
+ * `{ autoSelect: true }` it is measured against the other candidates for the default backend
+ * (`ready()`); `isSoftware` keeps a software GPU emulation from being chosen automatically.
+ */
+export function registerBackend(
+  name: string,
+  factory: () => import('./backend.js').Backend,
+  options: import('./engine.js').BackendOptions = {},
+): void {
+  ENGINE_REF.registerBackend(name, factory, options);
 }
 
 import { ENGINE as ENGINE_REF } from './engine.js';

@@ -8,7 +8,7 @@ afterAll(() => T.setBackend('cpu'));
 //   x.argmax(1) = [1 0 0], x.argmin(1) = [1 0 3], x.argmax(0) = [1 0 0 0], x.argmin(0) = [1 0 1 0],
 //   x.argmax() = x.argmin() = 1; np.argmax([1, nan, 3]) = 1.
 describe('argmax and argmin propagate NaN as PyTorch and NumPy do', () => {
-  for (const backend of ['cpu', 'wasm', 'gpujs-webasm', 'gpujs-cpu']) {
+  for (const backend of ['cpu', 'wasm', 'wasm-1t']) {
     it(`on ${backend}`, () => {
       T.setBackend(backend);
       const x = T.tensor([

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../src/index.js';
 import * as T from '../src/index.js';
-import { CASES } from './conformance-cases.js';
+import { CONFORMANCE_CASES as CASES } from '../src/testing/conformance-cases.js';
 
 // Ops with kinks or jumps, where a finite difference across one is not the derivative.
 const NOT_SMOOTH = new Set([

@@ -11,7 +11,7 @@ describe('seeded random generation', () => {
     };
     const cpu = draw('cpu');
     expect(draw('cpu')).toEqual(cpu);
-    expect(draw('gpujs-webasm')).toEqual(cpu);
+    expect(draw('wasm')).toEqual(cpu);
     T.setBackend('cpu');
   });
 

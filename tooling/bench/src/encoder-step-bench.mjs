@@ -12,6 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
+import '@polymodal/backend-gpujs'; // registers gpujs-webasm
 import { TransformerEncoderLayer } from '@polymodal/attention';
 import { AdamW } from '@polymodal/finetune';
 import * as P from '@polymodal/tensor';

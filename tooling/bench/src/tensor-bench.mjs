@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The gpu.js backends (gpujs-webasm, gpujs-cpu) register themselves on import.
+import '@polymodal/backend-gpujs';
 import * as P from '@polymodal/tensor';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { resolveWarmup } from '@polymodal/app-kit';
-import { AdamW, freezeParameters, getScheduler, Trainer, type TrainResult } from '@polymodal/finetune';
+import { AdamW, freezeParameters, getScheduler, type TrainResult } from '@polymodal/finetune';
+import { Trainer } from '@polymodal/finetune/node';
 import { answerCrossEntropy } from '@polymodal/losses';
 import { Generator, memory } from '@polymodal/tensor';
 import { ImageGroupedBatches, type VqaBatch } from '../data/batches.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createOptimizer } from '@polymodal/app-kit';
-import { Trainer, type TrainResult } from '@polymodal/finetune';
+import type { TrainResult } from '@polymodal/finetune';
+import { Trainer } from '@polymodal/finetune/node';
 import { Generator } from '@polymodal/tensor';
 import { CaptionBatches, type MaskingVocabulary } from '../data/caption-batches.js';
 import type { VqaSplit } from '../data/dataset.js';

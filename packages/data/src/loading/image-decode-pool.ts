@@ -98,7 +98,6 @@ parentPort.on('message', async (m) => {
 `;
 
 function moduleBase(): string {
-  // In the CommonJS bundle tsup's shim provides import.meta.url.
   return fileURLToPath(import.meta.url);
 }
 

@@ -1,4 +1,5 @@
-import { loadSafetensors, type Module, saveSafetensors } from '@polymodal/nn';
+import type { Module } from '@polymodal/nn';
+import { loadSafetensors, saveSafetensors } from '@polymodal/nn/node';
 import { loadLoraStateDict, loraLayers, loraStateDict } from './apply-lora.js';
 
 /**

@@ -13,8 +13,9 @@ import { SGD } from '../optim/sgd.js';
 import type { TrainerCallback, TrainerContext } from './callback.js';
 import { EarlyStopping } from './early-stopping.js';
 import { MetricsLog } from './metrics-log.js';
+import { Trainer } from './node-trainer.js';
 import { ProgressCallback } from './progress-callback.js';
-import { Trainer, type TrainerOptions } from './trainer.js';
+import type { TrainerOptions } from './trainer.js';
 import type { EvalLogs, StepLogs } from './trainer-types.js';
 import { TrainingReport } from './training-report.js';
 

@@ -10,7 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CheckpointError, CheckpointStore } from './checkpoint-store.js';
+import { CheckpointError } from './checkpoint-error.js';
+import { CheckpointStore } from './checkpoint-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'finetune-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

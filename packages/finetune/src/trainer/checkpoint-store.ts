@@ -1,28 +1,11 @@
-import { PolymodalError } from '@polymodal/tensor';
-
-/**
- * A checkpoint could not be written, or one failed verification (missing manifest or file, wrong
- * size, SHA-256 mismatch).
- *
- * ```ts
- * try { await store.load(100); } catch (e) { if (e instanceof CheckpointError) console.warn(e.message); }
- * ```
- */
-export class CheckpointError extends PolymodalError {
-  override readonly name = 'CheckpointError';
-}
+import { CheckpointError } from './checkpoint-error.js';
+import type { CheckpointStorage, LoadedCheckpoint } from './checkpoint-storage.js';
 
 /** The manifest written last into each checkpoint directory. */
 export interface CheckpointManifest {
   step: number;
   createdAt: string;
   files: Record<string, { bytes: number; sha256: string }>;
-}
-
-export interface LoadedCheckpoint {
-  step: number;
-  path: string;
-  files: Record<string, Uint8Array>;
 }
 
 const PREFIX = 'checkpoint-';
@@ -46,7 +29,7 @@ async function sha256(bytes: Uint8Array): Promise<string> {
  * const last = await store.loadLatest(); // { step: 100, files, path } or null
  * ```
  */
-export class CheckpointStore {
+export class CheckpointStore implements CheckpointStorage {
   constructor(
     readonly dir: string,
     readonly keepLast = 3,

@@ -1,9 +1,8 @@
-import { CheckpointStore } from './checkpoint-store.js';
+import { ArgumentError } from '@polymodal/tensor';
+import type { CheckpointStorage } from './checkpoint-storage.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
-import { MetricsLog } from './metrics-log.js';
-import type { ProgressMode } from './progress.js';
+import type { ProgressFactory, ProgressMode } from './progress.js';
 import { ProgressCallback } from './progress-callback.js';
-import { TrainingReport } from './training-report.js';
 
 /** The Trainer's shorthand options that stand for built-in callbacks and the checkpoint store. */
 export interface TrainerShorthands {
@@ -11,36 +10,40 @@ export interface TrainerShorthands {
   progress?: ProgressMode;
   /** An `EarlyStopping` callback. */
   earlyStopping?: EarlyStoppingOptions;
-  /** A `MetricsLog` (`metrics.jsonl`) and a `TrainingReport` in this directory. */
+  /** A `MetricsLog` (`metrics.jsonl`) and a `TrainingReport` in this directory (Node Trainer). */
   outputDir?: string;
-  /** A `CheckpointStore` in this directory. */
+  /** A `CheckpointStore` in this directory (Node Trainer). */
   checkpointDir?: string;
   keepLast?: number;
+  /** Where checkpoints go when there is no file system (or a custom store in Node). */
+  store?: CheckpointStorage;
 }
-
-/** The built-in callbacks (they take any Trainer through `TrainerContext`). */
-export type BuiltinCallback = ProgressCallback | EarlyStopping | MetricsLog | TrainingReport;
 
 /**
  * The built-in callbacks the shorthand options stand for, in the order they run: progress, early
- * stopping, metrics log, report. A kind the user already passes in `given` is not added twice.
- * This file and the ones it imports for `outputDir` and `checkpointDir` are where the Trainer
- * touches the file system (Node only).
+ * stopping. A kind the user already passes in `given` is not added twice. The file-system
+ * shorthands (`outputDir`) are the Node Trainer's (`@polymodal/finetune/node`); here they are refused.
  */
 export function defaultCallbacks(
   options: TrainerShorthands,
   given: readonly unknown[] = [],
-): BuiltinCallback[] {
+  createReporter?: ProgressFactory,
+): (ProgressCallback | EarlyStopping)[] {
   const has = (kind: abstract new (...args: never[]) => unknown) => given.some((cb) => cb instanceof kind);
-  const list: BuiltinCallback[] = [];
+  const list: (ProgressCallback | EarlyStopping)[] = [];
   const progress = options.progress ?? 'auto';
-  if (progress !== 'none' && !has(ProgressCallback)) list.push(new ProgressCallback({ mode: progress }));
+  if (progress !== 'none' && !has(ProgressCallback))
+    list.push(new ProgressCallback(createReporter ? { mode: progress, createReporter } : { mode: progress }));
   if (options.earlyStopping) list.push(new EarlyStopping(options.earlyStopping));
-  if (options.outputDir) list.push(new MetricsLog(options.outputDir), new TrainingReport(options.outputDir));
   return list;
 }
 
-/** The checkpoint store for `checkpointDir` (crash-safe directories on disk), or null. */
-export function checkpointStoreFor(options: TrainerShorthands): CheckpointStore | null {
-  return options.checkpointDir ? new CheckpointStore(options.checkpointDir, options.keepLast ?? 3) : null;
+/** Refuses the options that need a file system, naming the entry that has them. */
+export function refuseFileSystemShorthands(options: TrainerShorthands): void {
+  for (const key of ['outputDir', 'checkpointDir'] as const)
+    if (options[key] !== undefined)
+      throw new ArgumentError(
+        'Trainer',
+        `${key} writes files: import { Trainer } from '@polymodal/finetune/node'${key === 'checkpointDir' ? ', or pass a store' : ''}`,
+      );
 }

@@ -1,5 +1,10 @@
 import type { TrainerCallback, TrainerContext } from './callback.js';
-import { createProgress, type ProgressMode, type ProgressReporter } from './progress.js';
+import {
+  createProgress,
+  type ProgressFactory,
+  type ProgressMode,
+  type ProgressReporter,
+} from './progress.js';
 import type { EvalLogs, StepEnd, StepLogs } from './trainer-types.js';
 
 export interface ProgressCallbackOptions {
@@ -7,10 +12,12 @@ export interface ProgressCallbackOptions {
   mode?: ProgressMode;
   /** Log-line period in steps (default: the Trainer's `logEvery`). */
   logEvery?: number;
+  /** Makes the reporter (default `createProgress`; `@polymodal/finetune/node` passes its terminal-aware one). */
+  createReporter?: ProgressFactory;
 }
 
 /**
- * Shows training progress (`createProgress`): a bar that moves every step and shows the loss and
+ * Shows training progress (`createProgress`; the terminal bar through `@polymodal/finetune/node`): a bar that moves every step and shows the loss and
  * learning rate as they are read (once per log period), or a log line every `logEvery` steps, plus
  * a line per evaluation. The Trainer adds one unless `progress: 'none'` or one is given.
  *
@@ -25,7 +32,7 @@ export class ProgressCallback implements TrainerCallback {
 
   onTrainBegin(trainer: TrainerContext): void {
     this.reporter?.stop();
-    this.reporter = createProgress(
+    this.reporter = (this.options.createReporter ?? createProgress)(
       this.options.mode ?? 'auto',
       this.options.logEvery ?? trainer.logEvery,
       (l) => trainer.log(l),

@@ -8,8 +8,9 @@ import { SGD } from '../optim/sgd.js';
 import { ReduceLROnPlateau } from '../schedulers/reduce-lr-on-plateau.js';
 import { StepLR } from '../schedulers/step-lr.js';
 import { ExponentialMovingAverage } from '../training/ema.js';
+import { Trainer } from './node-trainer.js';
 import { lineChartSvg, reportHtml } from './svg-report.js';
-import { Trainer, type TrainerOptions } from './trainer.js';
+import type { TrainerOptions } from './trainer.js';
 
 interface Batch {
   x: Tensor;

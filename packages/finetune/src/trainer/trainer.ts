@@ -24,8 +24,8 @@ import {
   type TrainingParts,
 } from '../training/training-state.js';
 import type { TrainerCallback, TrainerContext } from './callback.js';
-import type { CheckpointStore } from './checkpoint-store.js';
-import { checkpointStoreFor, defaultCallbacks } from './default-callbacks.js';
+import type { CheckpointStorage } from './checkpoint-storage.js';
+import { defaultCallbacks, refuseFileSystemShorthands } from './default-callbacks.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import type { ProgressMode } from './progress.js';
 import { StepLogBuffer } from './step-log-buffer.js';
@@ -63,8 +63,13 @@ export interface TrainerOptions<B, M extends Module = Module> {
   evalEvery?: number;
   /** Shorthand for an `EarlyStopping` callback. */
   earlyStopping?: EarlyStoppingOptions;
-  /** Directory for checkpoints (`checkpoint-<step>/`); none are written without it. */
+  /**
+   * Directory for checkpoints (`checkpoint-<step>/`), with the Trainer of `@polymodal/finetune/node`;
+   * none are written without it or a `store`.
+   */
   checkpointDir?: string;
+  /** Where checkpoints go instead of `checkpointDir` (any runtime: IndexedDB, OPFS, memory). */
+  store?: CheckpointStorage;
   /** Save a checkpoint every N optimizer steps (and at the end). */
   checkpointEvery?: number;
   /** Checkpoints kept (default 3). */
@@ -77,9 +82,15 @@ export interface TrainerOptions<B, M extends Module = Module> {
    * generator are saved and restored by name automatically.
    */
   generators?: Generator[];
-  /** Shorthand for a `MetricsLog` (`metrics.jsonl`) and a `TrainingReport` (`report.svg`, `report.html`) here. */
+  /**
+   * Shorthand for a `MetricsLog` (`metrics.jsonl`) and a `TrainingReport` (`report.svg`,
+   * `report.html`) here, with the Trainer of `@polymodal/finetune/node`.
+   */
   outputDir?: string;
-  /** Shorthand for a `ProgressCallback`: 'auto' (default) a bar on a TTY, log lines otherwise; 'none'. */
+  /**
+   * Shorthand for a `ProgressCallback`: 'auto' (default) log lines (a bar on a TTY with the Node
+   * Trainer), 'log', 'none', or a function that hears every step.
+   */
   progress?: ProgressMode;
   /**
    * Optimizer steps between reads of the losses (default 10): each step's losses stay on the device
@@ -105,15 +116,18 @@ export interface TrainerOptions<B, M extends Module = Module> {
  * (multi-task losses, gradient accumulation and clipping, per-step LR scheduling, periodic
  * evaluation with a metrics hook, crash-safe checkpoints with exact `resume`) plus callbacks for
  * everything else. Built-in callbacks, also usable on their own: `ProgressCallback`,
- * `EarlyStopping`, `MetricsLog` (JSONL), `TrainingReport` (SVG/HTML); the options `progress`,
- * `earlyStopping` and `outputDir` add them. Checkpoints hold what `saveTrainingState` captures
- * (model, optimizer, scheduler, loader position, every RNG, EMA, counters), written by a
- * `CheckpointStore` (atomic, checksummed, the last K kept).
+ * `EarlyStopping`, and from `@polymodal/finetune/node` `MetricsLog` (JSONL), `TrainingReport`
+ * (SVG/HTML); the options `progress`, `earlyStopping` and (Node) `outputDir` add them. Checkpoints
+ * hold what `saveTrainingState` captures (model, optimizer, scheduler, loader position, every RNG,
+ * EMA, counters), written to a `store` or, with the Trainer of `@polymodal/finetune/node`, to a
+ * `CheckpointStore` in `checkpointDir` (atomic, checksummed, the last K kept). This Trainer runs
+ * anywhere (browser, worker, Node) and touches no file system.
  *
  * Losses stay on the device: a step reads nothing back to the host; the losses of each log period
  * are read in one go (`logEvery`), so a GPU is not waited for every step.
  *
  * ```ts
+ * import { Trainer } from '@polymodal/finetune/node'; // in a browser: '@polymodal/finetune' with a `store`
  * const trainer = new Trainer({
  *   model, optimizer, scheduler: getScheduler('cosine', optimizer, { numWarmupSteps: 100, numTrainingSteps: 2000 }),
  *   computeLoss: (m, b) => ({ itc: contrastive(m, b), captioning: lm(m, b) }), // m: the model's own type
@@ -135,7 +149,7 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
     badEvals: 0,
   };
   readonly history: TrainHistory = { train: [], eval: [] };
-  readonly store: CheckpointStore | null;
+  readonly store: CheckpointStorage | null;
   /** The callbacks in the order they run: the built-in ones from the shorthand options, then the given ones. */
   readonly callbacks: readonly TrainerCallback<B, M>[];
   readonly logEvery: number;
@@ -179,15 +193,31 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
     }
     this.logEvery = options.logEvery ?? 10;
     this.pending = new StepLogBuffer(this.logEvery);
-    if (options.checkpointEvery !== undefined && !options.checkpointDir)
-      throw new ArgumentError('Trainer', 'checkpointEvery needs a checkpointDir');
+    if (options.checkpointEvery !== undefined && !options.checkpointDir && !options.store)
+      throw new ArgumentError('Trainer', 'checkpointEvery needs a checkpointDir or a store');
     const given = options.callbacks ?? [];
     if (!Array.isArray(given) || given.some((cb) => cb === null || typeof cb !== 'object'))
       throw new ArgumentError('Trainer', 'callbacks must be an array of callback objects');
     if ((options.earlyStopping || given.some((cb) => cb instanceof EarlyStopping)) && !options.evalData)
       throw new ArgumentError('Trainer', 'earlyStopping needs evalData');
-    this.callbacks = [...defaultCallbacks(options, given), ...given];
-    this.store = checkpointStoreFor(options);
+    this.callbacks = [...(this.builtinCallbacks(options, given) as TrainerCallback<B, M>[]), ...given];
+    this.store = this.checkpointStore(options);
+  }
+
+  /**
+   * The built-in callbacks the shorthand options stand for (progress, early stopping); the Node
+   * Trainer adds the file-writing ones for `outputDir`.
+   */
+  protected builtinCallbacks(options: TrainerOptions<B, M>, given: readonly unknown[]): unknown[] {
+    refuseFileSystemShorthands({ ...options, checkpointDir: undefined });
+    return defaultCallbacks(options, given);
+  }
+
+  /** The checkpoint store: the given `store`; `checkpointDir` needs the Node Trainer. */
+  protected checkpointStore(options: TrainerOptions<B, M>): CheckpointStorage | null {
+    if (options.store) return options.store;
+    refuseFileSystemShorthands({ checkpointDir: options.checkpointDir });
+    return null;
   }
 
   get model(): M {
@@ -553,7 +583,7 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
    * pending logs so that the metrics log holds every step up to it; returns its directory.
    */
   async saveCheckpoint(): Promise<string> {
-    if (!this.store) throw new ArgumentError('Trainer.saveCheckpoint', 'no checkpointDir was given');
+    if (!this.store) throw new ArgumentError('Trainer.saveCheckpoint', 'no checkpointDir or store was given');
     await this.flushLogs();
     const path = await this.store.save(this.state.step, saveTrainingState(this.parts, this.state));
     await this.emit((cb) => cb.onCheckpoint?.(this, path));
@@ -562,7 +592,7 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
 
   /** Loads the newest intact checkpoint; returns its step, or null when there is none. */
   async resume(): Promise<number | null> {
-    if (!this.store) throw new ArgumentError('Trainer.resume', 'no checkpointDir was given');
+    if (!this.store) throw new ArgumentError('Trainer.resume', 'no checkpointDir or store was given');
     const ckpt = await this.store.loadLatest(
       (step, e) => this.log(`skipping checkpoint ${step}: ${e.message}`),
       {

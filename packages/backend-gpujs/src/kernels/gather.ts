@@ -1,4 +1,5 @@
-import { contiguousStrides, sizeOf } from '../../../shape.js';
+import { sizeOf } from '@polymodal/tensor';
+import { contiguousStrides } from '@polymodal/tensor/backend';
 import { decodeIndex, idiv, MAX_DIMS, names, padLeft } from '../kernel-source.js';
 import { gpujsKernel, type KernelFactory } from './common.js';
 

@@ -1,12 +1,14 @@
+import { broadcastShapes } from '@polymodal/tensor';
 import {
   ARITHMETIC_KERNELS,
   type ArithmeticKernel,
+  broadcastStrides,
   COMPARISON_KERNELS,
   type ComparisonKernel,
+  collapseDims,
   UNARY_KERNELS,
   type UnaryKernel,
-} from '../../../kernel-names.js';
-import { broadcastShapes, broadcastStrides, collapseDims } from '../../../shape.js';
+} from '@polymodal/tensor/backend';
 import { decodeIndex, dot, MAX_RANK, names, padLeft } from '../kernel-source.js';
 import { gpujsKernel, type KernelFactory } from './common.js';
 

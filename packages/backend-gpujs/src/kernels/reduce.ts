@@ -1,5 +1,4 @@
-import { REDUCE_KERNELS } from '../../../kernel-names.js';
-import { reductionLayout } from '../../cpu/kernels/reduce.js';
+import { REDUCE_KERNELS, reductionLayout } from '@polymodal/tensor/backend';
 import { idiv } from '../kernel-source.js';
 import { gpujsKernel, type KernelFactory } from './common.js';
 

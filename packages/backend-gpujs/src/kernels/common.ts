@@ -1,7 +1,5 @@
-import type { TensorInfo } from '../../../backend.js';
-import { ENGINE } from '../../../engine.js';
-import type { KernelAttrs, KernelName } from '../../../kernel-names.js';
-import type { KernelConfig } from '../../../kernel-registry.js';
+import type { KernelAttrs, KernelConfig, KernelName, TensorInfo } from '@polymodal/tensor';
+import { ENGINE } from '@polymodal/tensor';
 import type { GpujsBackend } from '../gpujs-backend.js';
 
 export type GpujsKernelFunc<N extends KernelName> = (

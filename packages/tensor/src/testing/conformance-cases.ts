@@ -3,8 +3,8 @@
  * built from fixed seeds. `conformance.test.ts` runs it on each backend against the cpu reference.
  */
 
-import type { Tensor } from '../src/index.js';
-import * as T from '../src/index.js';
+import type { Tensor } from '../index.js';
+import * as T from '../index.js';
 
 export interface ConformanceCase {
   name: string;
@@ -32,7 +32,7 @@ const unary = (
   run: fn,
 });
 
-export const CASES: ConformanceCase[] = [
+export const CONFORMANCE_CASES: ConformanceCase[] = [
   // ---- elementwise -----------------------------------------------------------------------------
   unary('neg', T.neg),
   unary('exp', T.exp),

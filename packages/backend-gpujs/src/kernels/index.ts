@@ -1,4 +1,4 @@
-import type { KernelConfig } from '../../../kernel-registry.js';
+import type { KernelConfig } from '@polymodal/tensor';
 import type { KernelFactory } from './common.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';

@@ -1,8 +1,7 @@
+import type { Backend, BackendMemory, DataId, DType, TensorInfo, TypedArray } from '@polymodal/tensor';
+import { BackendError, type Shape, sizeOf } from '@polymodal/tensor';
 import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
-import type { Backend, BackendMemory, DataId, TensorInfo } from '../../backend.js';
-import type { DType, TypedArray } from '../../dtype.js';
-import { BackendError } from '../../errors/index.js';
-import { type Shape, sizeOf } from '../../shape.js';
+import { isSoftwareGl } from './software-gl.js';
 
 /** The gpu.js modes this backend can run in. */
 export type GpujsMode = 'webgpu' | 'webgl2' | 'webgl' | 'headlessgl' | 'webasm' | 'cpu';
@@ -58,6 +57,23 @@ export class GpujsBackend implements Backend {
 
   get onDevice(): boolean {
     return DEVICE_MODES.includes(this.mode);
+  }
+
+  /**
+   * The GL renderer gpu.js's context reports (`ANGLE (Google, Vulkan … (SwiftShader …))`, `llvmpipe
+   * (LLVM …)`), or null before a kernel has made a context or outside the GL modes.
+   */
+  renderer(): string | null {
+    const gl = (this.gpu as unknown as { context?: WebGLRenderingContext | null }).context;
+    if (!gl || typeof gl.getParameter !== 'function') return null;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+    return typeof name === 'string' ? name : null;
+  }
+
+  /** Whether this GL is a software rasteriser (`isSoftwareGl` of its renderer and mode). */
+  isSoftwareRenderer(): boolean {
+    return isSoftwareGl(this.renderer(), this.mode);
   }
 
   // ---- storage ---------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
  * The gpu.js mode asked for is the mode that ran: every compiled kernel's class matches the
  * backend's mode (gpu.js may otherwise degrade a kernel to its CPU mode without failing).
  */
+import * as T from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import type { GpujsBackend } from '../src/backends/gpujs/gpujs-backend.js';
-import * as T from '../src/index.js';
+import type { GpujsBackend } from '../src/index.js';
+import '../src/index.js';
 
 const BACKENDS = (process.env.POLYMODAL_BACKENDS ?? 'gpujs-webasm,gpujs-cpu').split(',').filter(Boolean);
 const EXPECTED: Record<string, string> = {

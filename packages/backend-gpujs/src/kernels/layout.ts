@@ -1,5 +1,6 @@
-import type { TensorInfo } from '../../../backend.js';
-import { broadcastStrides, collapseDims, contiguousStrides, sizeOf } from '../../../shape.js';
+import type { TensorInfo } from '@polymodal/tensor';
+import { sizeOf } from '@polymodal/tensor';
+import { broadcastStrides, collapseDims, contiguousStrides } from '@polymodal/tensor/backend';
 import type { GpujsBackend } from '../gpujs-backend.js';
 import { decodeIndex, dot, idiv, MAX_DIMS, MAX_RANK, names, padLeft } from '../kernel-source.js';
 import { gpujsKernel, type KernelFactory } from './common.js';

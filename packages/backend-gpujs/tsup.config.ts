@@ -1,0 +1,3 @@
+import { libraryConfig } from '@polymodal/tsup-config';
+
+export default libraryConfig();

@@ -1,0 +1,3 @@
+import { packageTestConfig } from '@polymodal/vitest-config';
+
+export default packageTestConfig();
