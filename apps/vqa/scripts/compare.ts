@@ -97,11 +97,14 @@ const rows: Row[] = values
   .flatMap((f) => JSON.parse(readFileSync(f, 'utf8')) as Row[]);
 // Read and preprocess the scenes once: every run trains on the same tensors.
 if (values.backend) (await import('@polymodal/tensor')).setBackend(values.backend);
-const prepared = await prepareData(
-  await runSources(DEFAULT_CONFIG, console.log),
-  DEFAULT_CONFIG.data.imageSize,
-  console.log,
-);
+const prepared =
+  plans.length === 0
+    ? undefined
+    : await prepareData(
+        await runSources(DEFAULT_CONFIG, console.log),
+        DEFAULT_CONFIG.data.imageSize,
+        console.log,
+      );
 for (const p of plans) {
   const t = performance.now();
   console.log(
@@ -121,6 +124,7 @@ for (const p of plans) {
   );
   writeResults();
 }
+writeResults();
 
 function writeResults(): void {
   const out = values.out!;

@@ -2,15 +2,16 @@
  * Profiles one fine-tuning step of the app's default model (forward, backward, AdamW) on the
  * current backend: wall time, time in kernels, and the slowest kernels by input shape.
  *
- *   pnpm --dir apps/vqa exec tsx --conditions=@polymodal/source scripts/profile-step.ts [fusion]
+ *   pnpm --dir apps/vqa exec tsx --conditions=@polymodal/source scripts/profile-step.ts [fusion] [backend]
  */
 import { AdamW } from '@polymodal/finetune';
 import { answerCrossEntropy } from '@polymodal/losses';
-import { getBackend, profile, randint, randn, scope, tensor } from '@polymodal/tensor';
+import { getBackend, profile, randint, randn, scope, setBackend, tensor } from '@polymodal/tensor';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { VqaModel } from '../src/model/vqa-model.js';
 
 const fusion = process.argv[2] ?? DEFAULT_CONFIG.model.fusion.type;
+if (process.argv[3]) setBackend(process.argv[3]);
 const images = DEFAULT_CONFIG.finetune.imagesPerBatch;
 const perImage = DEFAULT_CONFIG.finetune.questionsPerImage;
 const b = images * perImage;
