@@ -1,4 +1,4 @@
-import { packageTestConfig } from '@polymodal/vitest-config';
+import { chromiumLaunchOptions, packageTestConfig } from '@polymodal/vitest-config';
 import { playwright } from '@vitest/browser-playwright';
 
 /**
@@ -24,18 +24,7 @@ const config = packageTestConfig({
       enabled: true,
       headless: true,
       provider: playwright({
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-          args: [
-            '--no-sandbox',
-            '--disable-gpu-sandbox',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-            '--disable-quic',
-          ],
-        },
+        launchOptions: chromiumLaunchOptions(),
       }),
       instances: [{ browser: 'chromium' }],
     },

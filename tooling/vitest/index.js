@@ -32,3 +32,26 @@ export function packageTestConfig(overrides = {}) {
     overrides,
   );
 }
+
+/** Debian's Chromium (playwright downloads no browser here); `CHROMIUM_PATH` points elsewhere. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Flags that keep headless Chromium quiet on a closed network (see SETUP-NOTES). */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/**
+ * Playwright launch options for every browser suite: the Chromium above with the shared flags,
+ * plus `extraArgs` (e.g. `--enable-unsafe-webgpu`).
+ * @param {string[]} [extraArgs]
+ */
+export function chromiumLaunchOptions(extraArgs = []) {
+  return { executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] };
+}

@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setBackend } from '@polymodal/tensor';
 import { DEFAULT_CONFIG, type VqaRunConfig } from '../src/config.js';
 import { prepareData, runSources, runVqaPipeline, type VqaRunResult } from '../src/pipeline.js';
 
@@ -96,7 +97,7 @@ const rows: Row[] = values
   .filter(Boolean)
   .flatMap((f) => JSON.parse(readFileSync(f, 'utf8')) as Row[]);
 // Read and preprocess the scenes once: every run trains on the same tensors.
-if (values.backend) (await import('@polymodal/tensor')).setBackend(values.backend);
+if (values.backend) setBackend(values.backend);
 const prepared =
   plans.length === 0
     ? undefined

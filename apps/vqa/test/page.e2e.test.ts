@@ -6,19 +6,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderScenePng, sampleScene, sceneQuestions } from '@polymodal/data';
 import { Generator } from '@polymodal/tensor';
+import { CHROMIUM_PATH, chromiumLaunchOptions } from '@polymodal/vitest-config';
 import { type Browser, chromium } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startVqaServer } from '../src/serve/start.js';
 import { cli, TINY_TRAIN, tempDir } from './helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Screenshots land here (ignored by git; CI may keep them as artifacts). */
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
 // Skipped without Chromium on a developer's machine; in CI (CI=true) it must run, and fails without it.
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
+const skip = !existsSync(CHROMIUM_PATH) && !process.env.CI;
 if (skip)
   console.warn(
-    `page.e2e.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
+    `page.e2e.test.ts skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
   );
 
 describe.skipIf(skip)('vqa web page in headless Chromium', () => {
@@ -36,20 +36,7 @@ describe.skipIf(skip)('vqa web page in headless Chromium', () => {
     writeFileSync(scene, await renderScenePng(s));
     question = sceneQuestions(s, g, 1)[0]!.question;
     server = await startVqaServer({ bundleDir: join(dir, 'run', 'bundle'), port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        // playwright gives each launch a fresh temporary profile (no --user-data-dir needed).
-      ],
-    });
+    browser = await chromium.launch(chromiumLaunchOptions());
   }, 240_000);
 
   afterAll(async () => {
