@@ -42,10 +42,11 @@ def masked_mean(x, mask):  # mask: true = real
 
 
 class FiLM(nn.Module):
-    def __init__(self, d_img=4, d_q=3, h=6, k=2, out=5, norm="batch", pooling="max", grid=None, coords=False):
+    def __init__(self, d_img=4, d_q=3, h=6, k=2, out=5, norm="batch", pooling="max", grid=None, coords=False,
+                 input_projection=True):
         super().__init__()
         self.h, self.k, self.norm_kind, self.pooling, self.grid = h, k, norm, pooling, grid
-        self.input = nn.Linear(d_img, h)
+        self.input = nn.Linear(d_img, h) if input_projection else None
         self.film = nn.Linear(d_q, 2 * k * h)
         self.blocks = nn.ModuleList()
         for _ in range(k):
@@ -70,7 +71,7 @@ class FiLM(nn.Module):
     def forward(self, image, text, image_mask, text_mask):
         q = masked_mean(text, text_mask)
         params = self.film(q).view(-1, self.k, 2 * self.h)
-        x = torch.relu(self.input(image))
+        x = torch.relu(self.input(image)) if self.input is not None else image
         b, n, _ = x.shape
         for i, block in enumerate(self.blocks):
             dgamma, beta = params[:, i : i + 1, : self.h], params[:, i : i + 1, self.h :]
@@ -165,6 +166,9 @@ def main():
     run_case(cases, "film batch flatten, 2x3 grid", FiLM(grid=(2, 3), pooling="flatten"), grid_image, None, text, text_mask)
     run_case(cases, "film batch flatten coords, 2x3 grid", FiLM(grid=(2, 3), pooling="flatten", coords=True),
              grid_image, None, text, text_mask)
+    wide_grid_image = torch.randn(2, 6, 6)  # as wide as hidden: the blocks start from the cells themselves
+    run_case(cases, "film batch flatten coords, no input projection", FiLM(d_img=6, grid=(2, 3), pooling="flatten",
+             coords=True, input_projection=False), wide_grid_image, None, text, text_mask)
     with open(os.path.join(OUT, "conditioning.json"), "w") as f:
         json.dump({"torch": torch.__version__, "text": enc(text), "textMask": enc(text_mask), "cases": cases}, f)
 

@@ -29,9 +29,20 @@ describe('FiLMFusion matches its PyTorch reference', () => {
       'film batch flatten coords, 2x3 grid',
       { norm: 'batch', pooling: 'flatten', grid: [2, 3], coordinates: true },
     ],
+    [
+      'film batch flatten coords, no input projection',
+      { norm: 'batch', pooling: 'flatten', grid: [2, 3], coordinates: true, inputProjection: false },
+    ],
   ] as const)('%s: the torch state dict loads strictly; fused and sequence within 1e-4', (name, options) => {
     const c = fx.cases[name]!;
-    const film = new FiLMFusion({ inputDims: dims, hiddenDim: 6, numBlocks: 2, outputDim: 5, ...options });
+    const imageWidth = 'inputProjection' in options ? 6 : dims.image;
+    const film = new FiLMFusion({
+      inputDims: { ...dims, image: imageWidth },
+      hiddenDim: 6,
+      numBlocks: 2,
+      outputDim: 5,
+      ...options,
+    });
     film.loadStateDict(decodeAll(c.stateDict));
     film.train(); // batch statistics, as torch in train mode
     const masks = c.imageMask ? { text: textMask, image: decode(c.imageMask) } : { text: textMask };
@@ -68,6 +79,9 @@ describe('FiLMFusion', () => {
   it('refuses a bad grid, flatten pooling without a grid, and inputs whose cell count does not fit', () => {
     expect(() => new FiLMFusion({ inputDims: dims, pooling: 'flatten' })).toThrow(/'flatten' needs a grid/);
     expect(() => new FiLMFusion({ inputDims: dims, coordinates: true })).toThrow(/coordinates needs a grid/);
+    expect(() => new FiLMFusion({ inputDims: dims, hiddenDim: 6, inputProjection: false })).toThrow(
+      /inputProjection: false needs the target 'image' to be hiddenDim wide \(6\), got 4/,
+    );
     expect(() => new FiLMFusion({ inputDims: dims, grid: [2, 0] as unknown as [number, number] })).toThrow(
       /grid must be \[h, w\]/,
     );
