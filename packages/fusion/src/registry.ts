@@ -87,7 +87,7 @@ const registry = new Map<string, FusionFactory>(Object.entries(BUILTINS));
 
 /**
  * Makes a strategy available by name to `createFusion` and `fusionFromConfig` (how code outside
- * this package plugs in its own; see `apps/fusion-extension`). Names are case-sensitive; taking a
+ * this package plugs in its own; see `examples/fusion-extension`). Names are case-sensitive; taking a
  * registered name throws unless `{ override: true }`.
  *
  * ```ts
