@@ -23,6 +23,7 @@ export { SafetensorsError, StateDictError } from './errors.js';
 export { generatorFrom } from './generator.js';
 export { gradCheckModule } from './grad-check-module.js';
 export { GroupNorm, type GroupNormOptions } from './group-norm.js';
+export { GRU, type GRUForwardOptions, type GRUOptions, type GRUOutput } from './gru.js';
 export {
   calculateGain,
   computeFans,
