@@ -46,7 +46,8 @@ export interface BatchNormModuleOptions {
 export abstract class BatchNorm extends Module {
   readonly numFeatures: number;
   readonly eps: number;
-  readonly momentum: number | null;
+  /** Mutable, as in PyTorch (`updateBatchNorm` switches it to the cumulative average for a while). */
+  momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
   weight: Tensor | null = null;

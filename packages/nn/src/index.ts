@@ -61,3 +61,4 @@ export {
   loadSafetensorsFrom,
   type SafetensorsSource,
 } from './safetensors-source.js';
+export { updateBatchNorm } from './update-batch-norm.js';
