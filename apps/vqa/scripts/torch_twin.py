@@ -27,19 +27,21 @@ p.add_argument('--val-images', type=int, default=500)
 p.add_argument('--size', type=int, default=64)
 p.add_argument('--objects', type=int, default=4)
 p.add_argument('--seed', type=int, default=1)
-p.add_argument('--pretrain-steps', type=int, default=300)
-p.add_argument('--pretrain-images', type=int, default=32)
-p.add_argument('--steps', type=int, default=1500)
+p.add_argument('--pretrain-steps', type=int, default=100)
+p.add_argument('--pretrain-images', type=int, default=16)
+p.add_argument('--steps', type=int, default=1200)
 p.add_argument('--images-per-batch', type=int, default=26)
 p.add_argument('--questions-per-image', type=int, default=5)
 p.add_argument('--lr', type=float, default=1.5e-3)
-p.add_argument('--layer-decay', type=float, default=0.8)
-p.add_argument('--warmup-ratio', type=float, default=0.05)
+p.add_argument('--layer-decay', type=float, default=1.0)
+p.add_argument('--warmup-ratio', type=float, default=0.03)
 p.add_argument('--eval-every', type=int, default=250)
 p.add_argument('--threads', type=int, default=2)
 p.add_argument('--json', default='')
-p.add_argument('--input-projection', type=int, default=1, help='0: the FiLM blocks start from the stem cells themselves (no Linear + ReLU before them)')
+p.add_argument('--input-projection', type=int, default=0, help='0: the FiLM blocks start from the stem cells themselves (no Linear + ReLU before them)')
 p.add_argument('--coords', type=int, default=1, help='FiLM blocks as in the paper: 1x1 conv over [h, x, y] before each 3x3 conv')
+p.add_argument('--text-encoder', default='transformer', choices=['transformer', 'gru'], help="'gru': the question's vector is a GRU's state after its last word (read in order)")
+p.add_argument('--bn-batches', type=int, default=8, help='training batches that recompute the BatchNorm statistics before each evaluation (0: keep the running ones)')
 args = p.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
@@ -112,6 +114,9 @@ class TextEncoder(nn.Module):
         s.tokens = nn.Embedding(len(vocab), d, padding_idx=0)
         s.positions = nn.Parameter(torch.randn(max_len, d) * 0.02)
         s.layers = nn.ModuleList()
+        if args.text_encoder == 'gru':
+            s.gru, layers = nn.GRU(d, d, batch_first=True), 0
+            del s.positions
         for _ in range(layers):
             layer = nn.TransformerEncoderLayer(d, heads, 2 * d, 0.0, 'gelu', batch_first=True, norm_first=True)
             nn.init.zeros_(layer.self_attn.out_proj.weight)  # residual branches start at zero
@@ -119,10 +124,20 @@ class TextEncoder(nn.Module):
             s.layers.append(layer)
 
     def forward(s, ids):
+        if args.text_encoder == 'gru':  # outputs after each word; pooled below at the last real one
+            return s.gru(s.tokens(ids))[0]
         x = s.tokens(ids) + s.positions[: ids.shape[1]]
         for layer in s.layers:
             x = layer(x, src_key_padding_mask=ids == 0)
         return x
+
+
+def pool(text, mask):
+    """The question's vector: the GRU's state after the last real word, or the mean of the tokens."""
+    if args.text_encoder == 'gru':  # right-padded: equal to the state of a packed sequence
+        return text[torch.arange(text.shape[0]), mask.long().sum(1) - 1]
+    m = mask.float()[..., None]
+    return (text * m).sum(1) / m.sum(1)
 
 
 class FiLMFusion(nn.Module):
@@ -141,8 +156,7 @@ class FiLMFusion(nn.Module):
         s.output, s.readout = nn.Linear(hidden + extra, out), nn.Linear(grid[0] * grid[1] * out, out)
 
     def forward(s, cells, text, mask):
-        m = mask.float()[..., None]
-        q = (text * m).sum(1) / m.sum(1)
+        q = pool(text, mask)
         params = s.film(q).view(-1, s.k, 2 * s.hidden)
         h = torch.relu(s.input(cells)) if args.input_projection else cells
         b, n, _ = h.shape
@@ -198,6 +212,7 @@ def depth(name):  # the app's vqaLayerId
 
 curve = []
 g = np.random.default_rng(args.seed)
+bn_rng = np.random.default_rng(args.seed + 1000)
 
 # ---- stage 1: pretraining on the captions ------------------------------------------------------
 if args.pretrain_steps:
@@ -225,7 +240,7 @@ if args.pretrain_steps:
         cells = model.image(Xtr[uniq])[inv]
         mlm = F.cross_entropy(heads['mlm'](model.fuse(cells, masked)), target)
         m = (ids != 0).float()[..., None]
-        te = F.normalize(heads['txt']((model.text(ids) * m).sum(1) / m.sum(1)), dim=-1)
+        te = F.normalize(heads['txt'](pool(model.text(ids), ids != 0)), dim=-1)
         ie = F.normalize(heads['img'](cells.mean(1)), dim=-1)
         same = img_ids[:, None] == img_ids[None, :]
         sim = logit_scale.clamp(0, math.log(100)).exp() * ie @ te.T
@@ -254,7 +269,26 @@ Iva = torch.tensor([i for i, _, _, _ in val])
 Ava = torch.tensor([aidx.get(a, -1) for _, _, a, _ in val])
 
 
+def refresh_batch_norm():
+    """The app's updateBatchNorm (torch.optim.swa_utils.update_bn): statistics of the current weights."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    with torch.no_grad():
+        for _ in range(args.bn_batches):
+            ims = bn_rng.choice(sorted(by_image), args.images_per_batch, replace=False)
+            b = [k for i in ims for k in bn_rng.permutation(by_image[i])[: args.questions_per_image]]
+            uniq, inv = torch.unique(torch.tensor([train[k][0] for k in b]), return_inverse=True)
+            model.fuse(model.image(Xtr[uniq])[inv], Qtr[b][:, : int((Qtr[b] != 0).sum(1).max())])
+    for m, mo in zip(bns, saved):
+        m.momentum = mo
+
+
 def evaluate():
+    if args.bn_batches:
+        refresh_batch_norm()
     model.eval()
     with torch.no_grad():
         cells = model.image(Xva)

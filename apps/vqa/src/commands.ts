@@ -76,6 +76,11 @@ const trainOptions = {
     description: 'comma-separated parameter patterns to keep frozen, e.g. image.**',
     allowEmpty: true,
   }),
+  textEncoder: choice({
+    choices: ['gru', 'transformer'] as const,
+    description: "how the question is read: 'gru' (in word order) or 'transformer' (mean of token states)",
+    default: D.model.textEncoder ?? 'transformer',
+  }),
   dropout: number({ description: 'dropout of the text encoder', default: D.model.dropout, min: 0, max: 0.9 }),
   checkpointEvery: int({
     description: 'fine-tuning steps between checkpoints (what --resume continues from)',
@@ -137,7 +142,9 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
   if (typed('questionsPerImage')) c.finetune.questionsPerImage = o.questionsPerImage;
   if (typed('lr')) c.finetune.lr = o.lr;
   if (typed('layerDecay')) c.finetune.layerDecay = o.layerDecay;
-  if (typed('fusion')) c.model.fusion = { type: o.fusion };
+  // The preset's own options for its fusion (e.g. FiLM's) stay when --fusion names the same one.
+  if (typed('fusion') && o.fusion !== base.model.fusion.type) c.model.fusion = { type: o.fusion };
+  if (typed('textEncoder')) c.model.textEncoder = o.textEncoder;
   if (typed('freeze'))
     c.finetune.freeze = (o.freeze ?? '')
       .split(',')

@@ -1,4 +1,3 @@
-import { maskedMean } from '@polymodal/fusion';
 import { contrastiveLoss, itmLabels, itmLoss, sampleHardNegatives } from '@polymodal/losses';
 import { Linear, MLP, Module } from '@polymodal/nn';
 import { cat, crossEntropy, Generator, noGrad, scope, type Tensor, tensor } from '@polymodal/tensor';
@@ -75,9 +74,8 @@ export class PretrainingModel extends Module {
       const mlm = crossEntropy(mlmLogits, batch.maskedWord);
 
       // ITC on pooled, projected embeddings; captions of one image are duplicates, not negatives.
-      const text = m.text.forward(batch.inputIds, batch.mask);
       const imageEmbeds = this.imageProjection.forward(cells.mean(1));
-      const textEmbeds = this.textProjection.forward(maskedMean(text, batch.mask));
+      const textEmbeds = this.textProjection.forward(m.text.encode(batch.inputIds, batch.mask).pooled);
       const ids = batch.imageIds;
       const duplicateMask = ids.map((a, i) => ids.map((b, j) => i !== j && a === b));
       const itcOut = contrastiveLoss(imageEmbeds, textEmbeds, {

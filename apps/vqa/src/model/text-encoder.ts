@@ -1,6 +1,15 @@
 import { TransformerEncoderLayer } from '@polymodal/attention';
-import { Embedding, Module, ModuleList, normal_, zeros_ } from '@polymodal/nn';
+import { maskedMean } from '@polymodal/fusion';
+import { Embedding, GRU, Module, ModuleList, normal_, zeros_ } from '@polymodal/nn';
 import { type Generator, scope, type Tensor, zeros } from '@polymodal/tensor';
+
+/**
+ * `'transformer'`: learned positions + Transformer layers, pooled by the mean of the real tokens.
+ * `'gru'`: a GRU over the token embeddings, pooled by its state after the last real token — it
+ * reads in order, so "is the red object left of the blue object" and its swap differ (a mean of
+ * embeddings plus additive positions is the same for both).
+ */
+export type TextEncoderKind = 'transformer' | 'gru';
 
 export interface TextEncoderConfig {
   vocabSize: number;
@@ -10,6 +19,14 @@ export interface TextEncoderConfig {
   numLayers: number;
   numHeads: number;
   dropout: number;
+  /** Default `'transformer'` (bundles written before the option existed). */
+  kind?: TextEncoderKind;
+}
+
+/** The encoded text: every token `[B, L, d]` and one vector per text `[B, d]`. */
+export interface EncodedText {
+  sequence: Tensor;
+  pooled: Tensor;
 }
 
 /**
@@ -23,8 +40,11 @@ export interface TextEncoderConfig {
  */
 export class TextEncoder extends Module {
   readonly tokens: Embedding;
-  readonly positions: Tensor;
+  /** Learned positions (`kind: 'transformer'` only; a GRU knows the order by reading it). */
+  readonly positions: Tensor | null = null;
   readonly layers: ModuleList<TransformerEncoderLayer>;
+  /** The recurrent reader of `kind: 'gru'`, else null. */
+  readonly gru: GRU | null = null;
 
   constructor(
     readonly config: TextEncoderConfig,
@@ -36,12 +56,17 @@ export class TextEncoder extends Module {
       'tokens',
       new Embedding(config.vocabSize, d, { paddingIdx: config.padId, generator }),
     );
-    this.positions = this.registerParameter('positions', zeros([config.maxLength, d]))!;
-    normal_(this.positions, 0, 0.02, { generator });
+    const gru = config.kind === 'gru';
+    if (gru) {
+      this.gru = this.registerModule('gru', new GRU(d, d, { generator }));
+    } else {
+      this.positions = this.registerParameter('positions', zeros([config.maxLength, d]))!;
+      normal_(this.positions, 0, 0.02, { generator });
+    }
     this.layers = this.registerModule(
       'layers',
       new ModuleList<TransformerEncoderLayer>(
-        Array.from({ length: config.numLayers }, () => {
+        Array.from({ length: gru ? 0 : config.numLayers }, () => {
           const layer = new TransformerEncoderLayer(d, config.numHeads, {
             dimFeedforward: 2 * d,
             dropout: config.dropout,
@@ -56,10 +81,27 @@ export class TextEncoder extends Module {
     );
   }
 
+  /** `[B, L, d]` token states (the GRU's outputs for `kind: 'gru'`). */
   override forward(inputIds: Tensor, mask: Tensor): Tensor {
+    return this.encode(inputIds, mask).sequence;
+  }
+
+  /** Token states and one vector per text (see `TextEncoderKind`). */
+  encode(inputIds: Tensor, mask: Tensor): EncodedText {
+    return scope(() => {
+      if (this.gru) {
+        const { output, hidden } = this.gru.forward(this.tokens.forward(inputIds), { mask });
+        return { sequence: output, pooled: hidden.squeeze(0) };
+      }
+      const sequence = this.transformer(inputIds, mask);
+      return { sequence, pooled: maskedMean(sequence, mask) };
+    });
+  }
+
+  private transformer(inputIds: Tensor, mask: Tensor): Tensor {
     const length = inputIds.shape[1]!;
     return scope(() => {
-      let x = this.tokens.forward(inputIds).add(this.positions.narrow(0, 0, length));
+      let x = this.tokens.forward(inputIds).add(this.positions!.narrow(0, 0, length));
       const srcKeyPaddingMask = mask.logicalNot(); // torch's convention: true = padding
       for (const layer of this.layers) x = layer.forward(x, { srcKeyPaddingMask });
       return x;

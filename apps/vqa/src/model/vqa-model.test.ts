@@ -42,4 +42,26 @@ describe('VqaModel', () => {
     expect(gradNorm('image.')).toBeGreaterThan(0);
     expect(gradNorm('text.')).toBeGreaterThan(0);
   });
+
+  it("with textEncoder 'gru' the question is read in order: swapping two words changes the answer scores", () => {
+    const fused = (kind: 'gru' | 'transformer', ids: number[]) => {
+      const model = new VqaModel({ ...configFor('film'), textEncoder: kind });
+      model.eval();
+      const pixels = randn([1, 3, 32, 32], { seed: 1 });
+      const t = tensor([ids], { dtype: 'int32' });
+      return [...model.forward(pixels, t, t.ne(0)).logits.dataSync()];
+    };
+    const diff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    // "… red … blue …" against "… blue … red …": the same bag of words.
+    const a = [2, 5, 6, 7, 3];
+    const b = [2, 7, 6, 5, 3];
+    expect(diff(fused('gru', a), fused('gru', b))).toBeGreaterThan(1e-4);
+    const names = new VqaModel({ ...configFor('film'), textEncoder: 'gru' })
+      .namedParameters()
+      .map(([n]) => n);
+    expect(names).toContain('text.gru.weight_hh_l0');
+    expect(names).not.toContain('text.positions');
+    // The mean-pooled transformer (residual branches at zero) cannot tell them apart at the start.
+    expect(diff(fused('transformer', a), fused('transformer', b))).toBeLessThan(1e-3);
+  });
 });

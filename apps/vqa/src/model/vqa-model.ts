@@ -1,8 +1,8 @@
-import { createFusion, type FusionModule, maskedMean } from '@polymodal/fusion';
+import { createFusion, type FusionModule } from '@polymodal/fusion';
 import { Linear, MLP, Module } from '@polymodal/nn';
 import { ArgumentError, Generator, scope, type Tensor, tensor } from '@polymodal/tensor';
 import { ConvStem, type StemLayer } from './conv-stem.js';
-import { TextEncoder } from './text-encoder.js';
+import { TextEncoder, type TextEncoderKind } from './text-encoder.js';
 
 /** Everything that fixes the architecture; saved as the bundle's `config.json`. */
 export interface VqaModelConfig {
@@ -10,6 +10,8 @@ export interface VqaModelConfig {
   stem: StemLayer[];
   dModel: number;
   textLayers: number;
+  /** How the question is read (default `'transformer'`, the bundles written before the option). */
+  textEncoder?: TextEncoderKind;
   numHeads: number;
   dropout: number;
   /** A fusion strategy by its registry name (`createFusion`), with its options. */
@@ -66,6 +68,7 @@ export class VqaModel extends Module {
           maxLength: config.maxTextLength,
           dModel: d,
           numLayers: config.textLayers,
+          kind: config.textEncoder ?? 'transformer',
           numHeads: config.numHeads,
           dropout: config.dropout,
         },
@@ -112,12 +115,15 @@ export class VqaModel extends Module {
   /** Fused `[B, F]` of image cells and text. */
   fuse(cells: Tensor, inputIds: Tensor, mask: Tensor): Tensor {
     return scope(() => {
-      const text = this.text.forward(inputIds, mask);
-      // Strategies over pooled vectors (concat, sum, gated, …) get the mean cell and the mean of
-      // the question's real tokens; the others see every cell and token.
+      const text = this.text.encode(inputIds, mask);
+      // Strategies over pooled vectors (concat, sum, gated, …) get the mean cell and the question's
+      // vector; FiLM (either) is conditioned on the GRU's vector when there is one; the others see
+      // every cell and token.
       if (this.fusion.inputKind === 'pooled')
-        return this.fusion.forward({ image: cells.mean(1), text: maskedMean(text, mask) }).fused;
-      return this.fusion.forward({ image: cells, text }, { text: mask }).fused;
+        return this.fusion.forward({ image: cells.mean(1), text: text.pooled }).fused;
+      if (this.fusion.inputKind === 'either' && this.text.gru)
+        return this.fusion.forward({ image: cells, text: text.pooled }).fused;
+      return this.fusion.forward({ image: cells, text: text.sequence }, { text: mask }).fused;
     });
   }
 
