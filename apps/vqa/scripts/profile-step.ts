@@ -2,7 +2,10 @@
  * Profiles one fine-tuning step of the app's default model (forward, backward, AdamW) on the
  * current backend: wall time, time in kernels, and the slowest kernels by input shape.
  *
- *   pnpm --dir apps/vqa exec tsx --conditions=@polymodal/source scripts/profile-step.ts [fusion] [backend]
+ *   pnpm --dir apps/vqa exec tsx --conditions=@polymodal/source scripts/profile-step.ts [fusion] [backend] [--json]
+ *
+ * With `--json` it only times steps and prints one line `{medianMs, minMs, cpuMedianMs, reps}`
+ * (wall and CPU time per step; what `tooling/bench/src/vqa-step-bench.mjs` reads).
  */
 import { AdamW } from '@polymodal/finetune';
 import { answerCrossEntropy } from '@polymodal/losses';
@@ -10,8 +13,10 @@ import { getBackend, profile, randint, randn, scope, setBackend, tensor } from '
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { VqaModel } from '../src/model/vqa-model.js';
 
-const fusion = process.argv[2] ?? DEFAULT_CONFIG.model.fusion.type;
-if (process.argv[3]) setBackend(process.argv[3]);
+const json = process.argv.includes('--json');
+const [fusionArg, backendArg] = process.argv.slice(2).filter((a) => a !== '--json');
+const fusion = fusionArg ?? DEFAULT_CONFIG.model.fusion.type;
+if (backendArg) setBackend(backendArg);
 const images = DEFAULT_CONFIG.finetune.imagesPerBatch;
 const perImage = DEFAULT_CONFIG.finetune.questionsPerImage;
 const b = images * perImage;
@@ -42,12 +47,51 @@ const step = () =>
     optimizer.zeroGrad();
   });
 for (let i = 0; i < 3; i++) step();
+if (json) {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const start = performance.now();
+  while (wall.length < 15 && (wall.length < 5 || performance.now() - start < 8000)) {
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
+    step();
+    const c = process.cpuUsage(c0);
+    wall.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  console.log(
+    JSON.stringify({ medianMs: median(wall), minMs: Math.min(...wall), cpuMedianMs: median(cpu), reps: wall.length }),
+  );
+  process.exit(0);
+}
+// CPU time of this process per step (user + system, every thread): unlike wall time it does not
+// grow when other work shares the cores.
+const cpuMs: number[] = [];
+for (let i = 0; i < 8; i++) {
+  const t0 = process.cpuUsage();
+  step();
+  const t = process.cpuUsage(t0);
+  cpuMs.push((t.user + t.system) / 1000);
+}
+cpuMs.sort((x, y) => x - y);
 const p = profile(step);
 console.log(
-  `${getBackend()} fusion ${fusion}, batch ${b} (${images} images): step ${p.wallMs.toFixed(0)} ms, kernels ${p.kernelMs.toFixed(0)} ms`,
+  `${getBackend()} fusion ${fusion}, batch ${b} (${images} images): step ${p.wallMs.toFixed(0)} ms, kernels ${p.kernelMs.toFixed(0)} ms; CPU time per step: median ${cpuMs[4]!.toFixed(0)} ms, min ${cpuMs[0]!.toFixed(0)} ms`,
+);
+const byName = new Map<string, number>();
+for (const k of p.kernels) byName.set(k.kernel, (byName.get(k.kernel) ?? 0) + k.totalMs);
+console.table(
+  [...byName]
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 16)
+    .map(([kernel, ms]) => ({
+      kernel,
+      ms: +ms.toFixed(1),
+      share: `${((100 * ms) / p.wallMs).toFixed(1)} %`,
+    })),
 );
 console.table(
   p.kernels
-    .slice(0, 18)
+    .slice(0, 24)
     .map((k) => ({ kernel: k.kernel, shapes: k.shapes, calls: k.calls, ms: +k.totalMs.toFixed(1) })),
 );

@@ -120,8 +120,8 @@ class FiLMBlock extends Module {
   private convolve(cells: Tensor): Tensor {
     const [b, n, width] = cells.shape as [number, number, number];
     const [gh, gw] = this.grid!;
-    const map = cells.transpose(1, 2).reshape(b, width, gh, gw);
-    return this.conv!.forward(map).reshape(b, width, n).transpose(1, 2);
+    // Cells [B, h·w, H] are a channels-last map already: no transposes in or out.
+    return this.conv!.forwardNhwc(cells.reshape(b, gh, gw, width)).reshape(b, n, width);
   }
 }
 

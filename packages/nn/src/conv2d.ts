@@ -1,4 +1,4 @@
-import { conv2d, type RandomOptions, type Tensor, zeros } from '@polymodal/tensor';
+import { conv2d, conv2dNhwc, type RandomOptions, type Tensor, zeros } from '@polymodal/tensor';
 import { generatorFrom } from './generator.js';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { checkPositiveInt } from './linear.js';
@@ -58,6 +58,18 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+  }
+
+  /**
+   * The same convolution over channels-last input, `[N, H, W, C] → [N, OH, OW, O]` (`conv2dNhwc`):
+   * for features kept as cells `[N, H·W, C]`, which then need no transposes around the convolution.
+   *
+   * ```ts
+   * const y = new Conv2d(32, 32, 3, { padding: 1 }).forwardNhwc(cells.reshape(n, 8, 8, 32)); // [n, 8, 8, 32]
+   * ```
+   */
+  forwardNhwc(x: Tensor): Tensor {
+    return conv2dNhwc(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
   }
 
   protected override extraRepr(): string {

@@ -232,6 +232,18 @@ describe('Conv2d', () => {
     const x = randn([1, 2, 3, 3], { seed: 4 });
     expect(gradCheckModule(conv, () => conv.forward(x).tanh().mean()).ok).toBe(true);
   });
+
+  it('forwardNhwc: the same convolution over [N, H, W, C] (direct convolution), gradient-checked', () => {
+    const conv = new Conv2d(2, 3, 3, { stride: 2, padding: 1, seed: 0 });
+    const x = randn([2, 2, 5, 5], { seed: 1 });
+    const y = conv.forwardNhwc(x.permute(0, 2, 3, 1));
+    expect(y.shape).toEqual([2, 3, 3, 3]);
+    const want = naiveConv(arr(x), [2, 2, 5, 5], arr(conv.weight), [3, 2, 3, 3], arr(conv.bias!), 2, 1);
+    expectClose(y.permute(0, 3, 1, 2).dataSync(), want, 1e-5);
+    const small = new Conv2d(2, 2, 2, { padding: 1, seed: 3 });
+    const cells = randn([1, 3, 3, 2], { seed: 4 });
+    expect(gradCheckModule(small, () => small.forwardNhwc(cells).tanh().mean()).ok).toBe(true);
+  });
 });
 
 describe('PatchEmbedding', () => {

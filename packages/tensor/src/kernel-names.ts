@@ -153,6 +153,15 @@ export interface KernelAttrs
   BatchNormGrad: { eps: number };
   /** Adjoint of Im2Col: sums columns (in either layout) back into `[N,C,H,W]`. */
   Col2Im: ConvGeometry & { channels: number; height: number; width: number; batchInColumns: boolean };
+  /**
+   * Channels-last im2col: `[N,H,W,C] → [N·OH·OW, kh·kw·C]`, one row per output position holding its
+   * taps' channel vectors side by side (out-of-image taps read 0). A convolution over cells stored as
+   * `[N, H·W, C]` is then one GEMM against the weight as `[O, kh·kw·C]`, with no transposes, and each
+   * tap copies C contiguous values.
+   */
+  Im2ColNhwc: ConvGeometry;
+  /** Adjoint of Im2ColNhwc: sums the rows' taps back into `[N,H,W,C]`. */
+  Col2ImNhwc: ConvGeometry & { batch: number; height: number; width: number; channels: number };
 }
 
 export type KernelName = keyof KernelAttrs;

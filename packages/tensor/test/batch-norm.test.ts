@@ -137,6 +137,20 @@ describe('batchNorm: fused kernels', () => {
     });
   }
 
+  // [N, C] (BatchNorm1d over features, as FiLM's blocks run it) takes the kernels' row-wise path.
+  it.each(['cpu', 'wasm'])('%s: 2-d input [N, C] matches the float64 reference', (backend) => {
+    const shape2 = [24, 5];
+    const x2 = x.subarray(0, 120);
+    const dy2 = dy.subarray(0, 120);
+    const ref = reference(x2, shape2, dy2);
+    const got = run(backend, x2, shape2, dy2);
+    expectClose(got.y, ref.y, 2e-5, 'y');
+    expectClose(got.dx, ref.dx, 2e-5, 'dx');
+    expectClose(got.dw, ref.dw, 1e-4, 'dweight');
+    expectClose(got.db, ref.db, 1e-4, 'dbias');
+    expectClose(got.rv, ref.rv, 1e-5, 'runningVar');
+  });
+
   it('statistics stay accurate for a channel far from zero (mean 1e4, std 0.1)', () => {
     const big = Float32Array.from({ length: 360 }, (_, i) => 1e4 + 0.1 * Math.sin(i * 1.3));
     const ref = reference(big, shape, dy);

@@ -99,3 +99,92 @@ describe('cpu Im2Col / Col2Im', () => {
     );
   });
 });
+
+/** The channels-last columns `[N·OH·OW, kh·kw·C]` from the naive `[N, C·kh·kw, OH·OW]` ones. */
+function naiveNhwc(naive: Float32Array, n: number, c: number, taps: number, l: number): Float32Array {
+  const out = new Float32Array(naive.length);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let t = 0; t < taps; t++)
+        for (let p = 0; p < l; p++)
+          out[((b * l + p) * taps + t) * c + ch] = naive[((b * c + ch) * taps + t) * l + p]!;
+  return out;
+}
+
+describe('cpu Im2ColNhwc / Col2ImNhwc', () => {
+  it('equal the naive definition and are adjoint, for any geometry, with few channels and with many', () => {
+    T.setBackend('cpu');
+    fc.assert(
+      fc.property(geometry, fc.boolean(), fc.integer({ min: 0, max: 1000 }), (g, wide, seed) => {
+        // 16 channels and more take the block-copy path.
+        const { n, h, w, batchInColumns: _, ...geom } = g;
+        const c = wide ? 16 + g.c : g.c;
+        const first = T.randn([n, c, h, w], { seed });
+        const x = T.permute(first, [0, 2, 3, 1]);
+        const cols = ENGINE.runKernel('Im2ColNhwc', [x], geom);
+        const taps = geom.kernelH * geom.kernelW;
+        const naive = naiveIm2col(first.dataSync() as Float32Array, [n, c, h, w], geom, 0);
+        const l = naive.length / (n * c * taps);
+        expect(cols.shape).toEqual([n * l, taps * c]);
+        expect(Array.from(cols.dataSync())).toEqual(Array.from(naiveNhwc(naive, n, c, taps, l)));
+        const r = T.randn(cols.shape, { seed: seed + 1 });
+        const back = ENGINE.runKernel('Col2ImNhwc', [r], {
+          ...geom,
+          batch: n,
+          height: h,
+          width: w,
+          channels: c,
+        });
+        expect(back.shape).toEqual([n, h, w, c]);
+        let lhs = 0;
+        let rhs = 0;
+        const [cv, rv, xv, bv] = [cols.dataSync(), r.dataSync(), x.dataSync(), back.dataSync()];
+        for (let i = 0; i < cv.length; i++) lhs += cv[i]! * rv[i]!;
+        for (let i = 0; i < xv.length; i++) rhs += xv[i]! * bv[i]!;
+        expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(lhs)));
+        for (const t of [first, x, cols, r, back]) t.dispose();
+      }),
+      { numRuns: 200, seed: 7 },
+    );
+  });
+});
+
+describe('conv2dNhwc', () => {
+  it.each(['cpu', 'wasm'])(
+    '%s: equals conv2d on the permuted input, forward and every gradient',
+    (backend) => {
+      T.setBackend(backend);
+      T.scope(() => {
+        const opts = { stride: [2, 1] as [number, number], padding: 1 };
+        const grads = (nhwc: boolean) => {
+          const x = T.randn([3, 20, 5, 7], { seed: 1, requiresGrad: true });
+          const w = T.randn([6, 20, 3, 3], { seed: 2, requiresGrad: true });
+          const b = T.randn([6], { seed: 3, requiresGrad: true });
+          const y = nhwc
+            ? T.permute(T.conv2dNhwc(T.permute(x, [0, 2, 3, 1]), w, b, opts), [0, 3, 1, 2])
+            : T.conv2d(x, w, b, opts);
+          y.mul(T.randn(y.shape, { seed: 4 }))
+            .sum()
+            .backward();
+          return [y, x.grad!, w.grad!, b.grad!].map((t) => Array.from(t.dataSync()));
+        };
+        const [want, got] = [grads(false), grads(true)];
+        for (let i = 0; i < want.length; i++) {
+          const worst = Math.max(...want[i]!.map((v, j) => Math.abs(v - got[i]![j]!)));
+          expect(worst, ['y', 'dx', 'dweight', 'dbias'][i]).toBeLessThan(1e-4);
+        }
+      });
+    },
+  );
+
+  it('refuses inputs that are not [N, H, W, C] with the weight’s channels last', () => {
+    T.setBackend('cpu');
+    expect(() => T.conv2dNhwc(T.randn([2, 4, 4]), T.randn([3, 4, 3, 3]))).toThrow(/\[N, H, W, C\]/);
+    expect(() => T.conv2dNhwc(T.randn([2, 4, 4, 5]), T.randn([3, 4, 3, 3]))).toThrow(
+      /5 channels \(last axis\) but weight \[3,4,3,3\] expects 4/,
+    );
+    expect(() => T.conv2dNhwc(T.randn([2, 4, 4, 4]), T.randn([3, 4, 3, 3]), T.randn([2]))).toThrow(
+      /bias \[2\] must be \[3\]/,
+    );
+  });
+});

@@ -239,6 +239,15 @@ const TABLE: GradConfig[] = [
     const geometry = { kernelH, kernelW, strideH, strideW, padH, padW };
     return [ENGINE.runKernel('Im2Col', [dy], { ...geometry, padValue: 0, batchInColumns })];
   }),
+  grad('Im2ColNhwc', (dy, c) => {
+    if (!c.needsInputGrad[0]) return [null];
+    const [batch, height, width, channels] = input(c).shape as [number, number, number, number];
+    return [ENGINE.runKernel('Col2ImNhwc', [dy], { ...c.attrs, batch, height, width, channels })];
+  }),
+  grad('Col2ImNhwc', (dy, c) => {
+    const { kernelH, kernelW, strideH, strideW, padH, padW } = c.attrs;
+    return [ENGINE.runKernel('Im2ColNhwc', [dy], { kernelH, kernelW, strideH, strideW, padH, padW })];
+  }),
   // Fused GELU, by its fused backward kernel where the backend has one, else composed:
   // dx = dy·(Φ(x) + x·φ(x)), or the tanh form's derivative.
   grad('Gelu', (dy, c) => {
@@ -343,7 +352,10 @@ const SAVED: Partial<Record<string, NonNullable<GradConfig['saved']>>> = {
     ),
   ),
   ...Object.fromEntries(
-    ['BroadcastTo', 'Slice', 'Concat', 'Pad', 'Im2Col', 'Col2Im'].map((k) => [k, SHAPES_ONLY]),
+    ['BroadcastTo', 'Slice', 'Concat', 'Pad', 'Im2Col', 'Col2Im', 'Im2ColNhwc', 'Col2ImNhwc'].map((k) => [
+      k,
+      SHAPES_ONLY,
+    ]),
   ),
   ...Object.fromEntries(
     ['Exp', 'Sqrt', 'Rsqrt', 'Tanh', 'Sigmoid', 'Reciprocal', 'SoftmaxLastAxis'].map((k) => [k, OUTPUT]),

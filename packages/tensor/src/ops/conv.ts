@@ -3,7 +3,7 @@ import { ArgumentError, ShapeError } from '../errors/index.js';
 import type { ConvGeometry } from '../kernel-names.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { matmul } from './matmul.js';
+import { linear, matmul } from './matmul.js';
 import { assertTensor } from './operand.js';
 import { max, mean } from './reduce.js';
 import { permute, reshape } from './shape-ops.js';
@@ -17,21 +17,27 @@ const pair = (op: string, name: string, v: Pair): [number, number] => {
   return p;
 };
 
+/** Conv geometry of a rank-4 input whose height and width are at `hAxis` and `hAxis + 1`. */
 function geometry(
   op: string,
   x: Tensor,
   kernel: Pair,
   stride: Pair,
   padding: Pair,
+  hAxis = 2,
 ): ConvGeometry & { outH: number; outW: number } {
-  if (x.rank !== 4) throw new ShapeError(op, `input must be [N, C, H, W], got ${formatShape(x.shape)}`);
+  if (x.rank !== 4)
+    throw new ShapeError(
+      op,
+      `input must be ${hAxis === 2 ? '[N, C, H, W]' : '[N, H, W, C]'}, got ${formatShape(x.shape)}`,
+    );
   const [kernelH, kernelW] = pair(op, 'kernel size', kernel);
   const [strideH, strideW] = pair(op, 'stride', stride);
   const [padH, padW] = pair(op, 'padding', padding);
   if (kernelH === 0 || kernelW === 0 || strideH === 0 || strideW === 0)
     throw new ArgumentError(op, 'kernel size and stride must be ≥ 1');
-  const outH = Math.floor((x.shape[2]! + 2 * padH - kernelH) / strideH) + 1;
-  const outW = Math.floor((x.shape[3]! + 2 * padW - kernelW) / strideW) + 1;
+  const outH = Math.floor((x.shape[hAxis]! + 2 * padH - kernelH) / strideH) + 1;
+  const outW = Math.floor((x.shape[hAxis + 1]! + 2 * padW - kernelW) / strideW) + 1;
   if (outH <= 0 || outW <= 0) {
     throw new ShapeError(
       op,
@@ -83,6 +89,57 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     if (bias) out = out.add(reshape(bias, [o, 1]));
     const batchFirst = n === 1 ? out : permute(reshape(out, [o, n, l]), [1, 0, 2]);
     return reshape(batchFirst, [n, o, g.outH, g.outW]);
+  });
+}
+
+/**
+ * 2-D convolution over channels-last input (TF's `NHWC` data format): `x [N, H, W, C]`, `weight
+ * [O, C, kh, kw]` (PyTorch's layout, so state dicts load unchanged), `bias [O]` → `[N, OH, OW, O]`.
+ * Same values as `conv2d` on `x.permute(0, 3, 1, 2)`, permuted back. For features stored as cells
+ * `[N, H·W, C]` (a feature map turned into a sequence, FiLM's blocks) it needs no transposes:
+ * channels-last im2col (`[N·OH·OW, kh·kw·C]`, each tap a contiguous copy of C channels) and one GEMM
+ * against the weight as `[O, kh·kw·C]`, whose output rows are already the output cells.
+ *
+ * ```ts
+ * const cells = randn([8, 4 * 4, 32]); // [N, H·W, C]
+ * const y = conv2dNhwc(cells.reshape(8, 4, 4, 32), randn([32, 32, 3, 3]), null, { padding: 1 }); // [8, 4, 4, 32]
+ * ```
+ */
+export function conv2dNhwc(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options: Conv2dOptions = {},
+): Tensor {
+  assertTensor('conv2dNhwc', 'input', x);
+  assertTensor('conv2dNhwc', 'weight', weight);
+  if (weight.rank !== 4)
+    throw new ShapeError('conv2dNhwc', `weight must be [O, C, kh, kw], got ${formatShape(weight.shape)}`);
+  if (x.rank === 4 && weight.shape[1] !== x.shape[3]) {
+    throw new ShapeError(
+      'conv2dNhwc',
+      `input ${formatShape(x.shape)} has ${x.shape[3]} channels (last axis) but weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`,
+    );
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new ShapeError('conv2dNhwc', `bias ${formatShape(bias.shape)} must be [${weight.shape[0]}]`);
+  }
+  const g = geometry(
+    'conv2dNhwc',
+    x,
+    [weight.shape[2]!, weight.shape[3]!],
+    options.stride ?? 1,
+    options.padding ?? 0,
+    1,
+  );
+  const [n, c] = [x.shape[0]!, x.shape[3]!];
+  const o = weight.shape[0]!;
+  return scope(() => {
+    const cols = ENGINE.runKernel('Im2ColNhwc', [x], strip(g)); // [N·OH·OW, kh·kw·C]
+    // Columns are ordered (ki, kj, c): the weight's taps, channel innermost.
+    const w2 = reshape(permute(weight, [0, 2, 3, 1]), [o, g.kernelH * g.kernelW * c]);
+    const out = linear(cols, w2, bias ?? null); // [N·OH·OW, O]
+    return reshape(out, [n, g.outH, g.outW, o]);
   });
 }
 

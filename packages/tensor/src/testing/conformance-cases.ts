@@ -245,6 +245,18 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
     run: (x, w, b) => T.conv2d(x, w, b),
   },
   {
+    name: 'conv2dNhwc stride [2, 1], 3 channels',
+    inputs: () => [r([2, 6, 5, 3], 120), r([4, 3, 3, 3], 121), r([4], 122)],
+    run: (x, w, b) => T.conv2dNhwc(x, w, b, { stride: [2, 1], padding: 1 }),
+    atol: 3e-4,
+  },
+  {
+    name: 'conv2dNhwc 3×3 padding 1, 16 channels (block copies)',
+    inputs: () => [r([2, 3, 4, 16], 123), r([5, 16, 3, 3], 124)],
+    run: (x, w) => T.conv2dNhwc(x, w, null, { padding: 1 }),
+    atol: 3e-4,
+  },
+  {
     name: 'avgPool2d',
     inputs: () => [r([1, 2, 5, 5], 86)],
     run: (x) => T.avgPool2d(x, 2, { stride: 2, padding: 1 }),

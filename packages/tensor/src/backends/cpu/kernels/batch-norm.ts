@@ -21,24 +21,36 @@ export const batchNormKernels: KernelConfig[] = [
       const xs = cpu(backend).values(x!.dataId);
       const m = n * l;
       const mean = new Float64Array(c);
-      for (let i = 0, at = 0; i < n; i++) {
-        for (let ch = 0; ch < c; ch++, at += l) {
-          let s = 0;
-          for (let j = 0; j < l; j++) s += xs[at + j]!;
-          mean[ch]! += s;
-        }
-      }
-      for (let ch = 0; ch < c; ch++) mean[ch]! /= m;
       const sq = new Float64Array(c);
-      for (let i = 0, at = 0; i < n; i++) {
-        for (let ch = 0; ch < c; ch++, at += l) {
-          const mu = mean[ch]!;
-          let s = 0;
-          for (let j = 0; j < l; j++) {
-            const d = xs[at + j]! - mu;
-            s += d * d;
+      if (l === 1) {
+        // [N, C] rows (BatchNorm1d over features): walk each row once per pass, every channel's sum in step.
+        for (let at = 0; at < xs.length; at += c) for (let ch = 0; ch < c; ch++) mean[ch]! += xs[at + ch]!;
+        for (let ch = 0; ch < c; ch++) mean[ch]! /= m;
+        for (let at = 0; at < xs.length; at += c) {
+          for (let ch = 0; ch < c; ch++) {
+            const d = xs[at + ch]! - mean[ch]!;
+            sq[ch]! += d * d;
           }
-          sq[ch]! += s;
+        }
+      } else {
+        for (let i = 0, at = 0; i < n; i++) {
+          for (let ch = 0; ch < c; ch++, at += l) {
+            let s = 0;
+            for (let j = 0; j < l; j++) s += xs[at + j]!;
+            mean[ch]! += s;
+          }
+        }
+        for (let ch = 0; ch < c; ch++) mean[ch]! /= m;
+        for (let i = 0, at = 0; i < n; i++) {
+          for (let ch = 0; ch < c; ch++, at += l) {
+            const mu = mean[ch]!;
+            let s = 0;
+            for (let j = 0; j < l; j++) {
+              const d = xs[at + j]! - mu;
+              s += d * d;
+            }
+            sq[ch]! += s;
+          }
         }
       }
       const out = new Float32Array(2 * c);
@@ -67,11 +79,16 @@ export const batchNormKernels: KernelConfig[] = [
         shift[ch] = bs[ch]! - ss[ch]! * scale[ch]!;
       }
       const out = cpu(backend).uninitializedFloat32(xs.length);
-      for (let i = 0, at = 0; i < n; i++) {
-        for (let ch = 0; ch < c; ch++, at += l) {
-          const k = scale[ch]!;
-          const t = shift[ch]!;
-          for (let j = at; j < at + l; j++) out[j] = xs[j]! * k + t;
+      if (l === 1) {
+        for (let at = 0; at < xs.length; at += c)
+          for (let ch = 0; ch < c; ch++) out[at + ch] = xs[at + ch]! * scale[ch]! + shift[ch]!;
+      } else {
+        for (let i = 0, at = 0; i < n; i++) {
+          for (let ch = 0; ch < c; ch++, at += l) {
+            const k = scale[ch]!;
+            const t = shift[ch]!;
+            for (let j = at; j < at + l; j++) out[j] = xs[j]! * k + t;
+          }
         }
       }
       return cpu(backend).output(out, x!.shape, 'float32');
@@ -89,7 +106,16 @@ export const batchNormKernels: KernelConfig[] = [
       const ss = cpu(backend).values(stats!.dataId);
       const sumGx = new Float64Array(c);
       const sumG = new Float64Array(c);
-      for (let i = 0, at = 0; i < n; i++) {
+      if (l === 1) {
+        for (let at = 0; at < xs.length; at += c) {
+          for (let ch = 0; ch < c; ch++) {
+            const g = gs[at + ch]!;
+            sumG[ch]! += g;
+            sumGx[ch]! += g * (xs[at + ch]! - ss[ch]!);
+          }
+        }
+      }
+      for (let i = 0, at = 0; l > 1 && i < n; i++) {
         for (let ch = 0; ch < c; ch++, at += l) {
           // Centred on the mean, so Σ dy·(x − mean) does not cancel for channels with a large mean.
           const mu = ss[ch]!;
@@ -135,7 +161,12 @@ export const batchNormKernels: KernelConfig[] = [
         b[ch] = -a[ch]! * ss[ch]! - (k[ch]! * ps[c + ch]!) / m;
       }
       const out = cpu(backend).uninitializedFloat32(xs.length);
-      for (let i = 0, at = 0; i < n; i++) {
+      if (l === 1) {
+        for (let at = 0; at < xs.length; at += c)
+          for (let ch = 0; ch < c; ch++)
+            out[at + ch] = gs[at + ch]! * k[ch]! + xs[at + ch]! * a[ch]! + b[ch]!;
+      }
+      for (let i = 0, at = 0; l > 1 && i < n; i++) {
         for (let ch = 0; ch < c; ch++, at += l) {
           const kc = k[ch]!;
           const ac = a[ch]!;

@@ -2,6 +2,7 @@ import type { KernelConfig } from '../../../kernel-registry.js';
 import { adamStepKernel } from './adam-step.js';
 import { batchNormKernels } from './batch-norm.js';
 import { convKernels } from './conv.js';
+import { convNhwcKernels } from './conv-nhwc.js';
 import { elementwiseKernels } from './elementwise.js';
 import { gatherKernels } from './gather.js';
 import { geluKernels } from './gelu.js';
@@ -18,6 +19,7 @@ export const CPU_KERNELS: KernelConfig[] = [
   ...layoutKernels,
   ...gatherKernels,
   ...convKernels,
+  ...convNhwcKernels,
   ...normalizationKernels,
   ...batchNormKernels,
   ...geluKernels,
