@@ -37,6 +37,7 @@ p.add_argument('--layer-decay', type=float, default=1.0)
 p.add_argument('--warmup-ratio', type=float, default=0.03)
 p.add_argument('--eval-every', type=int, default=250)
 p.add_argument('--threads', type=int, default=2)
+p.add_argument('--d-model', type=int, default=64, help='width of cells, tokens and FiLM blocks (the app: 64)')
 p.add_argument('--json', default='')
 p.add_argument('--input-projection', type=int, default=0, help='0: the FiLM blocks start from the stem cells themselves (no Linear + ReLU before them)')
 p.add_argument('--coords', type=int, default=1, help='FiLM blocks as in the paper: 1x1 conv over [h, x, y] before each 3x3 conv')
@@ -189,7 +190,7 @@ class VqaModel(nn.Module):
         return s.fusion(cells, s.text(ids), ids != 0)
 
 
-model = VqaModel()
+model = VqaModel(args.d_model)
 
 
 def schedule(opt, steps, ratio):
@@ -217,8 +218,8 @@ bn_rng = np.random.default_rng(args.seed + 1000)
 # ---- stage 1: pretraining on the captions ------------------------------------------------------
 if args.pretrain_steps:
     heads = nn.ModuleDict({
-        'mlm': nn.Sequential(nn.Linear(128, 128), nn.GELU(), nn.Linear(128, len(vocab))),
-        'itm': nn.Linear(128, 2), 'img': nn.Linear(64, 64), 'txt': nn.Linear(64, 64)})
+        'mlm': nn.Sequential(nn.Linear(2 * args.d_model, 2 * args.d_model), nn.GELU(), nn.Linear(2 * args.d_model, len(vocab))),
+        'itm': nn.Linear(2 * args.d_model, 2), 'img': nn.Linear(args.d_model, args.d_model), 'txt': nn.Linear(args.d_model, args.d_model)})
     logit_scale = nn.Parameter(torch.tensor([math.log(1 / 0.07)]))
     opt = torch.optim.AdamW(param_groups(list(model.named_parameters()) + list(heads.named_parameters()), args.lr, 1.0, lambda n: 4)
                             + [{'params': [logit_scale], 'weight_decay': 0.0}], lr=args.lr)
