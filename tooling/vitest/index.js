@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig, mergeConfig } from 'vitest/config';
 
 /** Resolve `@polymodal/*` imports to their `src/` so tests never wait on a build. */
@@ -20,13 +21,13 @@ export function packageTestConfig(overrides = {}) {
           'default',
           ['json', { outputFile: process.env.POLYMODAL_TEST_REPORT ?? 'test-results.json' }],
         ],
-        // Hang guards, not speed checks: CI runs every package's suite at once on two cores, where a
-        // test that takes 5 s alone can take over a minute. Speed checks measure CPU time instead.
+        // Hang guards, not speed checks: CI runs every package's suite at once, where on a small
+        // machine a test that takes 5 s alone can take over a minute. Speed checks measure CPU time.
         testTimeout: 180_000,
         hookTimeout: 180_000,
         pool: 'forks',
-        // Two cores on our machines: one worker per core.
-        maxWorkers: 2,
+        // One worker per core (turbo already runs several packages' suites side by side).
+        maxWorkers: Math.max(1, availableParallelism()),
       },
     }),
     overrides,
