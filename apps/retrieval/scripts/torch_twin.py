@@ -30,29 +30,36 @@ p.add_argument('--test', required=True, help='folder of the generated test set')
 p.add_argument('--train-images', type=int, default=0, help='use the first N training images (0 = all)')
 p.add_argument('--steps', type=int, default=600)
 p.add_argument('--groups-per-batch', type=int, default=8)
-p.add_argument('--batching', default='groups', choices=['groups', 'random'], help='whole groups per batch, or random images')
+p.add_argument('--batching', default='random', choices=['groups', 'random', 'curriculum'], help='whole groups per batch, random images, or random images for the first --random-fraction of the steps and groups after')
+p.add_argument('--random-fraction', type=float, default=0.5, help='curriculum: share of the steps with random batches')
 p.add_argument('--itc-only', type=int, default=0)
-p.add_argument('--lr', type=float, default=2e-3)
+p.add_argument('--lr', type=float, default=3e-3)
 p.add_argument('--weight-decay', type=float, default=0.05)
 p.add_argument('--warmup-ratio', type=float, default=0.1)
 p.add_argument('--d', type=int, default=64)
 p.add_argument('--patch', type=int, default=8)
-p.add_argument('--stem', default='conv', choices=['patch', 'conv', 'conv2'], help='patch embedding, or a 3×3 conv (--stem-channels) before it')
+p.add_argument('--stem', default='bn', choices=['patch', 'conv', 'conv2', 'bn'], help='patch embedding, or a 3×3 conv (--stem-channels) before it; bn: 3×3 conv + BatchNorm + ReLU layers (--bn-layers), cells with x/y coordinates projected to d')
+p.add_argument('--bn-layers', default='32:2,64:2,64:2', help='channels:stride of each conv of the bn stem')
+p.add_argument('--image-pool', default='attn', choices=['mean', 'attn'], help='image embedding: mean of the cell states, or --pool-queries learned queries attending to them, concatenated')
+p.add_argument('--pool-queries', type=int, default=8)
+p.add_argument('--text-pool', default='cls', choices=['mean', 'cls'], help='text embedding: masked mean of the token states, or the [CLS] state')
 p.add_argument('--stem-channels', type=int, default=16)
 p.add_argument('--embed', type=int, default=0, help='joint embedding width (0 = d)')
 p.add_argument('--token-std', type=float, default=1.0, help='std of the token embedding init (1 = PyTorch default; CLIP uses 0.02)')
 p.add_argument('--text-pos', default='learned', choices=['learned', 'sincos'])
-p.add_argument('--image-layers', type=int, default=2)
+p.add_argument('--image-layers', type=int, default=1)
 p.add_argument('--text-layers', type=int, default=1)
 p.add_argument('--heads', type=int, default=4)
 p.add_argument('--ff', type=int, default=128)
 p.add_argument('--dropout', type=float, default=0.0)
 p.add_argument('--fusion-layers', type=int, default=1)
 p.add_argument('--itm-weight', type=float, default=1.0)
+p.add_argument('--mlm-weight', type=float, default=0.0, help='weight of masked-word prediction conditioned on the image (one content word per caption, read from the fusion\'s text stream)')
 p.add_argument('--itm-all-pairs', type=int, default=0, help='ITM on every pair (1) or one caption per image (0)')
 p.add_argument('--rerank', type=int, default=16)
 p.add_argument('--eval-every', type=int, default=0)
 p.add_argument('--threads', type=int, default=1)
+p.add_argument('--device', default='cpu', help='cpu, or cuda for recipe sweeps on a GPU')
 p.add_argument('--seed', type=int, default=1)
 p.add_argument('--curve', default='', help='write the loss curve and evals as JSON here')
 args = p.parse_args()
@@ -107,6 +114,8 @@ def ids_of(caps):
 
 
 it_, iv = ids_of(ct), ids_of(cv)
+# Words the MLM objective may hide: colours, shapes, sizes, relation words (not specials or 'a', 'the', 'of', 'to').
+maskable = torch.tensor([i >= len(specials) and w not in ('a', 'the', 'of', 'to') for w, i in sorted(vocab.items(), key=lambda kv: kv[1])])
 size = xt.shape[-1]
 grid = size // args.patch
 
@@ -164,6 +173,7 @@ class Fusion(nn.Module):
         for li, lt in zip(self.streams['image'], self.streams['text']):
             hi, ht = li(hi, ht, None, pad), lt(ht, hi, pad, None)
         si, st = self.norms['image'](hi), self.norms['text'](ht)
+        self.text_states = st  # per-token outputs (the MLM head reads them)
         return self.head(torch.cat([si.mean(1), masked_mean(st, text_mask)], -1))
 
 
@@ -171,7 +181,17 @@ class Model(nn.Module):
     def __init__(self):
         super().__init__()
         d = args.d
-        if args.stem == 'conv2':
+        self.cells = None
+        if args.stem == 'bn':
+            mods, c_in, side = [], 3, size
+            for spec in args.bn_layers.split(','):
+                c, stride = (int(v) for v in spec.split(':'))
+                mods += [nn.Conv2d(c_in, c, 3, stride, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
+                c_in, side = c, (side + 2 - 3) // stride + 1
+            self.stem = nn.Sequential(*mods)
+            self.patches = nn.Linear(c_in + 2, d)  # cells + x, y → d
+            self.cells = side
+        elif args.stem == 'conv2':
             c = args.stem_channels
             self.stem = nn.Sequential(nn.Conv2d(3, c, 3, 1, 1), nn.GELU(), nn.Conv2d(c, 2 * c, 3, 2, 1), nn.GELU())
             self.patches = nn.Conv2d(2 * c, d, args.patch // 2, args.patch // 2)
@@ -181,10 +201,19 @@ class Model(nn.Module):
         else:
             self.stem = nn.Identity()
             self.patches = nn.Conv2d(3, d, args.patch, args.patch)
-        self.register_buffer('pos_image', sincos_2d(grid, grid, d))
+        if self.cells:
+            ys, xs = torch.meshgrid(torch.linspace(-1, 1, self.cells), torch.linspace(-1, 1, self.cells), indexing='ij')
+            self.register_buffer('coords', torch.stack([xs, ys]).flatten(1).T.contiguous())  # [h·w, 2]: x, y as addCoordChannels
+        else:
+            self.register_buffer('pos_image', sincos_2d(grid, grid, d))
         self.image_encoder = encoder(args.image_layers)
         e = args.embed or d
-        self.image_proj = nn.Linear(d, e)
+        if args.image_pool == 'attn':
+            self.pool_queries = nn.Parameter(torch.randn(args.pool_queries, d) * 0.02)
+            self.pool_attn = nn.MultiheadAttention(d, args.heads, batch_first=True)
+            self.image_proj = nn.Linear(args.pool_queries * d, e)
+        else:
+            self.image_proj = nn.Linear(d, e)
         self.tokens = nn.Embedding(len(vocab), d, padding_idx=0)
         nn.init.normal_(self.tokens.weight, std=args.token_std)
         with torch.no_grad():
@@ -201,8 +230,13 @@ class Model(nn.Module):
         self.text_proj = nn.Linear(d, e)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
         self.itm = Fusion(d, 2)
+        if args.mlm_weight:
+            self.mlm_head = nn.Linear(d, len(vocab))
 
     def image_seq(self, x):
+        if self.cells:
+            f = self.stem(x).flatten(2).transpose(1, 2)
+            return self.image_encoder(self.patches(torch.cat([f, self.coords.expand(f.shape[0], -1, -1)], -1)))
         return self.image_encoder(self.patches(self.stem(x)).flatten(2).transpose(1, 2) + self.pos_image)
 
     def text_seq(self, ids):
@@ -210,13 +244,19 @@ class Model(nn.Module):
         return self.text_encoder(self.tokens(ids) + self.pos_text[: ids.shape[1]], src_key_padding_mask=~mask), mask
 
     def embed_image(self, seq):
+        if args.image_pool == 'attn':
+            q = self.pool_queries.expand(seq.shape[0], -1, -1)
+            return self.image_proj(self.pool_attn(q, seq, seq, need_weights=False)[0].flatten(1))
         return self.image_proj(seq.mean(1))
 
     def embed_text(self, seq, mask):
-        return self.text_proj(masked_mean(seq, mask))
+        return self.text_proj(seq[:, 0] if args.text_pool == 'cls' else masked_mean(seq, mask))
 
 
-model = Model()
+dev = torch.device(args.device)
+model = Model().to(dev)
+xt, xv, it_, iv = xt.to(dev), xv.to(dev), it_.to(dev), iv.to(dev)
+maskable = maskable.to(dev)
 print(f'{sum(p.numel() for p in model.parameters()):,} parameters, {len(xt)} train images, {len(ct)} train captions', flush=True)
 decay = [p for p in model.parameters() if p.ndim >= 2]
 no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -244,7 +284,12 @@ def itm_logits(img_seq, txt_seq, txt_mask):
     return model.itm(img_seq, txt_seq, txt_mask)
 
 
+eval_seconds = 0.0
+
+
 def evaluate(rerank_k):
+    global eval_seconds
+    eval_start = time.time()
     model.eval()
     with torch.no_grad():
         iseq = torch.cat([model.image_seq(xv[i:i + 200]) for i in range(0, len(xv), 200)])
@@ -252,7 +297,7 @@ def evaluate(rerank_k):
         tseq, tmask = torch.cat(tseqs), torch.cat(tmasks)
         ie = F.normalize(model.embed_image(iseq), dim=-1)
         te = F.normalize(model.embed_text(tseq, tmask), dim=-1)
-        sim = ie @ te.T  # [I, T]
+        sim = (ie @ te.T).cpu()  # [I, T]
         # Captions that also hold for another image are right answers there: not negatives.
         other = torch.zeros_like(sim, dtype=torch.bool)
         for t, hs in enumerate(hv):
@@ -271,7 +316,7 @@ def evaluate(rerank_k):
                 ts = torch.arange(t0, min(len(cv), t0 + 250))
                 ii = top_i[:, ts].T.reshape(-1)
                 tt = ts.repeat_interleave(k)
-                lg = itm_logits(iseq[ii], tseq[tt], tmask[tt])
+                lg = itm_logits(iseq[ii.to(dev)], tseq[tt.to(dev)], tmask[tt.to(dev)]).cpu()
                 score = lg[:, 1] - lg[:, 0]
                 col = torch.full((len(xv), len(ts)), float('-inf'))
                 col.scatter_(0, top_i[:, ts], (score.view(len(ts), k).T + 1000))
@@ -286,7 +331,7 @@ def evaluate(rerank_k):
                 is_ = torch.arange(i0, min(len(xv), i0 + 250))
                 tt = top_t[is_].reshape(-1)
                 ii = is_.repeat_interleave(k)
-                lg = itm_logits(iseq[ii], tseq[tt], tmask[tt])
+                lg = itm_logits(iseq[ii.to(dev)], tseq[tt.to(dev)], tmask[tt.to(dev)]).cpu()
                 score = (lg[:, 1] - lg[:, 0]).view(len(is_), k) + 1000
                 base = masked[is_].clone()
                 base.scatter_(1, top_t[is_], float('-inf'))
@@ -295,6 +340,8 @@ def evaluate(rerank_k):
                 rr2[is_] = torch.maximum(row, base)
             res.update({k2: v for k2, v in metrics(rr2, 'rerank').items() if k2.startswith('rerank_i2t')})
     model.train()
+    eval_seconds += time.time() - eval_start
+    res['train_seconds'] = round(time.time() - start - eval_seconds, 1)
     return res
 
 
@@ -318,55 +365,79 @@ g = torch.Generator().manual_seed(args.seed)
 order, at, start = torch.randperm(len(group_ids), generator=g), 0, time.time()
 curve = {'loss': [], 'itc': [], 'itm': [], 'eval': []}
 G = args.groups_per_batch
+img_order, img_at = torch.randperm(len(xt), generator=g), 0
 for step in range(1, args.steps + 1):
     if at + G > len(order):
         order, at = torch.randperm(len(group_ids), generator=g), 0
-    if args.batching == 'groups':
+    if args.batching == 'groups' or (args.batching == 'curriculum' and step > args.random_fraction * args.steps):
         imgs = torch.cat([images_of_group[group_ids[k]] for k in order[at:at + G].tolist()])
         at += G
     else:
-        imgs = torch.randint(0, len(xt), (4 * G,), generator=g).unique()
+        # Random images, each once per epoch (as the app's shuffled DataLoader over single images).
+        if img_at + 4 * G > len(img_order):
+            img_order, img_at = torch.randperm(len(xt), generator=g), 0
+        imgs = img_order[img_at:img_at + 4 * G].sort().values
+        img_at += 4 * G
     caps = torch.tensor([c for i in imgs.tolist() for c in caps_of_image[i]])
     pair_img = cit[caps]  # image of each caption
     img_row = {int(i): r for r, i in enumerate(imgs.tolist())}
     rows = torch.tensor([img_row[int(i)] for i in pair_img.tolist()])
-    iseq = model.image_seq(xt[imgs])
-    tseq, tmask = model.text_seq(it_[caps])
-    ie = F.normalize(model.embed_image(iseq), dim=-1)[rows]
+    iseq = model.image_seq(xt[imgs.to(dev)])
+    tseq, tmask = model.text_seq(it_[caps.to(dev)])
+    ie = F.normalize(model.embed_image(iseq), dim=-1)[rows.to(dev)]
     te = F.normalize(model.embed_text(tseq, tmask), dim=-1)
     scale = model.logit_scale.clamp(0, math.log(100)).exp()
     logits = scale * ie @ te.T  # [P, P]: pair i's image vs pair j's caption
     holds = truth(pair_img, caps)  # caption j holds for image of pair i
-    dup = holds & ~torch.eye(len(caps), dtype=torch.bool)
+    dup = (holds & ~torch.eye(len(caps), dtype=torch.bool)).to(dev)
     lpi = logits.masked_fill(dup, float('-inf'))
     lpt = logits.T.masked_fill(dup.T, float('-inf'))
-    target = torch.arange(len(caps))
+    target = torch.arange(len(caps), device=dev)
     itc = 0.5 * (F.cross_entropy(lpi, target) + F.cross_entropy(lpt, target))
     if args.itc_only:
         loss = itc
+        curve['itc'].append(itc.item())
         opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); sched.step()
         if step % 20 == 0:
             print(f'step {step} itc {itc.item():.4f} T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
         if (args.eval_every and step % args.eval_every == 0) or step == args.steps:
             res = evaluate(0); res['step'] = step; curve['eval'].append(res)
             print('eval', json.dumps(res), f'({time.time() - start:.0f} s)', flush=True)
+            if args.curve:
+                json.dump({'args': vars(args), **curve}, open(args.curve, 'w'))
         continue
     # ITM: positives, one hard negative caption per image and one hard negative image per caption.
     sel = torch.arange(len(caps)) if args.itm_all_pairs else torch.tensor([k for k in range(len(caps)) if k == 0 or pair_img[k] != pair_img[k - 1]])
     with torch.no_grad():
         # As the app: among the chosen pairs only, never a caption of the same image, ∝ softmax.
         same = pair_img[sel][:, None] == pair_img[sel][None, :]
-        w_i2t = F.softmax(logits[sel][:, sel], 1).masked_fill(same, 0)
-        w_t2i = F.softmax(logits.T[sel][:, sel], 1).masked_fill(same, 0)
+        lsel = logits.detach().cpu()
+        w_i2t = F.softmax(lsel[sel][:, sel], 1).masked_fill(same, 0)
+        w_t2i = F.softmax(lsel.T[sel][:, sel], 1).masked_fill(same, 0)
         neg_t = sel[torch.multinomial(w_i2t, 1, generator=g).flatten()]
         neg_i = rows[sel[torch.multinomial(w_t2i, 1, generator=g).flatten()]]
     pi = torch.cat([rows[sel], rows[sel], neg_i])
     pt = torch.cat([sel, neg_t, sel])
     # A drawn negative that is in fact true (a chance match) is labelled a match.
     labels = torch.tensor([1] * len(sel) + [int(int(imgs[r]) in holds_sets[int(caps[t])]) for r, t in zip(pi[len(sel):].tolist(), pt[len(sel):].tolist())])
+    pi, pt = pi.to(dev), pt.to(dev)
     lg = itm_logits(iseq[pi], tseq[pt], tmask[pt])
-    itm = F.cross_entropy(lg, labels)
+    itm = F.cross_entropy(lg, labels.to(dev))
     loss = itc + args.itm_weight * itm
+    if args.mlm_weight:
+        # MLM: one content word of each chosen caption replaced by [MASK]; the fusion of the image
+        # with the masked caption predicts it from that token's output.
+        ids = it_[caps[sel].to(dev)].clone()
+        can = maskable[ids]
+        pick = torch.multinomial(can.float().cpu(), 1, generator=g).flatten().to(dev)
+        rows_m = torch.arange(len(sel), device=dev)
+        word = ids[rows_m, pick].clone()
+        ids[rows_m, pick] = 4  # [MASK]
+        mseq, mmask = model.text_seq(ids)
+        model.itm(iseq[rows[sel].to(dev)], mseq, mmask)
+        mlm = F.cross_entropy(model.mlm_head(model.itm.text_states[rows_m, pick]), word)
+        loss = loss + args.mlm_weight * mlm
+        curve.setdefault('mlm', []).append(mlm.item())
     opt.zero_grad()
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -376,11 +447,13 @@ for step in range(1, args.steps + 1):
         model.logit_scale.clamp_(0, math.log(100))
     curve['loss'].append(loss.item()); curve['itc'].append(itc.item()); curve['itm'].append(itm.item())
     if step % 20 == 0:
-        print(f'step {step} loss {loss.item():.4f} itc {itc.item():.4f} itm {itm.item():.4f} T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
+        print(f'step {step} loss {loss.item():.4f} itc {itc.item():.4f} itm {itm.item():.4f}' + (f' mlm {mlm.item():.4f}' if args.mlm_weight else '') + f' T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
     if (args.eval_every and step % args.eval_every == 0) or step == args.steps:
         res = evaluate(args.rerank if step == args.steps else 0)
         res['step'] = step
         curve['eval'].append(res)
         print('eval', json.dumps(res), f'({time.time() - start:.0f} s)', flush=True)
+        if args.curve:
+            json.dump({'args': vars(args), **curve}, open(args.curve, 'w'))
 if args.curve:
     json.dump({'args': vars(args), **curve}, open(args.curve, 'w'))

@@ -16,6 +16,7 @@ import {
 import { getBackend, setBackend } from '@polymodal/tensor';
 import { type Bundle, loadBundle } from './bundle.js';
 import { DEFAULT_TRAIN, QUICK_TRAIN, type TrainConfig } from './config.js';
+import { parseStemLayers } from './conv-stem.js';
 import { datasetRoots, ensureGenerated, readSplit } from './data.js';
 import { type EvalReport, evaluateRetrieval, formatEvalReport } from './evaluate.js';
 import { INDEX_KINDS } from './index/vector-index.js';
@@ -46,6 +47,11 @@ const trainOptions = {
     description: 'groups per batch (4 images, 8 captions each)',
     default: D.groupsPerBatch,
   }),
+  batching: choice({
+    description: 'batches of random images, or of whole groups (an original with its distractors)',
+    choices: ['random', 'groups'] as const,
+    default: D.batching,
+  }),
   lr: number({ description: 'peak learning rate', default: D.learningRate, min: 0, exclusiveMin: true }),
   weightDecay: number({ description: 'AdamW weight decay', default: D.weightDecay, min: 0 }),
   warmupRatio: number({
@@ -61,8 +67,23 @@ const trainOptions = {
     min: 0,
     max: 0.9,
   }),
+  stem: string({
+    description: 'conv stem: channels:stride of each 3×3 conv + BatchNorm + ReLU',
+    default: D.stem.map((l) => `${l.channels}:${l.stride}`).join(','),
+    placeholder: '<c:s,…>',
+  }),
+  imagePool: choice({
+    description: 'image embedding: learned queries attending to the cells, or their mean',
+    choices: ['attention', 'mean'] as const,
+    default: D.imagePool,
+  }),
+  textPool: choice({
+    description: 'text embedding: the [CLS] state (order-aware), or the mean of the tokens',
+    choices: ['cls', 'mean'] as const,
+    default: D.textPool,
+  }),
   imageSize: int({
-    description: 'image side in pixels (a multiple of 8)',
+    description: 'image side in pixels',
     default: D.imageSize,
     min: 16,
     max: 256,
@@ -87,20 +108,30 @@ const trainOptions = {
 type TrainOptions = ParsedOptions<typeof trainOptions>;
 
 function trainConfigOf(o: TrainOptions): TrainConfig {
-  if (o.imageSize % 8 !== 0)
-    throw new UsageError(`--image-size must be a multiple of 8 (the patch size), got ${o.imageSize}`);
+  let stem: TrainConfig['stem'];
+  try {
+    stem = parseStemLayers(o.stem);
+  } catch {
+    throw new UsageError(
+      `--stem must be channels:stride pairs separated by commas (e.g. 32:2,64:2), got "${o.stem}"`,
+    );
+  }
   return {
     ...D,
     steps: o.steps,
     trainImages: o.trainImages,
     testImages: o.testImages,
     groupsPerBatch: o.groupsPerBatch,
+    batching: o.batching,
     learningRate: o.lr,
     weightDecay: o.weightDecay,
     warmupRatio: o.warmupRatio,
     itmWeight: o.itmWeight,
     dropout: o.dropout,
     imageSize: o.imageSize,
+    stem,
+    imagePool: o.imagePool,
+    textPool: o.textPool,
     dataDir: o.dataDir,
     runDir: o.runDir,
     checkpointEvery: o.checkpointEvery,

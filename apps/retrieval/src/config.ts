@@ -1,10 +1,19 @@
+import type { StemLayer } from './conv-stem.js';
+
+/** How the image tower pools its cells: their mean, or learned queries attending to them. */
+export type ImagePool = 'mean' | 'attention';
+/** How the text tower pools its tokens: the [CLS] state, or the masked mean. */
+export type TextPool = 'cls' | 'mean';
+
 /** The model's shape: everything a bundle needs to rebuild it (saved as the bundle's `config.json`). */
 export interface ModelConfig {
   imageSize: number;
-  /** ViT patch side over the stem's feature map; imageSize must be a multiple. */
-  patchSize: number;
-  /** Channels of the 3×3 convolution before the patch embedding (0: patches straight from pixels). */
-  stemChannels: number;
+  /** The BatchNorm conv stem's 3×3 layers (channels, stride). */
+  stem: StemLayer[];
+  imagePool: ImagePool;
+  /** Learned queries of the attention pooling. */
+  poolQueries: number;
+  textPool: TextPool;
   /** Width inside both towers and the ITM fusion. */
   dModel: number;
   /** Width of the joint embedding space (the index's dimension). */
@@ -32,8 +41,10 @@ export interface TrainConfig {
   /** Generated test images (the default evaluation set). */
   testImages: number;
   imageSize: number;
-  patchSize: number;
-  stemChannels: number;
+  stem: StemLayer[];
+  imagePool: ImagePool;
+  poolQueries: number;
+  textPool: TextPool;
   dModel: number;
   embedDim: number;
   imageLayers: number;
@@ -44,6 +55,8 @@ export interface TrainConfig {
   dropout: number;
   /** Groups per batch: each brings its original and its distractors (in-batch hard negatives). */
   groupsPerBatch: number;
+  /** Whole groups per batch, or 4 × groupsPerBatch images at random. */
+  batching: 'groups' | 'random';
   steps: number;
   learningRate: number;
   weightDecay: number;
@@ -64,19 +77,26 @@ export const DEFAULT_TRAIN: TrainConfig = {
   trainImages: 8000,
   testImages: 1000,
   imageSize: 48,
-  patchSize: 8,
-  stemChannels: 16,
+  stem: [
+    { channels: 32, stride: 2 },
+    { channels: 64, stride: 2 },
+    { channels: 64, stride: 2 },
+  ],
+  imagePool: 'attention',
+  poolQueries: 8,
+  textPool: 'cls',
   dModel: 64,
   embedDim: 64,
-  imageLayers: 2,
+  imageLayers: 1,
   textLayers: 1,
   numHeads: 4,
   dimFeedforward: 128,
   fusionLayers: 1,
   dropout: 0,
   groupsPerBatch: 8,
-  steps: 400,
-  learningRate: 2e-3,
+  batching: 'random',
+  steps: 800,
+  learningRate: 3e-3,
   weightDecay: 0.05,
   warmupRatio: 0.1,
   itmWeight: 1,
@@ -103,8 +123,10 @@ export function modelConfigOf(
 ): ModelConfig {
   return {
     imageSize: c.imageSize,
-    patchSize: c.patchSize,
-    stemChannels: c.stemChannels,
+    stem: c.stem,
+    imagePool: c.imagePool,
+    poolQueries: c.poolQueries,
+    textPool: c.textPool,
     dModel: c.dModel,
     embedDim: c.embedDim,
     imageLayers: c.imageLayers,

@@ -1,14 +1,15 @@
 import {
   LearnedPositionalEmbedding,
   paddingMaskFromAttentionMask,
-  sinCos2dPositionalEncoding,
   TransformerEncoder,
 } from '@polymodal/attention';
 import { IntermediateFusion } from '@polymodal/fusion';
 import { ContrastiveLoss, l2Normalize } from '@polymodal/losses';
-import { Conv2d, Embedding, GELU, LayerNorm, Linear, Module, PatchEmbedding } from '@polymodal/nn';
-import { ArgumentError, Generator, scope, type Tensor } from '@polymodal/tensor';
+import { Embedding, LayerNorm, Linear, Module } from '@polymodal/nn';
+import { Generator, scope, type Tensor } from '@polymodal/tensor';
+import { AttentionPool } from './attention-pool.js';
 import type { ModelConfig } from './config.js';
+import { ConvStem } from './conv-stem.js';
 
 function encoder(c: ModelConfig, layers: number, generator: Generator): TransformerEncoder {
   return new TransformerEncoder(
@@ -36,56 +37,43 @@ export function maskedMean(x: Tensor, mask: Tensor | null): Tensor {
 }
 
 /**
- * Image tower: an optional 3×3 convolution stem (a small local feature extractor before the
- * patches, as in "Early Convolutions Help Transformers See Better", Xiao et al. 2021), ViT patch
- * embedding, fixed 2-D sin-cos positions, a pre-norm Transformer; `sequence` gives the patch
- * states (for the ITM fusion), `embed` their mean, projected.
+ * Image tower: a BatchNorm conv stem whose cells carry their x and y (`ConvStem`), a pre-norm
+ * Transformer over the cells, and a pooling into the joint space — the mean of the cells, or
+ * learned queries attending to them (`AttentionPool`). `sequence` gives the cell states (for the
+ * ITM fusion), `embed` the pooled, projected vector.
  */
 export class ImageEncoder extends Module {
-  readonly stem: Conv2d | null;
-  readonly act: GELU;
-  readonly patches: PatchEmbedding;
-  readonly positions: Tensor;
+  readonly stem: ConvStem;
   readonly encoder: TransformerEncoder;
-  readonly projection: Linear;
+  readonly pool: AttentionPool | null;
+  readonly projection: Linear | null;
 
   constructor(c: ModelConfig, generator: Generator) {
     super();
-    if (c.imageSize % c.patchSize !== 0) {
-      throw new ArgumentError(
-        'ImageEncoder',
-        `imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`,
-      );
-    }
-    const grid = c.imageSize / c.patchSize;
-    this.stem =
-      c.stemChannels > 0
-        ? this.registerModule('stem', new Conv2d(3, c.stemChannels, 3, { padding: 1, generator }))
-        : null;
-    this.act = this.registerModule('act', new GELU());
-    this.patches = this.registerModule(
-      'patches',
-      new PatchEmbedding(c.imageSize, c.patchSize, c.dModel, {
-        inChannels: c.stemChannels > 0 ? c.stemChannels : 3,
-        generator,
-      }),
-    );
-    this.positions = this.registerBuffer('positions', sinCos2dPositionalEncoding(grid, grid, c.dModel))!;
+    this.stem = this.registerModule('stem', new ConvStem(c.imageSize, c.stem, c.dModel, generator));
     this.encoder = this.registerModule('encoder', encoder(c, c.imageLayers, generator));
-    this.projection = this.registerModule('projection', new Linear(c.dModel, c.embedDim, { generator }));
+    if (c.imagePool === 'attention') {
+      this.pool = this.registerModule(
+        'pool',
+        new AttentionPool(c.dModel, c.numHeads, c.poolQueries, c.embedDim, generator),
+      );
+      this.projection = null;
+    } else {
+      this.pool = null;
+      this.projection = this.registerModule('projection', new Linear(c.dModel, c.embedDim, { generator }));
+    }
   }
 
-  /** `[B, 3, H, W]` → patch states `[B, N, dModel]`. */
+  /** `[B, 3, H, W]` → cell states `[B, h·w, dModel]`. */
   sequence(pixelValues: Tensor): Tensor {
-    return scope(() => {
-      const x = this.stem ? (this.act.forward(this.stem.forward(pixelValues)) as Tensor) : pixelValues;
-      return this.encoder.forward(this.patches.forward(x).add(this.positions));
-    });
+    return scope(() => this.encoder.forward(this.stem.forward(pixelValues)));
   }
 
-  /** Patch states → `[B, embedDim]` (not normalised). */
+  /** Cell states → `[B, embedDim]` (not normalised). */
   embed(sequence: Tensor): Tensor {
-    return scope(() => this.projection.forward(sequence.mean(1)));
+    return scope(() =>
+      this.pool ? this.pool.forward(sequence) : this.projection!.forward(sequence.mean(1)),
+    );
   }
 
   override forward(pixelValues: Tensor): Tensor {
@@ -93,15 +81,22 @@ export class ImageEncoder extends Module {
   }
 }
 
-/** Text tower: tokens + learned positions → pre-norm Transformer (padding masked) → masked mean → projection. */
+/**
+ * Text tower: tokens + learned positions → pre-norm Transformer (padding masked) → the [CLS]
+ * state (or the masked mean) → projection. The [CLS] state is order-aware; a mean of token states
+ * with additive positions is close to order-blind (e(red) + p3 + e(blue) + p9 and e(blue) + p3 +
+ * e(red) + p9 are equal), and captions that differ only by swapped objects need the order.
+ */
 export class TextEncoder extends Module {
   readonly tokens: Embedding;
   readonly positions: LearnedPositionalEmbedding;
   readonly encoder: TransformerEncoder;
   readonly projection: Linear;
+  readonly pool: ModelConfig['textPool'];
 
   constructor(c: ModelConfig, generator: Generator) {
     super();
+    this.pool = c.textPool;
     this.tokens = this.registerModule(
       'tokens',
       new Embedding(c.vocabSize, c.dModel, { paddingIdx: c.padId, generator }),
@@ -124,7 +119,11 @@ export class TextEncoder extends Module {
   }
 
   embed(sequence: Tensor, textMask: Tensor): Tensor {
-    return scope(() => this.projection.forward(maskedMean(sequence, textMask)));
+    return scope(() =>
+      this.projection.forward(
+        this.pool === 'cls' ? sequence.narrow(1, 0, 1).squeeze(1) : maskedMean(sequence, textMask),
+      ),
+    );
   }
 
   override forward(inputIds: Tensor, textMask: Tensor): Tensor {

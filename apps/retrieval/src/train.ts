@@ -81,8 +81,12 @@ export async function trainRetrieval(
     warmup: { ratio: config.warmupRatio },
   });
   notes.forEach(log);
-  const loader = new DataLoader(arrayDataset(groups), {
-    batchSize: config.groupsPerBatch,
+  // `random`: 4 × groups-per-batch images drawn at random (easy negatives, most of what the dual
+  // encoder learns in the first thousand steps); `groups`: whole groups (each original next to
+  // its distractors, the hard negatives).
+  const items = config.batching === 'groups' ? groups : images.map((im) => [im]);
+  const loader = new DataLoader(arrayDataset(items), {
+    batchSize: config.batching === 'groups' ? config.groupsPerBatch : 4 * config.groupsPerBatch,
     shuffle: true,
     seed: config.seed,
     dropLast: true,
