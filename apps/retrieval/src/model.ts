@@ -3,7 +3,7 @@ import {
   paddingMaskFromAttentionMask,
   TransformerEncoder,
 } from '@polymodal/attention';
-import { IntermediateFusion } from '@polymodal/fusion';
+import { IntermediateFusion, maskedMean } from '@polymodal/fusion';
 import { ContrastiveLoss, l2Normalize } from '@polymodal/losses';
 import { Embedding, LayerNorm, Linear, Module } from '@polymodal/nn';
 import { Generator, scope, type Tensor } from '@polymodal/tensor';
@@ -25,15 +25,6 @@ function encoder(c: ModelConfig, layers: number, generator: Generator): Transfor
     layers,
     { norm: new LayerNorm(c.dModel) },
   );
-}
-
-/** Masked mean over the sequence: `[B, L, D]`, mask `[B, L]` (true = real) → `[B, D]`. */
-export function maskedMean(x: Tensor, mask: Tensor | null): Tensor {
-  return scope(() => {
-    if (!mask) return x.mean(1);
-    const m = mask.float().unsqueeze(-1);
-    return x.mul(m).sum(1).div(m.sum(1).maximum(1));
-  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ArgumentError, ones, PolymodalError, randn, tensor, zeros } from '@polymodal/tensor';
+import { ArgumentError, memory, ones, PolymodalError, randn, tensor, zeros } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { STRATEGIES } from '../test/strategies.js';
 import {
@@ -7,6 +7,7 @@ import {
   FusionInputError,
   type FusionInputs,
   IntermediateFusion,
+  maskedMean,
 } from './index.js';
 
 const dims = { image: 4, text: 3 };
@@ -142,4 +143,21 @@ it('modalities are processed in sorted-key order whatever the record order', () 
   const expected = [1, 2, 3, 4, 5, 6, 7];
   expect(Array.from(fusion.forward({ text, image }).fused.dataSync())).toEqual(expected);
   expect(Array.from(fusion.forward({ image, text }).fused.dataSync())).toEqual(expected);
+});
+
+describe('maskedMean', () => {
+  it('averages the real tokens only, gives zeros for an empty row, and leaves no tensor behind', () => {
+    const x = tensor([
+      [[1], [3], [100]],
+      [[5], [7], [9]],
+    ]);
+    const mask = tensor([
+      [true, true, false],
+      [false, false, false],
+    ]);
+    const live = memory().tensors;
+    const out = maskedMean(x, mask);
+    expect(Array.from(out.dataSync())).toEqual([2, 0]);
+    expect(memory().tensors).toBe(live + 1);
+  });
 });

@@ -1,5 +1,5 @@
 import { paddingMaskFromAttentionMask } from '@polymodal/attention';
-import { cat, ones, type Tensor } from '@polymodal/tensor';
+import { cat, ones, scope, type Tensor } from '@polymodal/tensor';
 
 /**
  * Mean over the tokens of `x [B, L, D]` where `mask [B, L]` is true (real tokens) → `[B, D]`;
@@ -11,8 +11,11 @@ import { cat, ones, type Tensor } from '@polymodal/tensor';
  */
 export function maskedMean(x: Tensor, mask: Tensor | null): Tensor {
   if (!mask) return x.mean(1);
-  const m = mask.float().unsqueeze(-1);
-  return x.mul(m).sum(1).div(m.sum(1).maximum(1));
+  // In a scope of its own: callers outside one (apps, other packages) get no intermediates left behind.
+  return scope(() => {
+    const m = mask.float().unsqueeze(-1);
+    return x.mul(m).sum(1).div(m.sum(1).maximum(1));
+  });
 }
 
 /**
