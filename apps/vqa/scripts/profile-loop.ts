@@ -20,7 +20,7 @@ import { AdamW, clipGradNorm, getScheduler } from '@polymodal/finetune';
 import { answerCrossEntropy } from '@polymodal/losses';
 import { Generator, getBackend, noGrad, scope, setBackend } from '@polymodal/tensor';
 import { DEFAULT_CONFIG } from '../src/config.js';
-import { ImageGroupedBatches } from '../src/data/batches.js';
+import { ImageGroupedBatches, type VqaBatch } from '../src/data/batches.js';
 import { predictAnswers } from '../src/evaluation/evaluate.js';
 import { VqaModel } from '../src/model/vqa-model.js';
 import { modelConfigOf, prepareData } from '../src/pipeline.js';
@@ -60,9 +60,10 @@ const batches = new ImageGroupedBatches(data.train, {
 const it = batches[Symbol.iterator]();
 const collate: number[] = [];
 for (let i = 0; i < 10; i++) {
-  let batch: ReturnType<typeof it.next>['value'];
-  collate.push(cpuMs(() => (batch = it.next().value)));
-  if (i < 9) for (const t of Object.values(batch!)) if (t && 'dispose' in t) t.dispose();
+  let batch: VqaBatch | undefined;
+  collate.push(cpuMs(() => (batch = it.next().value as VqaBatch)));
+  const { pixelValues, imageIndex, inputIds, mask, labels } = batch!;
+  for (const t of [pixelValues, imageIndex, inputIds, mask, labels]) t.dispose();
 }
 const fixed = it.next().value!;
 
@@ -115,7 +116,15 @@ try {
     data.val,
     answers,
     padId,
-    { ...config.finetune, steps, evalEvery: 0, checkpointEvery: steps, seed: 1, resume: false, progress: 'none' },
+    {
+      ...config.finetune,
+      steps,
+      evalEvery: 0,
+      checkpointEvery: steps,
+      seed: 1,
+      resume: false,
+      progress: 'none',
+    },
     runDir,
     () => {},
   );

@@ -60,7 +60,12 @@ if (json) {
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   console.log(
-    JSON.stringify({ medianMs: median(wall), minMs: Math.min(...wall), cpuMedianMs: median(cpu), reps: wall.length }),
+    JSON.stringify({
+      medianMs: median(wall),
+      minMs: Math.min(...wall),
+      cpuMedianMs: median(cpu),
+      reps: wall.length,
+    }),
   );
   process.exit(0);
 }

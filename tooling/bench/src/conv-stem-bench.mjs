@@ -77,7 +77,11 @@ const impls = [
   { impl: 'polymodal wasm-1t', file: process.execPath, args: [self, '--child', 'wasm-1t'] },
   { impl: 'polymodal wasm (2 threads)', file: process.execPath, args: [self, '--child', 'wasm'] },
   ...(python
-    ? [1, 2].map((t) => ({ impl: `pytorch (${t} thread${t > 1 ? 's' : ''})`, file: python, args: ['-c', TORCH(t)] }))
+    ? [1, 2].map((t) => ({
+        impl: `pytorch (${t} thread${t > 1 ? 's' : ''})`,
+        file: python,
+        args: ['-c', TORCH(t)],
+      }))
     : []),
 ];
 const runs = Object.fromEntries(impls.map((i) => [i.impl, []]));

@@ -10,7 +10,7 @@
  * step (user + system of the process, every thread): on a shared machine CPU time moves less with
  * the load than wall time does, so the 1-thread ratio is given on both.
  * Writes results/vqa-step.{json,md}.
- * Run: `pnpm --filter @polymodal/bench exec node src/vqa-step-bench.mjs [rounds]`.
+ * Run: `pnpm --filter @polymodal/bench exec node src/vqa-step-bench.mjs [rounds] [--from-json]`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 const app = join(root, 'apps', 'vqa');
-const ROUNDS = Number(process.argv[2] ?? 3);
+const ROUNDS = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 3);
 const tsx = join(app, 'node_modules', '.bin', 'tsx');
 if (!existsSync(tsx)) throw new Error(`vqa-step-bench: ${tsx} not found (run pnpm install)`);
 
@@ -41,8 +41,14 @@ const torch = (threads) => ({
   cwd: root,
 });
 const impls = [ours('wasm-1t'), ours('wasm'), ...(python ? [torch(1), torch(2)] : [])];
-const runs = Object.fromEntries(impls.map((i) => [i.impl, { wall: [], cpu: [] }]));
-for (let round = 0; round < ROUNDS; round++) {
+const resultsDir = join(here, '..', 'results');
+// `--from-json`: re-render the table from the last run's recorded rounds (no measuring).
+const fromJson = process.argv.includes('--from-json');
+const recorded = fromJson ? JSON.parse(readFileSync(join(resultsDir, 'vqa-step.json'), 'utf8')) : null;
+const runs = recorded
+  ? Object.fromEntries(recorded.rows.map((r) => [r.impl, { wall: r.roundsMs, cpu: r.roundsCpuMs }]))
+  : Object.fromEntries(impls.map((i) => [i.impl, { wall: [], cpu: [] }]));
+for (let round = 0; round < (fromJson ? 0 : ROUNDS); round++) {
   for (const { impl, file, args, cwd } of impls) {
     const out = execFileSync(file, args, {
       cwd,
@@ -58,18 +64,27 @@ for (let round = 0; round < ROUNDS; round++) {
     );
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const rows = impls.map(({ impl }) => ({
-  impl,
-  medianMs: median(runs[impl].wall),
-  cpuMedianMs: median(runs[impl].cpu),
-  roundsMs: runs[impl].wall,
-  roundsCpuMs: runs[impl].cpu,
-}));
+/** The median (the mean of the middle two for an even count). */
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
+const rows = impls
+  .filter(({ impl }) => runs[impl])
+  .map(({ impl }) => ({
+    impl,
+    medianMs: median(runs[impl].wall),
+    cpuMedianMs: median(runs[impl].cpu),
+    roundsMs: runs[impl].wall,
+    roundsCpuMs: runs[impl].cpu,
+  }));
 const torch1 = rows.find((r) => r.impl === 'pytorch (1 thread)');
 const torch2 = rows.find((r) => r.impl === 'pytorch (2 threads)');
 const ratio = (a, b) => (b ? (a / b).toFixed(2) : '–');
-const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(', ');
+const load = recorded?.loadAverage ?? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(', ');
+const date = recorded?.date ?? new Date().toISOString();
+const rounds = rows[0]?.roundsMs.length ?? ROUNDS;
 const explanation = join(here, '..', 'results', 'vqa-step-notes.md');
 const lines = [
   '# VQA training step (the app default model) vs its PyTorch twin',
@@ -77,9 +92,9 @@ const lines = [
   'apps/vqa DEFAULT_CONFIG model (BatchNorm conv stem 3→24→48→64 + coordinates, 1-layer Transformer',
   'text encoder d=64, FiLM fusion with 3 blocks of 3×3 conv over the 8×8 cells, flatten readout, MLP',
   'head), batch 26 images × 5 questions = 130; one step = forward, backward, AdamW, zero grad, random',
-  `data. Each implementation in its own process, ${ROUNDS} alternating rounds; the median of each round's`,
+  `data. Each implementation in its own process, ${rounds} alternating rounds; the median of each round's`,
   'median step (wall) and of its median CPU time per step (user + system, every thread).',
-  `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${load}.`,
+  `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${date.slice(0, 10)}, load average at the end ${load}.`,
   ...(python ? [] : ['PyTorch not run: python3 cannot import torch.']),
   '',
   '| implementation | wall ms | CPU ms | wall × PyTorch 1t | CPU × PyTorch 1t | wall × PyTorch 2t | rounds wall (ms) | rounds CPU (ms) |',
@@ -91,10 +106,11 @@ const lines = [
   '',
   ...(existsSync(explanation) ? [readFileSync(explanation, 'utf8').trimEnd()] : []),
 ];
-mkdirSync(join(here, '..', 'results'), { recursive: true });
-writeFileSync(
-  join(here, '..', 'results', 'vqa-step.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), loadAverage: load, rows }, null, 2)}\n`,
-);
-writeFileSync(join(here, '..', 'results', 'vqa-step.md'), `${lines.join('\n')}\n`);
+mkdirSync(resultsDir, { recursive: true });
+if (!fromJson)
+  writeFileSync(
+    join(resultsDir, 'vqa-step.json'),
+    `${JSON.stringify({ date, loadAverage: load, rows }, null, 2)}\n`,
+  );
+writeFileSync(join(resultsDir, 'vqa-step.md'), `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));
