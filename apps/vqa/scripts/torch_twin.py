@@ -37,6 +37,7 @@ p.add_argument('--layer-decay', type=float, default=1.0)
 p.add_argument('--warmup-ratio', type=float, default=0.03)
 p.add_argument('--eval-every', type=int, default=250)
 p.add_argument('--threads', type=int, default=2)
+p.add_argument('--pooling', default='flatten', choices=['flatten', 'max'], help="FiLM's readout (the app's fusion option 'pooling')")
 p.add_argument('--d-model', type=int, default=64, help='width of cells, tokens and FiLM blocks (the app: 64)')
 p.add_argument('--json', default='')
 p.add_argument('--input-projection', type=int, default=0, help='0: the FiLM blocks start from the stem cells themselves (no Linear + ReLU before them)')
@@ -154,7 +155,9 @@ class FiLMFusion(nn.Module):
         gy, gx = torch.meshgrid(torch.linspace(-1, 1, grid[0]), torch.linspace(-1, 1, grid[1]), indexing='ij')
         s.register_buffer('xy', torch.stack([gx.flatten(), gy.flatten()], 1))
         s.norms = nn.ModuleList([nn.BatchNorm1d(hidden, affine=False) for _ in range(blocks)])
-        s.output, s.readout = nn.Linear(hidden + extra, out), nn.Linear(grid[0] * grid[1] * out, out)
+        s.output = nn.Linear(hidden + extra, out)
+        if args.pooling == 'flatten':
+            s.readout = nn.Linear(grid[0] * grid[1] * out, out)
 
     def forward(s, cells, text, mask):
         q = pool(text, mask)
@@ -168,7 +171,10 @@ class FiLMFusion(nn.Module):
             u = s.convs[i](h.transpose(1, 2).reshape(b, s.hidden, *s.grid)).reshape(b, s.hidden, n).transpose(1, 2)
             u = s.norms[i](u.reshape(b * n, s.hidden)).reshape(b, n, s.hidden)
             h = h + torch.relu((1 + dg) * u + beta)
-        return torch.relu(s.readout(torch.relu(s.output(s.with_xy(h) if s.pre is not None else h)).flatten(1)))
+        o = torch.relu(s.output(s.with_xy(h) if s.pre is not None else h))
+        if args.pooling == 'max':  # the paper's global max pool: one readout shared by every cell
+            return o.max(1).values
+        return torch.relu(s.readout(o.flatten(1)))
 
     def with_xy(s, h):
         return torch.cat([h, s.xy.expand(h.shape[0], -1, -1)], 2)
