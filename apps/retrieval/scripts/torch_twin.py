@@ -1,7 +1,8 @@
 """PyTorch twin of the retrieval sample's recipe, to tell "the recipe cannot learn this" from "our
 library has a bug": the same generated files (COCO captions + retrieval_groups json), the same
-word-level tokens, the same model (ViT image tower and Transformer text tower, mean-pooled and
-projected; an ITM head = two-stream co-attention fusion as @polymodal/fusion's IntermediateFusion
+word-level tokens, the same model (by default: a BatchNorm conv stem whose cells carry x/y, a
+Transformer over the cells, attention pooling by learned queries; a Transformer text tower read at
+[CLS]; both projected; an ITM head = two-stream co-attention fusion as @polymodal/fusion's IntermediateFusion
 with a 2-way output), the same losses (CLIP contrastive with learnable temperature, captions that
 hold for another image in the batch kept out of its negatives; ITM on positives and hard negatives
 drawn ∝ softmax of the contrastive similarities, ALBEF-style, labelled by whether the caption
@@ -11,11 +12,12 @@ top k).
 
     /usr/bin/python3 apps/retrieval/scripts/torch_twin.py \
       --train apps/retrieval/data/retrieval/train-8000-48px-seed1 \
-      --test apps/retrieval/data/retrieval/test-1000-48px-seed1 --steps 400 --eval-every 100 --rerank 16
+      --test apps/retrieval/data/retrieval/test-1000-48px-seed1 --steps 800 --eval-every 200 --rerank 16
 
 Needs Debian's python3-torch, python3-numpy and python3-pil; run `pnpm retrieval train` once first
 so that the datasets exist. `--itc-only`, `--batching random`, `--stem`, `--d` are the knobs of the
-recipe search recorded in the app README.
+recipe search recorded in the app README, with --image-pool, --text-pool, --bn-layers, --mlm-weight
+and --device (cuda, for sweeps on a GPU machine).
 """
 import argparse, glob, json, math, re, time
 import numpy as np
