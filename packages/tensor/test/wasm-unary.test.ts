@@ -86,7 +86,12 @@ describe('wasm unary kernels', () => {
         const want = backend.unary(op, x)!;
         const before = threaded.tasksOnWorkers;
         let got = threaded.unary(op, x)!;
-        for (let rep = 0; rep < 20 && threaded.tasksOnWorkers === before; rep++) got = threaded.unary(op, x)!;
+        // A fast op can finish on the calling thread before a worker is scheduled (CI runs every
+        // suite at once on two cores): retry, yielding so the workers get a turn, for up to ~10 s.
+        for (let rep = 0; rep < 400 && threaded.tasksOnWorkers === before; rep++) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+          got = threaded.unary(op, x)!;
+        }
         expect(threaded.tasksOnWorkers, op).toBeGreaterThan(before);
         expect(firstBitDifference(got, want), op).toBe(-1);
       }
