@@ -1,6 +1,7 @@
-import { ENGINE, scope } from '../engine.js';
+import { ENGINE, getBackend, scope } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors/index.js';
 import type { ConvGeometry } from '../kernel-names.js';
+import { getKernel } from '../kernel-registry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { linear, matmul } from './matmul.js';
@@ -134,6 +135,11 @@ export function conv2dNhwc(
   );
   const [n, c] = [x.shape[0]!, x.shape[3]!];
   const o = weight.shape[0]!;
+  // Backends without the channels-last kernels (gpu.js) compose it from conv2d: no CPU round trip,
+  // which an asynchronous backend (WebGPU) could not make anyway.
+  if (!getKernel('Im2ColNhwc', getBackend()) || !getKernel('Col2ImNhwc', getBackend())) {
+    return scope(() => permute(conv2d(permute(x, [0, 3, 1, 2]), weight, bias, options), [0, 2, 3, 1]));
+  }
   return scope(() => {
     const cols = ENGINE.runKernel('Im2ColNhwc', [x], strip(g)); // [N·OH·OW, kh·kw·C]
     // Columns are ordered (ki, kj, c): the weight's taps, channel innermost.
