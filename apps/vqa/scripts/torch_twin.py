@@ -37,15 +37,23 @@ p.add_argument('--layer-decay', type=float, default=1.0)
 p.add_argument('--warmup-ratio', type=float, default=0.03)
 p.add_argument('--eval-every', type=int, default=250)
 p.add_argument('--threads', type=int, default=2)
-p.add_argument('--pooling', default='flatten', choices=['flatten', 'max'], help="FiLM's readout (the app's fusion option 'pooling')")
+p.add_argument('--pooling', default='flatten', choices=['flatten', 'max', 'attn'], help="FiLM's readout (the app's fusion option 'pooling')")
 p.add_argument('--d-model', type=int, default=64, help='width of cells, tokens and FiLM blocks (the app: 64)')
 p.add_argument('--json', default='')
 p.add_argument('--input-projection', type=int, default=0, help='0: the FiLM blocks start from the stem cells themselves (no Linear + ReLU before them)')
 p.add_argument('--coords', type=int, default=1, help='FiLM blocks as in the paper: 1x1 conv over [h, x, y] before each 3x3 conv')
 p.add_argument('--text-encoder', default='transformer', choices=['transformer', 'gru'], help="'gru': the question's vector is a GRU's state after its last word (read in order)")
+p.add_argument('--model-seed', type=int, default=-1, help='seed of the weights and batches (default: --seed, which also names the data)')
+p.add_argument('--only-type', default='', help='train and evaluate on these question types only (comma-separated): a probe')
+p.add_argument('--q-scale', type=float, default=1.0, help="multiplies the question's vector before the FiLM generator (a probe of its effective learning rate)")
+p.add_argument('--film-mlp', type=int, default=0, help='1: the FiLM generator is Linear-ReLU-Linear instead of one Linear')
+p.add_argument('--head-q', type=int, default=0, help="1: the answer head also sees the question's vector")
+p.add_argument('--film-norm', default='bn', choices=['bn', 'ln', 'none'], help="normalisation inside the FiLM blocks (the fusion's 'norm')")
+p.add_argument('--stem', default='conv', choices=['conv', 'avg'], help="'avg': no learned stem, each cell is its 2x2 sub-cells' mean colour (a perception probe)")
 p.add_argument('--bn-batches', type=int, default=8, help='training batches that recompute the BatchNorm statistics before each evaluation (0: keep the running ones)')
 args = p.parse_args()
-torch.manual_seed(args.seed)
+MODEL_SEED = args.seed if args.model_seed < 0 else args.model_seed
+torch.manual_seed(MODEL_SEED)
 torch.set_num_threads(args.threads)
 RELATIONAL = {'closest', 'furthest', 'count_shape', 'count_color', 'relative_position'}
 
@@ -65,7 +73,7 @@ def load(part, n, split):
         return index[i]
 
     qs = [(image(q['image_id']), q['question'], a['multiple_choice_answer'], a['question_type'])
-          for q, a in zip(questions, annotations)]
+          for q, a in zip(questions, annotations) if not args.only_type or a['question_type'] in args.only_type.split(',')]
     cs = [(image(c['image_id']), c['caption']) for c in captions]
     return torch.tensor(np.stack(images)).permute(0, 3, 1, 2).contiguous(), qs, cs
 
@@ -97,6 +105,8 @@ class ConvStem(nn.Module):
     def __init__(s, d, layers=((24, 2), (48, 2), (64, 2))):
         super().__init__()
         mods, c_in = [], 3
+        if args.stem == 'avg':  # fixed features: the mean colour of each cell's 2x2 sub-cells
+            layers, mods, c_in = (), [nn.AvgPool2d(args.size // 16), nn.PixelUnshuffle(2)], 12
         for c, stride in layers:
             mods += [nn.Conv2d(c_in, c, 3, stride, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
             c_in = c
@@ -149,6 +159,8 @@ class FiLMFusion(nn.Module):
         super().__init__()
         s.grid, s.hidden, s.k = grid, hidden, blocks
         s.input, s.film = nn.Linear(d, hidden), nn.Linear(d, 2 * blocks * hidden)
+        if args.film_mlp:
+            s.film = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, 2 * blocks * hidden))
         s.convs = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1, bias=False) for _ in range(blocks)])
         extra = 2 if args.coords else 0
         s.pre = nn.ModuleList([nn.Linear(hidden + 2, hidden) for _ in range(blocks)]) if args.coords else None
@@ -158,10 +170,12 @@ class FiLMFusion(nn.Module):
         s.output = nn.Linear(hidden + extra, out)
         if args.pooling == 'flatten':
             s.readout = nn.Linear(grid[0] * grid[1] * out, out)
+        if args.pooling == 'attn':  # question-guided attention over the output cells
+            s.akey, s.aquery, s.readout = nn.Linear(out, out), nn.Linear(d, out), nn.Linear(out + d, out)
 
     def forward(s, cells, text, mask):
         q = pool(text, mask)
-        params = s.film(q).view(-1, s.k, 2 * s.hidden)
+        params = s.film(q * args.q_scale).view(-1, s.k, 2 * s.hidden)
         h = torch.relu(s.input(cells)) if args.input_projection else cells
         b, n, _ = h.shape
         for i in range(s.k):
@@ -169,12 +183,20 @@ class FiLMFusion(nn.Module):
             if s.pre is not None:
                 h = torch.relu(s.pre[i](s.with_xy(h)))
             u = s.convs[i](h.transpose(1, 2).reshape(b, s.hidden, *s.grid)).reshape(b, s.hidden, n).transpose(1, 2)
-            u = s.norms[i](u.reshape(b * n, s.hidden)).reshape(b, n, s.hidden)
+            if args.film_norm == 'bn':
+                u = s.norms[i](u.reshape(b * n, s.hidden)).reshape(b, n, s.hidden)
+            elif args.film_norm == 'ln':
+                u = F.layer_norm(u, (s.hidden,))
             h = h + torch.relu((1 + dg) * u + beta)
         o = torch.relu(s.output(s.with_xy(h) if s.pre is not None else h))
         if args.pooling == 'max':  # the paper's global max pool: one readout shared by every cell
-            return o.max(1).values
-        return torch.relu(s.readout(o.flatten(1)))
+            r = o.max(1).values
+        elif args.pooling == 'attn':
+            a = torch.softmax((s.akey(o) * s.aquery(q)[:, None]).sum(-1) / math.sqrt(o.shape[-1]), 1)
+            r = torch.relu(s.readout(torch.cat([(a[..., None] * o).sum(1), q], 1)))
+        else:
+            r = torch.relu(s.readout(o.flatten(1)))
+        return torch.cat([r, q], 1) if args.head_q else r
 
     def with_xy(s, h):
         return torch.cat([h, s.xy.expand(h.shape[0], -1, -1)], 2)
@@ -186,7 +208,7 @@ class VqaModel(nn.Module):
         s.image, s.text = ConvStem(d), TextEncoder(d)
         side = args.size // 8
         s.fusion = FiLMFusion(d, d, 2 * d, 3, (side, side))
-        s.head = nn.Sequential(nn.Linear(2 * d, 2 * d), nn.GELU(), nn.Linear(2 * d, len(answers)))
+        s.head = nn.Sequential(nn.Linear(2 * d + (d if args.head_q else 0), 2 * d), nn.GELU(), nn.Linear(2 * d, len(answers)))
         prior = torch.tensor([counts.get(a, 0) for a in answers], dtype=torch.float) / len(train)
         prior = prior.clamp(1e-4, 1 - 1e-4)
         with torch.no_grad():
@@ -197,6 +219,7 @@ class VqaModel(nn.Module):
 
 
 model = VqaModel(args.d_model)
+FUSED = (3 if args.head_q else 2) * args.d_model  # width of the fused vector
 
 
 def schedule(opt, steps, ratio):
@@ -218,14 +241,14 @@ def depth(name):  # the app's vqaLayerId
 
 
 curve = []
-g = np.random.default_rng(args.seed)
+g = np.random.default_rng(MODEL_SEED)
 bn_rng = np.random.default_rng(args.seed + 1000)
 
 # ---- stage 1: pretraining on the captions ------------------------------------------------------
 if args.pretrain_steps:
     heads = nn.ModuleDict({
-        'mlm': nn.Sequential(nn.Linear(2 * args.d_model, 2 * args.d_model), nn.GELU(), nn.Linear(2 * args.d_model, len(vocab))),
-        'itm': nn.Linear(2 * args.d_model, 2), 'img': nn.Linear(args.d_model, args.d_model), 'txt': nn.Linear(args.d_model, args.d_model)})
+        'mlm': nn.Sequential(nn.Linear(FUSED, 2 * args.d_model), nn.GELU(), nn.Linear(2 * args.d_model, len(vocab))),
+        'itm': nn.Linear(FUSED, 2), 'img': nn.Linear(args.d_model, args.d_model), 'txt': nn.Linear(args.d_model, args.d_model)})
     logit_scale = nn.Parameter(torch.tensor([math.log(1 / 0.07)]))
     opt = torch.optim.AdamW(param_groups(list(model.named_parameters()) + list(heads.named_parameters()), args.lr, 1.0, lambda n: 4)
                             + [{'params': [logit_scale], 'weight_decay': 0.0}], lr=args.lr)
@@ -308,7 +331,7 @@ def evaluate():
         per[t].append(o)
     rel = [o for (_, _, _, t), o in zip(val, ok) if t in RELATIONAL]
     non = [o for (_, _, _, t), o in zip(val, ok) if t not in RELATIONAL]
-    return float(ok.mean()), float(np.mean(non)), float(np.mean(rel)), {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(per.items())}
+    return float(ok.mean()), float(np.mean(non)), float(np.mean(rel)) if rel else float('nan'), {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(per.items())}
 
 
 opt = torch.optim.AdamW(param_groups(model.named_parameters(), args.lr, args.layer_decay, depth), lr=args.lr)
