@@ -1,5 +1,11 @@
-import { ArgumentError, dropout, type Generator, type RandomOptions, type Tensor } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
+import {
+  ArgumentError,
+  dropout,
+  type Generator,
+  generatorFrom,
+  type RandomOptions,
+  type Tensor,
+} from '@polymodal/tensor';
 import { Module } from './module.js';
 
 /**

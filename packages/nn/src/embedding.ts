@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   embedding,
+  generatorFrom,
   noGrad,
   type RandomOptions,
   scope,
@@ -9,7 +10,6 @@ import {
   where,
   zeros,
 } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
 import { normal_ } from './init.js';
 import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';

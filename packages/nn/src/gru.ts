@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  generatorFrom,
   linear,
   type RandomOptions,
   scope,
@@ -8,7 +9,6 @@ import {
   where,
   zeros,
 } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
 import { uniform_ } from './init.js';
 import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';

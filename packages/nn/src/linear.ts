@@ -1,5 +1,11 @@
-import { ArgumentError, linear, type RandomOptions, type Tensor, zeros } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
+import {
+  ArgumentError,
+  generatorFrom,
+  linear,
+  type RandomOptions,
+  type Tensor,
+  zeros,
+} from '@polymodal/tensor';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { Module } from './module.js';
 

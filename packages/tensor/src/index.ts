@@ -55,7 +55,13 @@ export {
 } from './kernel-registry.js';
 export * from './ops/index.js';
 export { type KernelProfile, type KernelTiming, profile } from './profile.js';
-export { Generator, getDefaultGenerator, manualSeed, type RandomOptions } from './random.js';
+export {
+  Generator,
+  generatorFrom,
+  getDefaultGenerator,
+  manualSeed,
+  type RandomOptions,
+} from './random.js';
 /** The scalar erf the cpu kernels use (Abramowitz & Stegun 7.1.26), for host-side math such as sampling. */
 export { erf as scalarErf } from './scalar-math.js';
 export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';

@@ -2,6 +2,7 @@ import {
   ArgumentError,
   crossEntropy,
   formatShape,
+  generatorFrom,
   noGrad,
   type RandomOptions,
   ShapeError,
@@ -9,7 +10,6 @@ import {
   type Tensor,
   tensor,
 } from '@polymodal/tensor';
-import { generatorFrom } from './random.js';
 import {
   assertBatch,
   assertDType,

@@ -2,6 +2,7 @@ import {
   ArgumentError,
   crossEntropy,
   DTypeError,
+  generatorFrom,
   IGNORE_INDEX,
   type RandomOptions,
   reshape,
@@ -10,7 +11,6 @@ import {
   type Tensor,
   tensor,
 } from '@polymodal/tensor';
-import { generatorFrom } from './random.js';
 import {
   assertBatch,
   assertDType,

@@ -1,7 +1,7 @@
 import { ENGINE, getBackend, noGrad, scope } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors/index.js';
 import { getKernel } from '../kernel-registry.js';
-import { type RandomOptions, resolveGenerator } from '../random.js';
+import { generatorFrom, type RandomOptions } from '../random.js';
 import { formatShape, normalizeAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { where } from './binary.js';
@@ -95,7 +95,7 @@ export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tenso
   if (!(p >= 0 && p <= 1)) throw new ArgumentError('dropout', `p must be in [0, 1], got ${p}`);
   if (options.training === false || p === 0) return x.clone();
   if (p === 1) return x.mul(0);
-  const g = resolveGenerator(options);
+  const g = generatorFrom(options);
   const scale = 1 / (1 - p);
   const mask = g.fillUniform(new Float32Array(sizeOf(x.shape)));
   for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! >= p ? scale : 0;
