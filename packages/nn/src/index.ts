@@ -62,4 +62,5 @@ export {
   loadSafetensorsFrom,
   type SafetensorsSource,
 } from './safetensors-source.js';
+export { type ParameterPatterns, setTrainable } from './set-trainable.js';
 export { updateBatchNorm } from './update-batch-norm.js';
