@@ -1,5 +1,5 @@
 import {
-  ArgumentError,
+  checkInRange,
   dropout,
   type Generator,
   generatorFrom,
@@ -25,7 +25,7 @@ export class Dropout extends Module {
 
   constructor(p = 0.5, options: RandomOptions = {}) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new ArgumentError('Dropout', `p must be in [0, 1], got ${p}`);
+    checkInRange('Dropout', 'p', p, 0, 1);
     this.p = p;
     this.generator = generatorFrom(options);
   }

@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  checkPositiveInt,
   embedding,
   generatorFrom,
   noGrad,
@@ -11,7 +12,6 @@ import {
   zeros,
 } from '@polymodal/tensor';
 import { normal_ } from './init.js';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 export interface EmbeddingOptions extends RandomOptions {

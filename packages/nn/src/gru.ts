@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  checkPositiveInt,
   generatorFrom,
   linear,
   type RandomOptions,
@@ -10,7 +11,6 @@ import {
   zeros,
 } from '@polymodal/tensor';
 import { uniform_ } from './init.js';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 export interface GRUOptions extends RandomOptions {

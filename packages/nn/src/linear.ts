@@ -1,5 +1,5 @@
 import {
-  ArgumentError,
+  checkPositiveInt,
   generatorFrom,
   linear,
   type RandomOptions,
@@ -12,11 +12,6 @@ import { Module } from './module.js';
 export interface LinearOptions extends RandomOptions {
   /** Add a learned bias. Default true. */
   bias?: boolean;
-}
-
-export function checkPositiveInt(op: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0)
-    throw new ArgumentError(op, `${name} must be a positive integer, got ${v}`);
 }
 
 /**

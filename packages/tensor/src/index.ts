@@ -68,6 +68,14 @@ export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
 export { type GradCheckOptions, type GradCheckResult, gradCheck } from './testing/grad-check.js';
 export { type NoSyncBackend, registerNoSyncBackend } from './testing/no-sync-backend.js';
+export {
+  assertDType,
+  assertShape,
+  assertTensor,
+  checkInRange,
+  checkPositiveInt,
+  type RangeBounds,
+} from './validation.js';
 
 /**
  * Registers a backend under `name`; `setBackend(name)` creates it on first use. With

@@ -1,5 +1,5 @@
 import { setTrainable } from '@polymodal/nn';
-import { ArgumentError, type Tensor } from '@polymodal/tensor';
+import { checkPositiveInt, type Tensor } from '@polymodal/tensor';
 import { defaultLayerId, type HasNamedParameters, type LayerIdFn } from './layer-id.js';
 
 type Patterns = string | RegExp | readonly (string | RegExp)[];
@@ -105,8 +105,7 @@ export class GradualUnfreezer {
     options: GradualUnfreezingOptions,
   ) {
     this.every = options.every ?? 1;
-    if (!Number.isInteger(this.every) || this.every < 1)
-      throw new ArgumentError('GradualUnfreezer', `every must be a positive integer, got ${this.every}`);
+    checkPositiveInt('GradualUnfreezer', 'every', this.every);
     this.initially = options.initiallyTrainable ?? 1;
     this.top = options.numLayers + 1;
     const getLayerId = options.getLayerId ?? defaultLayerId;

@@ -1,5 +1,5 @@
-import { ArgumentError, formatShape, ShapeError, scope, type Tensor } from '@polymodal/tensor';
-import { assertFinite, assertIsTensor, shouldCheckOutput } from './validate.js';
+import { ArgumentError, assertTensor, formatShape, ShapeError, scope, type Tensor } from '@polymodal/tensor';
+import { assertFinite, shouldCheckOutput } from './validate.js';
 
 /** One task's contribution to a multi-task loss. */
 export interface LossTerm {
@@ -33,7 +33,7 @@ function checkLosses(op: string, losses: Readonly<Record<string, Tensor>>, names
   }
   for (const name of names) {
     const l = losses[name];
-    assertIsTensor(op, `losses.${name}`, l);
+    assertTensor(op, `losses.${name}`, l);
     if (l.size !== 1)
       throw new ShapeError(op, `losses.${name} must be a scalar, got ${formatShape(l.shape)}`);
     // Reading a loss back is a device sync: only while debugging (anomaly mode).
@@ -94,7 +94,7 @@ export function uncertaintyWeightedLossSum(
   taskNames: readonly string[],
 ): MultiTaskLossOutput {
   const op = 'uncertaintyWeightedLossSum';
-  assertIsTensor(op, 'logVars', logVars);
+  assertTensor(op, 'logVars', logVars);
   if (logVars.rank !== 1 || logVars.shape[0] !== taskNames.length) {
     throw new ShapeError(
       op,

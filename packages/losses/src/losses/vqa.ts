@@ -1,5 +1,8 @@
 import {
   ArgumentError,
+  assertDType,
+  assertShape,
+  assertTensor,
   binaryCrossEntropyWithLogits,
   crossEntropy,
   formatShape,
@@ -8,15 +11,7 @@ import {
   type Tensor,
 } from '@polymodal/tensor';
 import { normalizeVqaAnswer } from '../metrics/vqa-normalize.js';
-import {
-  assertBatch,
-  assertDType,
-  assertFinite,
-  assertIsTensor,
-  assertShape,
-  shouldCheckOutput,
-  shouldCheckTarget,
-} from './validate.js';
+import { assertBatch, assertFinite, shouldCheckOutput, shouldCheckTarget } from './validate.js';
 
 export interface VqaSoftScoreOptions {
   /**
@@ -109,8 +104,8 @@ export interface VqaLossOutput {
  */
 export function vqaLoss(logits: Tensor, softTargets: Tensor, options: LossCheckOptions = {}): VqaLossOutput {
   const op = 'vqaLoss';
-  assertIsTensor(op, 'logits', logits);
-  assertIsTensor(op, 'softTargets', softTargets);
+  assertTensor(op, 'logits', logits);
+  assertTensor(op, 'softTargets', softTargets);
   assertShape(op, 'logits', logits, [null, null], '[B, A]');
   assertDType(op, 'logits', logits, 'float32');
   assertDType(op, 'softTargets', softTargets, 'float32');
@@ -154,8 +149,8 @@ export function answerCrossEntropy(
   options: AnswerCrossEntropyOptions = {},
 ): { loss: Tensor; logits: Tensor; labels: Tensor } {
   const op = 'answerCrossEntropy';
-  assertIsTensor(op, 'logits', logits);
-  assertIsTensor(op, 'labels', labels);
+  assertTensor(op, 'logits', logits);
+  assertTensor(op, 'labels', labels);
   assertShape(op, 'logits', logits, [null, null], '[B, A]');
   assertDType(op, 'logits', logits, 'float32');
   assertDType(op, 'labels', labels, 'int32');
