@@ -1,11 +1,11 @@
 import { Module } from '@polymodal/nn';
 import { randn, type Tensor, tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import { contrastiveLoss } from '../losses/contrastive.js';
-import { itmLoss } from '../losses/itm.js';
-import { mlmLoss } from '../losses/mlm.js';
-import { sigmoidLoss } from '../losses/sigmoid.js';
-import { answerCrossEntropy, vqaLoss } from '../losses/vqa.js';
+import { contrastiveLoss } from '../contrastive.js';
+import { itmLoss } from '../itm.js';
+import { mlmLoss } from '../mlm.js';
+import { sigmoidLoss } from '../sigmoid.js';
+import { answerCrossEntropy, vqaLoss } from '../vqa.js';
 import { ContrastiveLoss } from './contrastive-loss.js';
 import { ItmLoss } from './itm-loss.js';
 import { MlmLoss } from './mlm-loss.js';

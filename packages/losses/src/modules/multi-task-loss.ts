@@ -1,10 +1,6 @@
 import { Module } from '@polymodal/nn';
 import { ArgumentError, type Tensor, zeros } from '@polymodal/tensor';
-import {
-  type MultiTaskLossOutput,
-  uncertaintyWeightedLossSum,
-  weightedLossSum,
-} from '../losses/multi-task.js';
+import { type MultiTaskLossOutput, uncertaintyWeightedLossSum, weightedLossSum } from '../multi-task.js';
 
 /**
  * Fixed-weight multi-task loss `Σ_i w_i·L_i` as a (parameter-free) module, reporting each term.

@@ -1,6 +1,6 @@
 import { Module } from '@polymodal/nn';
 import { type Tensor, tensor } from '@polymodal/tensor';
-import { type SigmoidLossOutput, sigmoidLoss } from '../losses/sigmoid.js';
+import { type SigmoidLossOutput, sigmoidLoss } from '../sigmoid.js';
 
 export interface SigLipLossOptions {
   /** Initial log-space scale t'. Default ln 10 (SigLIP). */

@@ -1,11 +1,6 @@
 import { Module } from '@polymodal/nn';
 import type { Tensor } from '@polymodal/tensor';
-import {
-  type AnswerCrossEntropyOptions,
-  answerCrossEntropy,
-  type VqaLossOutput,
-  vqaLoss,
-} from '../losses/vqa.js';
+import { type AnswerCrossEntropyOptions, answerCrossEntropy, type VqaLossOutput, vqaLoss } from '../vqa.js';
 
 /**
  * Soft-target VQA loss (BCE-with-logits × numAnswers, ViLT/MMF) as a module; see {@link vqaLoss}.

@@ -10,7 +10,7 @@ import {
   scope,
   type Tensor,
 } from '@polymodal/tensor';
-import { normalizeVqaAnswer } from '../metrics/vqa-normalize.js';
+import { normalizeVqaAnswer } from './metrics/vqa-normalize.js';
 import { assertBatch, assertFinite, shouldCheckOutput, shouldCheckTarget } from './validate.js';
 
 export interface VqaSoftScoreOptions {

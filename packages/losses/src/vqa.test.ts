@@ -9,7 +9,7 @@ import {
   withAnomalyMode,
 } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from '../../test/load-fixture.js';
+import { loadFixture } from '../test/load-fixture.js';
 import { answerCrossEntropy, vqaLoss, vqaSoftScores } from './vqa.js';
 
 const answers = ['2', 'two', '2', '3', '3', 'Three', 'red', 'blue', 'blue', '1'];
