@@ -58,13 +58,23 @@ export { AnswerCrossEntropyLoss, VqaLoss } from './modules/vqa-loss.js';
 export {
   type LossTerm,
   type MultiTaskLossOutput,
+  multiTaskLoss,
+  uncertaintyWeightedLoss,
   uncertaintyWeightedLossSum,
   weightedLossSum,
 } from './multi-task.js';
-export { type SigmoidLossOptions, type SigmoidLossOutput, sigmoidLoss } from './sigmoid.js';
 export {
+  type SigLipLossOutput,
+  type SigmoidLossOptions,
+  type SigmoidLossOutput,
+  sigLipLoss,
+  sigmoidLoss,
+} from './sigmoid.js';
+export {
+  type AnswerCrossEntropyLossOutput,
   type AnswerCrossEntropyOptions,
   answerCrossEntropy,
+  answerCrossEntropyLoss,
   type LossCheckOptions,
   type VqaLossOutput,
   type VqaSoftScoreOptions,

@@ -46,15 +46,15 @@ function checkLosses(op: string, losses: Readonly<Record<string, Tensor>>, names
  * weights 1). Every task with a weight must be given, and no other.
  *
  * ```ts
- * const { loss, terms } = weightedLossSum({ itc, itm, mlm }, { itc: 1, itm: 1, mlm: 0.5 });
+ * const { loss, terms } = multiTaskLoss({ itc, itm, mlm }, { itc: 1, itm: 1, mlm: 0.5 });
  * terms.mlm.weighted.item(); // 0.5 · mlm
  * ```
  */
-export function weightedLossSum(
+export function multiTaskLoss(
   losses: Readonly<Record<string, Tensor>>,
   weights: Readonly<Record<string, number>>,
 ): MultiTaskLossOutput {
-  const op = 'weightedLossSum';
+  const op = 'multiTaskLoss';
   const names = Object.keys(weights);
   for (const name of names) {
     if (!Number.isFinite(weights[name]))
@@ -84,16 +84,16 @@ export function weightedLossSum(
  *
  * ```ts
  * const logVars = zeros([3], { requiresGrad: true });
- * const { loss } = uncertaintyWeightedLossSum({ itc, itm, mlm }, logVars, ['itc', 'itm', 'mlm']);
+ * const { loss } = uncertaintyWeightedLoss({ itc, itm, mlm }, logVars, ['itc', 'itm', 'mlm']);
  * ```
  * @param logVars float32 `[K]`: s_i for the i-th name of `taskNames`.
  */
-export function uncertaintyWeightedLossSum(
+export function uncertaintyWeightedLoss(
   losses: Readonly<Record<string, Tensor>>,
   logVars: Tensor,
   taskNames: readonly string[],
 ): MultiTaskLossOutput {
-  const op = 'uncertaintyWeightedLossSum';
+  const op = 'uncertaintyWeightedLoss';
   assertTensor(op, 'logVars', logVars);
   if (logVars.rank !== 1 || logVars.shape[0] !== taskNames.length) {
     throw new ShapeError(
@@ -120,3 +120,12 @@ export function uncertaintyWeightedLossSum(
   });
   return { loss: total, terms };
 }
+
+/** @deprecated Renamed {@link multiTaskLoss}, the function of the `MultiTaskLoss` module (`xLoss` ↔ `XLoss`). */
+export const weightedLossSum: typeof multiTaskLoss = multiTaskLoss;
+
+/**
+ * @deprecated Renamed {@link uncertaintyWeightedLoss}, the function of the `UncertaintyWeightedLoss`
+ * module (`xLoss` ↔ `XLoss`).
+ */
+export const uncertaintyWeightedLossSum: typeof uncertaintyWeightedLoss = uncertaintyWeightedLoss;

@@ -135,20 +135,29 @@ export interface AnswerCrossEntropyOptions extends LossCheckOptions {
   ignoreIndex?: number;
 }
 
+export interface AnswerCrossEntropyLossOutput {
+  /** Scalar: mean cross-entropy over the labels that are not `ignoreIndex`. */
+  loss: Tensor;
+  /** `[B, A]`, as given. */
+  logits: Tensor;
+  /** int32 `[B]`, as given. */
+  labels: Tensor;
+}
+
 /**
  * Softmax cross-entropy over an answer vocabulary for single-answer datasets (GQA, NLVR2, SNLI-VE,
  * …): `L = −(1/B) Σ_b log softmax(logits_b)[label_b]`, with optional label smoothing.
  *
  * ```ts
- * const { loss } = answerCrossEntropy(logits, labels); // logits [B, A], labels int32 [B]
+ * const { loss } = answerCrossEntropyLoss(logits, labels); // logits [B, A], labels int32 [B]
  * ```
  */
-export function answerCrossEntropy(
+export function answerCrossEntropyLoss(
   logits: Tensor,
   labels: Tensor,
   options: AnswerCrossEntropyOptions = {},
-): { loss: Tensor; logits: Tensor; labels: Tensor } {
-  const op = 'answerCrossEntropy';
+): AnswerCrossEntropyLossOutput {
+  const op = 'answerCrossEntropyLoss';
   assertTensor(op, 'logits', logits);
   assertTensor(op, 'labels', labels);
   assertShape(op, 'logits', logits, [null, null], '[B, A]');
@@ -170,3 +179,9 @@ export function answerCrossEntropy(
   );
   return { loss, logits, labels };
 }
+
+/**
+ * @deprecated Renamed {@link answerCrossEntropyLoss}, the function of the `AnswerCrossEntropyLoss`
+ * module (`xLoss` ↔ `XLoss`).
+ */
+export const answerCrossEntropy: typeof answerCrossEntropyLoss = answerCrossEntropyLoss;
