@@ -50,6 +50,7 @@ export {
   type KernelArgs,
   type KernelConfig,
   listKernels,
+  type RegisterKernelOptions,
   registerKernel,
   registerKernels,
 } from './kernel-registry.js';
