@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cpuKernel } from '../src/backends/cpu/kernels/cpu-kernel.js';
 import * as T from '../src/index.js';
 
 const kernel = (
@@ -53,5 +54,17 @@ describe('registerKernel', () => {
     T.setBackend('cpu');
     expect(warn.mock.calls.filter(([m]) => String(m).startsWith('registerKernel'))).toEqual([]);
     expect(T.listKernels('wasm-1t')).toContain('Relu');
+  });
+});
+
+describe('cpuKernel', () => {
+  it('types attrs from KernelAttrs and registers on the cpu backend name', () => {
+    const config = cpuKernel('Concat', ({ inputs, attrs }) => {
+      const axis: number = attrs.axis;
+      // @ts-expect-error Concat has no `perm`: a typo in an attribute name no longer compiles.
+      void attrs.perm;
+      return axis >= 0 ? inputs[0]! : inputs[1]!;
+    });
+    expect([config.kernelName, config.backendName]).toEqual(['Concat', 'cpu']);
   });
 });
