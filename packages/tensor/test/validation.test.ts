@@ -78,7 +78,9 @@ describe('validation helpers', () => {
     expect(() => T.checkInRange('Dropout', 'p', 1.5, 0, 1)).toThrow(
       new T.ArgumentError('Dropout', 'p must be in [0, 1], got 1.5'),
     );
-    expect(() => T.checkInRange('Dropout', 'p', -0.1, 0, 1)).toThrow(/Dropout: p must be in \[0, 1\], got -0.1/);
+    expect(() => T.checkInRange('Dropout', 'p', -0.1, 0, 1)).toThrow(
+      /Dropout: p must be in \[0, 1\], got -0.1/,
+    );
     expect(() => T.checkInRange('Dropout', 'p', Number.NaN, 0, 1)).toThrow(/got NaN/);
     expect(() => T.checkInRange('Dropout', 'p', '0.5' as unknown as number, 0, 1)).toThrow(T.ArgumentError);
     // Open ends.
