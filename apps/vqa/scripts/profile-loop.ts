@@ -17,7 +17,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdamW, clipGradNorm, getScheduler } from '@polymodal/finetune';
-import { answerCrossEntropy } from '@polymodal/losses';
+import { answerCrossEntropyLoss } from '@polymodal/losses';
 import { Generator, getBackend, noGrad, scope, setBackend } from '@polymodal/tensor';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { ImageGroupedBatches, type VqaBatch } from '../src/data/batches.js';
@@ -73,7 +73,7 @@ const scheduler = getScheduler('cosine', optimizer, { numWarmupSteps: 5, numTrai
 const step = (clip: boolean) =>
   scope(() => {
     const cells = model.encodeImage(fixed.pixelValues).indexSelect(0, fixed.imageIndex);
-    answerCrossEntropy(
+    answerCrossEntropyLoss(
       model.head.forward(model.fuse(cells, fixed.inputIds, fixed.mask)),
       fixed.labels,
     ).loss.backward();
@@ -87,7 +87,10 @@ const freshStep = () =>
   scope(() => {
     const b = it.next().value!;
     const cells = model.encodeImage(b.pixelValues).indexSelect(0, b.imageIndex);
-    answerCrossEntropy(model.head.forward(model.fuse(cells, b.inputIds, b.mask)), b.labels).loss.backward();
+    answerCrossEntropyLoss(
+      model.head.forward(model.fuse(cells, b.inputIds, b.mask)),
+      b.labels,
+    ).loss.backward();
     clipGradNorm(model.parameters(), 1);
     optimizer.step();
     scheduler.step();

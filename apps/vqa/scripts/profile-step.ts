@@ -8,7 +8,7 @@
  * (wall and CPU time per step; what `tooling/bench/src/vqa-step-bench.mjs` reads).
  */
 import { AdamW } from '@polymodal/finetune';
-import { answerCrossEntropy } from '@polymodal/losses';
+import { answerCrossEntropyLoss } from '@polymodal/losses';
 import { getBackend, profile, randint, randn, scope, setBackend, tensor } from '@polymodal/tensor';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { VqaModel } from '../src/model/vqa-model.js';
@@ -42,7 +42,7 @@ const labels = randint(0, 22, [b]);
 const step = () =>
   scope(() => {
     const cells = model.encodeImage(pixels).indexSelect(0, imageIndex);
-    answerCrossEntropy(model.head.forward(model.fuse(cells, ids, mask)), labels).loss.backward();
+    answerCrossEntropyLoss(model.head.forward(model.fuse(cells, ids, mask)), labels).loss.backward();
     optimizer.step();
     optimizer.zeroGrad();
   });

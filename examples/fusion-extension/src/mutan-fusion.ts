@@ -1,5 +1,4 @@
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -8,7 +7,7 @@ import {
   pooled,
 } from '@polymodal/fusion';
 import { generatorFrom, Linear, ModuleDict } from '@polymodal/nn';
-import { scope, type Tensor } from '@polymodal/tensor';
+import { checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 
 export interface MutanFusionOptions extends FusionBaseOptions {
   /** Width of each modality's Tucker factor space (t_q = t_v). Default 32. */
@@ -52,9 +51,9 @@ export class MutanFusion extends FusionModule {
   constructor(options: MutanFusionOptions) {
     // The base class checks the widths and that there are exactly two modalities.
     super(options.inputDims, { minModalities: 2, maxModalities: 2 });
-    const t = checkPositive('MutanFusion', 'hiddenDim', options.hiddenDim ?? 32);
-    this.rank = checkPositive('MutanFusion', 'rank', options.rank ?? 5);
-    this.outputDim = checkPositive('MutanFusion', 'outputDim', options.outputDim);
+    const t = checkPositiveInt('MutanFusion', 'hiddenDim', options.hiddenDim ?? 32);
+    this.rank = checkPositiveInt('MutanFusion', 'rank', options.rank ?? 5);
+    this.outputDim = checkPositiveInt('MutanFusion', 'outputDim', options.outputDim);
     const generator = generatorFrom(options);
     const perModality = (make: (m: string) => Linear) =>
       new ModuleDict(Object.fromEntries(this.modalities.map((m) => [m, make(m)])));

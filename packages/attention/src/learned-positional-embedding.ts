@@ -1,6 +1,6 @@
 import { generatorFrom, Module, truncNormal_ } from '@polymodal/nn';
 import {
-  ArgumentError,
+  checkPositiveInt,
   formatShape,
   type RandomOptions,
   ShapeError,
@@ -31,9 +31,7 @@ export class LearnedPositionalEmbedding extends Module {
   constructor(maxLength: number, dim: number, options: LearnedPositionalEmbeddingOptions = {}) {
     super();
     for (const [k, v] of Object.entries({ maxLength, dim })) {
-      if (!Number.isInteger(v) || v <= 0) {
-        throw new ArgumentError('LearnedPositionalEmbedding', `${k} must be a positive integer, got ${v}`);
-      }
+      checkPositiveInt('LearnedPositionalEmbedding', k, v);
     }
     this.maxLength = maxLength;
     this.dim = dim;

@@ -10,6 +10,8 @@ import {
 } from '@polymodal/nn';
 import {
   ArgumentError,
+  checkInRange,
+  checkPositiveInt,
   formatShape,
   type Generator,
   linear,
@@ -109,8 +111,7 @@ export class MultiHeadAttention extends Module implements HasProjectionSlots {
       kdim: options.kdim ?? 1,
       vdim: options.vdim ?? 1,
     })) {
-      if (!Number.isInteger(v) || v <= 0)
-        throw new ArgumentError(name, `${k} must be a positive integer, got ${v}`);
+      checkPositiveInt(name, k, v);
     }
     if (embedDim % numHeads !== 0) {
       throw new ArgumentError(name, `embedDim ${embedDim} is not divisible by numHeads ${numHeads}`);
@@ -121,9 +122,7 @@ export class MultiHeadAttention extends Module implements HasProjectionSlots {
     this.kdim = options.kdim ?? embedDim;
     this.vdim = options.vdim ?? embedDim;
     this.dropout = options.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout < 1)) {
-      throw new ArgumentError(name, `dropout must be in [0, 1), got ${this.dropout}`);
-    }
+    checkInRange(name, 'dropout', this.dropout, 0, 1, '[)');
     this.batchFirst = options.batchFirst ?? true;
     this.packed = this.kdim === embedDim && this.vdim === embedDim;
     this.generator = generatorFrom(options);

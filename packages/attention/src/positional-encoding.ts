@@ -1,9 +1,8 @@
-import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt, type Tensor, tensor } from '@polymodal/tensor';
 
 function checkDims(op: string, dims: Record<string, number>): void {
   for (const [k, v] of Object.entries(dims)) {
-    if (!Number.isInteger(v) || v <= 0)
-      throw new ArgumentError(op, `${k} must be a positive integer, got ${v}`);
+    checkPositiveInt(op, k, v);
   }
 }
 

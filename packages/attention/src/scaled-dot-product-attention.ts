@@ -1,6 +1,6 @@
 import {
-  ArgumentError,
   broadcastShapes,
+  checkInRange,
   DTypeError,
   dropout as dropoutOp,
   formatShape,
@@ -80,8 +80,7 @@ export function scaledDotProductAttention(
   }
   const batch = broadcastShapes(op, q.shape.slice(0, -2), k.shape.slice(0, -2), v.shape.slice(0, -2));
   const { mask, causal = false, dropout = 0 } = options;
-  if (!(dropout >= 0 && dropout < 1))
-    throw new ArgumentError(op, `dropout must be in [0, 1), got ${dropout}`);
+  checkInRange(op, 'dropout', dropout, 0, 1, '[)');
   const scale = options.scale ?? 1 / Math.sqrt(d);
   if (mask) {
     if (mask.dtype === 'int32')

@@ -1,5 +1,5 @@
 import { type LayerNorm, Module, ModuleList } from '@polymodal/nn';
-import { ArgumentError, scope, type Tensor } from '@polymodal/tensor';
+import { checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 import {
   type EncoderForwardOptions,
   TransformerEncoderLayer,
@@ -27,9 +27,7 @@ export class TransformerEncoder extends Module {
 
   constructor(layer: EncoderLayerSpec, numLayers: number, options: { norm?: LayerNorm | null } = {}) {
     super();
-    if (!Number.isInteger(numLayers) || numLayers < 1) {
-      throw new ArgumentError('TransformerEncoder', `numLayers must be a positive integer, got ${numLayers}`);
-    }
+    checkPositiveInt('TransformerEncoder', 'numLayers', numLayers);
     const build =
       typeof layer === 'function'
         ? layer

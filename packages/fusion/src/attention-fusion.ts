@@ -1,7 +1,6 @@
 import { generatorFrom, Linear, type ModuleDict } from '@polymodal/nn';
-import { cat, scope, stack } from '@polymodal/tensor';
+import { cat, checkPositiveInt, scope, stack } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -35,7 +34,7 @@ export class AttentionFusion extends FusionModule {
 
   constructor(options: AttentionFusionOptions) {
     super(options.inputDims);
-    this.outputDim = checkPositive(
+    this.outputDim = checkPositiveInt(
       'AttentionFusion',
       'outputDim',
       options.outputDim ?? Math.min(...this.modalities.map((m) => this.inputDims[m]!)),

@@ -1,7 +1,6 @@
 import { generatorFrom, type Linear, type ModuleDict } from '@polymodal/nn';
-import { scope, type Tensor } from '@polymodal/tensor';
+import { checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -42,8 +41,8 @@ export class BilinearFusion extends FusionModule {
 
   constructor(options: BilinearFusionOptions) {
     super(options.inputDims, { minModalities: 2 });
-    this.outputDim = checkPositive('BilinearFusion', 'outputDim', options.outputDim);
-    this.rank = checkPositive('BilinearFusion', 'rank', options.rank ?? 4);
+    this.outputDim = checkPositiveInt('BilinearFusion', 'outputDim', options.outputDim);
+    this.rank = checkPositiveInt('BilinearFusion', 'rank', options.rank ?? 4);
     this.normalize = options.normalize ?? false;
     this.projections = this.registerModule(
       'projections',

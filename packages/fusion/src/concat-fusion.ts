@@ -1,7 +1,6 @@
 import { generatorFrom, Linear } from '@polymodal/nn';
-import { cat, scope } from '@polymodal/tensor';
+import { cat, checkPositiveInt, scope } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -37,7 +36,7 @@ export class ConcatFusion extends FusionModule {
       this.outputDim = total;
       this.projection = null;
     } else {
-      this.outputDim = checkPositive('ConcatFusion', 'outputDim', options.outputDim);
+      this.outputDim = checkPositiveInt('ConcatFusion', 'outputDim', options.outputDim);
       this.projection = this.registerModule(
         'projection',
         new Linear(total, this.outputDim, { generator: generatorFrom(options) }),

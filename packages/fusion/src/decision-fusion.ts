@@ -1,7 +1,6 @@
 import { generatorFrom, MLP, type Module, ModuleDict } from '@polymodal/nn';
-import { ArgumentError, full, scope, stack, type Tensor, zeros } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt, full, scope, stack, type Tensor, zeros } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -54,7 +53,7 @@ export class DecisionFusion extends FusionModule {
 
   constructor(options: DecisionFusionOptions) {
     super(options.inputDims);
-    this.outputDim = checkPositive('DecisionFusion', 'numClasses', options.numClasses);
+    this.outputDim = checkPositiveInt('DecisionFusion', 'numClasses', options.numClasses);
     this.combine = options.combine ?? 'mean';
     if (!COMBINES.includes(this.combine)) {
       throw new ArgumentError(
@@ -73,7 +72,7 @@ export class DecisionFusion extends FusionModule {
       }
       this.heads = this.registerModule('heads', new ModuleDict(options.heads));
     } else {
-      const h = checkPositive('DecisionFusion', 'hiddenDim', options.hiddenDim ?? 32);
+      const h = checkPositiveInt('DecisionFusion', 'hiddenDim', options.hiddenDim ?? 32);
       this.heads = this.registerModule(
         'heads',
         new ModuleDict(

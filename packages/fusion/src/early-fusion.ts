@@ -1,8 +1,7 @@
 import { LearnedPositionalEmbedding, type TransformerEncoder } from '@polymodal/attention';
 import { generatorFrom, type Linear, ModuleDict, truncNormal_ } from '@polymodal/nn';
-import { ArgumentError, cat, scope, type Tensor, zeros } from '@polymodal/tensor';
+import { ArgumentError, cat, checkPositiveInt, scope, type Tensor, zeros } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -74,7 +73,7 @@ export class EarlyFusion extends FusionModule {
     )!;
     truncNormal_(this.modalityEmbeddings, 0, 0.02, -0.04, 0.04, { generator });
     if (options.maxPositions !== undefined) {
-      const max = checkPositive('EarlyFusion', 'maxPositions', options.maxPositions);
+      const max = checkPositiveInt('EarlyFusion', 'maxPositions', options.maxPositions);
       this.positionEmbeddings = this.registerModule(
         'position_embeddings',
         new ModuleDict(

@@ -1,7 +1,6 @@
 import { generatorFrom, type Linear, type ModuleDict } from '@polymodal/nn';
-import { scope, type Tensor } from '@polymodal/tensor';
+import { checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -26,7 +25,7 @@ export abstract class ElementwiseFusion extends FusionModule {
 
   constructor(op: string, options: ElementwiseFusionOptions) {
     super(options.inputDims);
-    this.outputDim = checkPositive(op, 'outputDim', options.outputDim);
+    this.outputDim = checkPositiveInt(op, 'outputDim', options.outputDim);
     this.projections = this.registerModule(
       'projections',
       modalityProjections(this.modalities, this.inputDims, this.outputDim, generatorFrom(options)),

@@ -8,9 +8,8 @@ import {
   Module,
   ModuleList,
 } from '@polymodal/nn';
-import { ArgumentError, cat, type Generator, scope, type Tensor } from '@polymodal/tensor';
+import { ArgumentError, cat, checkPositiveInt, type Generator, scope, type Tensor } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -174,10 +173,10 @@ export class FiLMFusion extends FusionModule {
     const roles = resolveRoles(op, this.modalities, 'target', options.target, 'condition', options.condition);
     this.target = roles.subject;
     this.conditions = roles.conditions;
-    const h = checkPositive(op, 'hiddenDim', options.hiddenDim ?? 64);
-    const k = checkPositive(op, 'numBlocks', options.numBlocks ?? 2);
+    const h = checkPositiveInt(op, 'hiddenDim', options.hiddenDim ?? 64);
+    const k = checkPositiveInt(op, 'numBlocks', options.numBlocks ?? 2);
     this.hiddenDim = h;
-    this.outputDim = checkPositive(op, 'outputDim', options.outputDim ?? h);
+    this.outputDim = checkPositiveInt(op, 'outputDim', options.outputDim ?? h);
     this.norm = options.norm ?? 'batch';
     if (!['batch', 'layer', 'none'].includes(this.norm)) {
       throw new ArgumentError(op, `norm must be 'batch', 'layer' or 'none', got '${this.norm}'`);

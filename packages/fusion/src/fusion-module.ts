@@ -1,5 +1,11 @@
 import { Module } from '@polymodal/nn';
-import { ArgumentError, formatShape, type RandomOptions, type Tensor } from '@polymodal/tensor';
+import {
+  ArgumentError,
+  checkPositiveInt,
+  formatShape,
+  type RandomOptions,
+  type Tensor,
+} from '@polymodal/tensor';
 import { FusionInputError } from './errors.js';
 
 /** Modality name → features: `[B, D]` pooled vectors or `[B, L, D]` token sequences. */
@@ -79,27 +85,16 @@ export function checkInputDims(
     if (name === '' || name.includes('.')) {
       throw new ArgumentError(op, `modality name '${name}' must be non-empty and contain no '.'`);
     }
-    const d = inputDims[name];
-    if (!Number.isInteger(d) || (d as number) <= 0) {
-      throw new ArgumentError(op, `inputDims.${name} must be a positive integer, got ${d}`);
-    }
+    checkPositiveInt(op, `inputDims.${name}`, inputDims[name] as number);
   }
   return names;
 }
 
 /**
- * Returns `value` if it is a positive integer, else throws `ArgumentError` naming `op` and `name`.
- *
- * ```ts
- * this.outputDim = checkPositive('MyFusion', 'outputDim', options.outputDim);
- * ```
+ * @deprecated Use `checkPositiveInt` from `@polymodal/tensor` (the same check, shared by every
+ * package); this alias stays so that existing strategies keep compiling.
  */
-export function checkPositive(op: string, name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ArgumentError(op, `${name} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
+export const checkPositive: (op: string, name: string, value: number) => number = checkPositiveInt;
 
 const describeInputs = (inputs: FusionInputs): string =>
   Object.entries(inputs)

@@ -1,7 +1,6 @@
 import { generatorFrom, Linear, type ModuleDict } from '@polymodal/nn';
-import { cat, scope, stack } from '@polymodal/tensor';
+import { cat, checkPositiveInt, scope, stack } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -37,7 +36,7 @@ export class GatedFusion extends FusionModule {
 
   constructor(options: GatedFusionOptions) {
     super(options.inputDims, { minModalities: 2 });
-    this.outputDim = checkPositive('GatedFusion', 'outputDim', options.outputDim);
+    this.outputDim = checkPositiveInt('GatedFusion', 'outputDim', options.outputDim);
     const generator = generatorFrom(options);
     this.projections = this.registerModule(
       'projections',

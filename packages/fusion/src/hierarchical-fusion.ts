@@ -1,8 +1,7 @@
 import { CrossModalAttention } from '@polymodal/attention';
 import { generatorFrom, LayerNorm, Linear, ModuleDict } from '@polymodal/nn';
-import { cat, scope, type Tensor } from '@polymodal/tensor';
+import { cat, checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -55,10 +54,10 @@ export class HierarchicalFusion extends FusionModule {
 
   constructor(options: HierarchicalFusionOptions) {
     super(options.inputDims, { minModalities: 2 });
-    const d = checkPositive('HierarchicalFusion', 'dModel', options.dModel);
-    const numHeads = checkPositive('HierarchicalFusion', 'numHeads', options.numHeads ?? 4);
+    const d = checkPositiveInt('HierarchicalFusion', 'dModel', options.dModel);
+    const numHeads = checkPositiveInt('HierarchicalFusion', 'numHeads', options.numHeads ?? 4);
     this.dModel = d;
-    this.outputDim = checkPositive('HierarchicalFusion', 'outputDim', options.outputDim ?? d);
+    this.outputDim = checkPositiveInt('HierarchicalFusion', 'outputDim', options.outputDim ?? d);
     const generator = generatorFrom(options);
     const m = this.modalities;
     this.projections = this.registerModule(

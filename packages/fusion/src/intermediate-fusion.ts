@@ -1,8 +1,7 @@
 import { CrossAttentionLayer, TransformerEncoderLayer } from '@polymodal/attention';
 import { generatorFrom, LayerNorm, Linear, type Module, ModuleDict, ModuleList } from '@polymodal/nn';
-import { ArgumentError, cat, scope, type Tensor } from '@polymodal/tensor';
+import { ArgumentError, cat, checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -65,7 +64,7 @@ export class IntermediateFusion extends FusionModule {
       );
     }
     this.crossLayers = crossLayers;
-    this.outputDim = checkPositive('IntermediateFusion', 'outputDim', options.outputDim ?? c.dModel);
+    this.outputDim = checkPositiveInt('IntermediateFusion', 'outputDim', options.outputDim ?? c.dModel);
     const generator = generatorFrom(options);
     const d = c.dModel;
     const layerOptions = {

@@ -1,9 +1,8 @@
 import { generatorFrom, MLP, type Module, ModuleDict } from '@polymodal/nn';
-import { ArgumentError, scope, type Tensor } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 import { ConcatFusion } from './concat-fusion.js';
 import {
   checkInputDims,
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -67,7 +66,7 @@ export class LateFusion extends FusionModule {
       encoderDims = options.encoderDims;
       this.encoders = this.registerModule('encoders', new ModuleDict(options.encoders));
     } else {
-      const h = checkPositive('LateFusion', 'hiddenDim', options.hiddenDim ?? 32);
+      const h = checkPositiveInt('LateFusion', 'hiddenDim', options.hiddenDim ?? 32);
       encoderDims = Object.fromEntries(this.modalities.map((m) => [m, h]));
       this.encoders = this.registerModule(
         'encoders',

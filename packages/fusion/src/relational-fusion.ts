@@ -1,7 +1,6 @@
 import { generatorFrom, Linear, MLP } from '@polymodal/nn';
-import { ArgumentError, cat, scope, type Tensor } from '@polymodal/tensor';
+import { ArgumentError, cat, checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 import {
-  checkPositive,
   type FusionBaseOptions,
   type FusionInputs,
   type FusionMasks,
@@ -76,11 +75,11 @@ export class RelationalFusion extends FusionModule {
     const roles = resolveRoles(op, this.modalities, 'objects', options.objects, 'question', options.question);
     this.objects = roles.subject;
     this.question = roles.conditions;
-    const h = checkPositive(op, 'hiddenDim', options.hiddenDim ?? 64);
-    const gLayers = checkPositive(op, 'gLayers', options.gLayers ?? 3);
-    const fLayers = checkPositive(op, 'fLayers', options.fLayers ?? 2);
+    const h = checkPositiveInt(op, 'hiddenDim', options.hiddenDim ?? 64);
+    const gLayers = checkPositiveInt(op, 'gLayers', options.gLayers ?? 3);
+    const fLayers = checkPositiveInt(op, 'fLayers', options.fLayers ?? 2);
     this.hiddenDim = h;
-    this.outputDim = checkPositive(op, 'outputDim', options.outputDim ?? h);
+    this.outputDim = checkPositiveInt(op, 'outputDim', options.outputDim ?? h);
     this.aggregation = options.aggregation ?? 'mean';
     if (this.aggregation !== 'mean' && this.aggregation !== 'sum') {
       throw new ArgumentError(op, `aggregation must be 'mean' or 'sum', got '${this.aggregation}'`);

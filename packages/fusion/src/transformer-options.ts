@@ -1,7 +1,7 @@
 import { TransformerEncoder } from '@polymodal/attention';
 import { LayerNorm } from '@polymodal/nn';
 import type { Generator } from '@polymodal/tensor';
-import { checkPositive } from './fusion-module.js';
+import { checkPositiveInt } from '@polymodal/tensor';
 
 /** The Transformer settings shared by the token-level strategies. */
 export interface TransformerFusionOptions {
@@ -33,16 +33,16 @@ export function resolveTransformerOptions(
   op: string,
   o: TransformerFusionOptions,
 ): ResolvedTransformerOptions {
-  const dModel = checkPositive(op, 'dModel', o.dModel);
-  const numHeads = checkPositive(op, 'numHeads', o.numHeads ?? 4);
+  const dModel = checkPositiveInt(op, 'dModel', o.dModel);
+  const numHeads = checkPositiveInt(op, 'numHeads', o.numHeads ?? 4);
   if (dModel % numHeads !== 0) {
-    checkPositive(op, `dModel / numHeads (${dModel} / ${numHeads})`, dModel / numHeads);
+    checkPositiveInt(op, `dModel / numHeads (${dModel} / ${numHeads})`, dModel / numHeads);
   }
   return {
     dModel,
     numHeads,
-    numLayers: checkPositive(op, 'numLayers', o.numLayers ?? 2),
-    dimFeedforward: checkPositive(op, 'dimFeedforward', o.dimFeedforward ?? 4 * dModel),
+    numLayers: checkPositiveInt(op, 'numLayers', o.numLayers ?? 2),
+    dimFeedforward: checkPositiveInt(op, 'dimFeedforward', o.dimFeedforward ?? 4 * dModel),
     dropout: o.dropout ?? 0.1,
     activation: o.activation ?? 'gelu',
   };

@@ -9,7 +9,7 @@ export {
   contrastiveLoss,
   l2Normalize,
   MAX_LOG_LOGIT_SCALE,
-} from './losses/contrastive.js';
+} from './contrastive.js';
 export {
   type HardNegativeOptions,
   type HardNegatives,
@@ -17,32 +17,7 @@ export {
   itmLabels,
   itmLoss,
   sampleHardNegatives,
-} from './losses/itm.js';
-export {
-  IGNORE_INDEX,
-  type MaskedTokens,
-  type MaskTokensOptions,
-  type MlmLossOptions,
-  type MlmLossOutput,
-  maskTokens,
-  mlmLoss,
-} from './losses/mlm.js';
-export {
-  type LossTerm,
-  type MultiTaskLossOutput,
-  uncertaintyWeightedLossSum,
-  weightedLossSum,
-} from './losses/multi-task.js';
-export { type SigmoidLossOptions, type SigmoidLossOutput, sigmoidLoss } from './losses/sigmoid.js';
-export {
-  type AnswerCrossEntropyOptions,
-  answerCrossEntropy,
-  type LossCheckOptions,
-  type VqaLossOutput,
-  type VqaSoftScoreOptions,
-  vqaLoss,
-  vqaSoftScores,
-} from './losses/vqa.js';
+} from './itm.js';
 export { accuracy, type CategoryAccuracy, perCategoryAccuracy } from './metrics/accuracy.js';
 export {
   type DirectionMetrics,
@@ -65,9 +40,44 @@ export {
   processDigitArticle,
   processPunctuation,
 } from './metrics/vqa-normalize.js';
+export {
+  IGNORE_INDEX,
+  type MaskedTokens,
+  type MaskTokensOptions,
+  type MlmLossOptions,
+  type MlmLossOutput,
+  maskTokens,
+  mlmLoss,
+} from './mlm.js';
 export { ContrastiveLoss, type ContrastiveLossModuleOptions } from './modules/contrastive-loss.js';
 export { ItmLoss } from './modules/itm-loss.js';
 export { MlmLoss } from './modules/mlm-loss.js';
 export { MultiTaskLoss, UncertaintyWeightedLoss } from './modules/multi-task-loss.js';
 export { SigLipLoss, type SigLipLossOptions } from './modules/sig-lip-loss.js';
 export { AnswerCrossEntropyLoss, VqaLoss } from './modules/vqa-loss.js';
+export {
+  type LossTerm,
+  type MultiTaskLossOutput,
+  multiTaskLoss,
+  uncertaintyWeightedLoss,
+  uncertaintyWeightedLossSum,
+  weightedLossSum,
+} from './multi-task.js';
+export {
+  type SigLipLossOutput,
+  type SigmoidLossOptions,
+  type SigmoidLossOutput,
+  sigLipLoss,
+  sigmoidLoss,
+} from './sigmoid.js';
+export {
+  type AnswerCrossEntropyLossOutput,
+  type AnswerCrossEntropyOptions,
+  answerCrossEntropy,
+  answerCrossEntropyLoss,
+  type LossCheckOptions,
+  type VqaLossOutput,
+  type VqaSoftScoreOptions,
+  vqaLoss,
+  vqaSoftScores,
+} from './vqa.js';

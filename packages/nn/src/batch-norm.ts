@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   batchNorm,
+  checkPositiveInt,
   formatShape,
   noGrad,
   ones,
@@ -9,7 +10,6 @@ import {
   type Tensor,
   zeros,
 } from '@polymodal/tensor';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 export interface BatchNormModuleOptions {

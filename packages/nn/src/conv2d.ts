@@ -1,7 +1,13 @@
-import { conv2d, conv2dNhwc, type RandomOptions, type Tensor, zeros } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
+import {
+  checkPositiveInt,
+  conv2d,
+  conv2dNhwc,
+  generatorFrom,
+  type RandomOptions,
+  type Tensor,
+  zeros,
+} from '@polymodal/tensor';
 import { kaimingUniform_, uniform_ } from './init.js';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 type Pair = number | readonly [number, number];

@@ -1,5 +1,11 @@
-import { ArgumentError, dropout, type Generator, type RandomOptions, type Tensor } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
+import {
+  checkInRange,
+  dropout,
+  type Generator,
+  generatorFrom,
+  type RandomOptions,
+  type Tensor,
+} from '@polymodal/tensor';
 import { Module } from './module.js';
 
 /**
@@ -19,7 +25,7 @@ export class Dropout extends Module {
 
   constructor(p = 0.5, options: RandomOptions = {}) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new ArgumentError('Dropout', `p must be in [0, 1], got ${p}`);
+    checkInRange('Dropout', 'p', p, 0, 1);
     this.p = p;
     this.generator = generatorFrom(options);
   }

@@ -1,6 +1,8 @@
 import {
   ArgumentError,
+  checkPositiveInt,
   embedding,
+  generatorFrom,
   noGrad,
   type RandomOptions,
   scope,
@@ -9,9 +11,7 @@ import {
   where,
   zeros,
 } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
 import { normal_ } from './init.js';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 export interface EmbeddingOptions extends RandomOptions {

@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  checkPositiveInt,
   formatShape,
   groupNorm,
   ones,
@@ -7,7 +8,6 @@ import {
   type Tensor,
   zeros,
 } from '@polymodal/tensor';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 export interface GroupNormOptions {

@@ -1,5 +1,7 @@
 import {
   ArgumentError,
+  checkPositiveInt,
+  generatorFrom,
   linear,
   type RandomOptions,
   scope,
@@ -8,9 +10,7 @@ import {
   where,
   zeros,
 } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
 import { uniform_ } from './init.js';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 export interface GRUOptions extends RandomOptions {

@@ -3,6 +3,8 @@
  * on top of @polymodal/tensor (PyTorch `torch.nn` semantics and names, camelCased).
  */
 
+/** Re-exported from @polymodal/tensor, where the one implementation lives (kept for existing imports). */
+export { generatorFrom } from '@polymodal/tensor';
 export { type ActivationName, activationFrom, GELU, ReLU, SiLU } from './activations.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batch-norm.js';
 export { Identity, ModuleDict, ModuleList, Sequential } from './containers.js';
@@ -20,7 +22,6 @@ export {
 export { Dropout } from './dropout.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { SafetensorsError, StateDictError } from './errors.js';
-export { generatorFrom } from './generator.js';
 export { gradCheckModule } from './grad-check-module.js';
 export { GroupNorm, type GroupNormOptions } from './group-norm.js';
 export { GRU, type GRUForwardOptions, type GRUOptions, type GRUOutput } from './gru.js';
@@ -61,4 +62,5 @@ export {
   loadSafetensorsFrom,
   type SafetensorsSource,
 } from './safetensors-source.js';
+export { type ParameterPatterns, setTrainable } from './set-trainable.js';
 export { updateBatchNorm } from './update-batch-norm.js';

@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   formatShape,
+  generatorFrom,
   noGrad,
   type RandomOptions,
   ShapeError,
@@ -8,7 +9,6 @@ import {
   type Tensor,
   tensor,
 } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
 
 /**
  * Weight initializers with PyTorch's `torch.nn.init` semantics. Each one draws values on the host

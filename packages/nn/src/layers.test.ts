@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   DTypeError,
+  Generator,
   gradCheck,
   memory,
   randn,
@@ -8,6 +9,7 @@ import {
   scope,
   type Tensor,
   tensor,
+  generatorFrom as tensorGeneratorFrom,
 } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { GELU, ReLU, SiLU } from './activations.js';
@@ -15,6 +17,7 @@ import { Conv2d } from './conv2d.js';
 import { Dropout } from './dropout.js';
 import { Embedding } from './embedding.js';
 import { gradCheckModule } from './grad-check-module.js';
+import * as nn from './index.js';
 import { LayerNorm } from './layer-norm.js';
 import { Linear } from './linear.js';
 import { MLP } from './mlp.js';
@@ -123,6 +126,19 @@ describe('LayerNorm', () => {
     ).toBe(true);
     expect(new LayerNorm(3, { elementwiseAffine: false }).parameters()).toHaveLength(0);
     expect(() => norm.forward(randn([2, 5]))).toThrow(ShapeError);
+  });
+});
+
+describe('generatorFrom', () => {
+  it("is @polymodal/tensor's, and a seed, an equal generator or the default give the same init", () => {
+    expect(nn.generatorFrom).toBe(tensorGeneratorFrom);
+    const bySeed = arr(new Linear(4, 3, { seed: 7 }).weight);
+    expect(arr(new Linear(4, 3, { generator: new Generator(7) }).weight)).toEqual(bySeed);
+    const global = nn.generatorFrom(undefined);
+    const saved = global.getState();
+    global.setState(new Generator(7).getState());
+    expect(arr(new Linear(4, 3).weight)).toEqual(bySeed);
+    global.setState(saved);
   });
 });
 

@@ -1,16 +1,17 @@
-import { ArgumentError, linear, type RandomOptions, type Tensor, zeros } from '@polymodal/tensor';
-import { generatorFrom } from './generator.js';
+import {
+  checkPositiveInt,
+  generatorFrom,
+  linear,
+  type RandomOptions,
+  type Tensor,
+  zeros,
+} from '@polymodal/tensor';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { Module } from './module.js';
 
 export interface LinearOptions extends RandomOptions {
   /** Add a learned bias. Default true. */
   bias?: boolean;
-}
-
-export function checkPositiveInt(op: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0)
-    throw new ArgumentError(op, `${name} must be a positive integer, got ${v}`);
 }
 
 /**

@@ -1,8 +1,7 @@
-import { ArgumentError, type RandomOptions } from '@polymodal/tensor';
+import { ArgumentError, generatorFrom, type RandomOptions } from '@polymodal/tensor';
 import { type ActivationName, activationFrom } from './activations.js';
 import { Sequential } from './containers.js';
 import { Dropout } from './dropout.js';
-import { generatorFrom } from './generator.js';
 import { Linear } from './linear.js';
 import type { Module } from './module.js';
 

@@ -171,6 +171,28 @@ describe('Module', () => {
     expect(trainable()).toEqual([]);
   });
 
+  it('freeze clears .grad of what it freezes (so no optimizer applies a stale one); unfreeze keeps grads', () => {
+    const net = new Net();
+    net
+      .forward(randn([3, 4], { seed: 9 }))
+      .sum()
+      .backward();
+    const grads = () => new Map(net.namedParameters().map(([n, p]) => [n, p.grad]));
+    const before = grads();
+    expect([...before.values()].every((g) => g !== null)).toBe(true);
+    net.freeze('head.**');
+    const after = grads();
+    expect([after.get('head.weight'), after.get('head.bias')]).toEqual([null, null]);
+    expect(net.head.weight.requiresGrad).toBe(false);
+    // Everything not matched keeps the very same grad tensor.
+    for (const [n, g] of after) if (!n.startsWith('head.')) expect(g).toBe(before.get(n));
+    const kept = net.layers.at(0).attn.weight.grad;
+    net.unfreeze();
+    expect(net.layers.at(0).attn.weight.grad).toBe(kept);
+    expect(net.head.weight.grad).toBeNull();
+    expect(net.head.weight.requiresGrad).toBe(true);
+  });
+
   it('train/eval reach every module; apply visits children first', () => {
     const net = new Net();
     net.eval();

@@ -1,20 +1,11 @@
 import { ArgumentError, Generator, keep, noGrad, Tensor } from '@polymodal/tensor';
 import { StateDictError } from './errors.js';
-import { namePattern } from './name-pattern.js';
+import { setTrainable } from './set-trainable.js';
 
 /** The outcome of `loadStateDict`: keys the module wanted but did not get, and keys it ignored. */
 export interface LoadStateDictResult {
   missingKeys: string[];
   unexpectedKeys: string[];
-}
-
-function matcher(pattern: string | RegExp | undefined): (name: string) => boolean {
-  if (pattern === undefined) return () => true;
-  const re = namePattern(pattern);
-  return (name) => {
-    re.lastIndex = 0;
-    return re.test(name);
-  };
 }
 
 const join = (prefix: string, name: string): string => (prefix ? `${prefix}.${name}` : name);
@@ -224,6 +215,8 @@ export abstract class Module {
   /**
    * Stops training the parameters whose dotted names match (all when omitted): glob `*` matches
    * within one dot segment, `**` across segments; a RegExp is tested against the full name.
+   * Frozen parameters lose their `.grad`, so no optimizer step applies a stale one (see
+   * `setTrainable`, which finetune's `freezeParameters` shares).
    *
    * ```ts
    * model.freeze('encoder.**').unfreeze('encoder.layers.11.**');
@@ -239,8 +232,7 @@ export abstract class Module {
   }
 
   private setRequiresGrad(pattern: string | RegExp | undefined, value: boolean): this {
-    const matches = matcher(pattern);
-    for (const [name, t] of this.namedParameters()) if (matches(name)) t.requiresGrad_(value);
+    setTrainable(this.namedParameters(), pattern, value);
     return this;
   }
 

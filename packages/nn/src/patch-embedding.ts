@@ -1,5 +1,6 @@
 import {
   ArgumentError,
+  checkPositiveInt,
   formatShape,
   type RandomOptions,
   ShapeError,
@@ -7,7 +8,6 @@ import {
   type Tensor,
 } from '@polymodal/tensor';
 import { Conv2d } from './conv2d.js';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 export interface PatchEmbeddingOptions extends RandomOptions {

@@ -1,5 +1,6 @@
 import {
   avgPool2d,
+  checkPositiveInt,
   type GlobalPoolOptions,
   globalAvgPool2d,
   globalMaxPool2d,
@@ -7,7 +8,6 @@ import {
   type Pool2dOptions,
   type Tensor,
 } from '@polymodal/tensor';
-import { checkPositiveInt } from './linear.js';
 import { Module } from './module.js';
 
 type Pair = number | readonly [number, number];

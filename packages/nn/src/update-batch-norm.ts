@@ -1,6 +1,5 @@
-import { ArgumentError, noGrad, scope } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt, noGrad, scope } from '@polymodal/tensor';
 import { BatchNorm } from './batch-norm.js';
-import { checkPositiveInt } from './linear.js';
 import type { Module } from './module.js';
 
 /**

@@ -50,18 +50,33 @@ export {
   type KernelArgs,
   type KernelConfig,
   listKernels,
+  type RegisterKernelOptions,
   registerKernel,
   registerKernels,
 } from './kernel-registry.js';
 export * from './ops/index.js';
 export { type KernelProfile, type KernelTiming, profile } from './profile.js';
-export { Generator, getDefaultGenerator, manualSeed, type RandomOptions } from './random.js';
+export {
+  Generator,
+  generatorFrom,
+  getDefaultGenerator,
+  manualSeed,
+  type RandomOptions,
+} from './random.js';
 /** The scalar erf the cpu kernels use (Abramowitz & Stegun 7.1.26), for host-side math such as sampling. */
 export { erf as scalarErf } from './scalar-math.js';
 export { broadcastShapes, formatShape, type Shape, sizeOf } from './shape.js';
 export { type NestedArray, Tensor } from './tensor.js';
 export { type GradCheckOptions, type GradCheckResult, gradCheck } from './testing/grad-check.js';
 export { type NoSyncBackend, registerNoSyncBackend } from './testing/no-sync-backend.js';
+export {
+  assertDType,
+  assertShape,
+  assertTensor,
+  checkInRange,
+  checkPositiveInt,
+  type RangeBounds,
+} from './validation.js';
 
 /**
  * Registers a backend under `name`; `setBackend(name)` creates it on first use. With

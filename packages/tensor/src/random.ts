@@ -151,8 +151,17 @@ export interface RandomOptions {
   seed?: number;
 }
 
-export function resolveGenerator(opts: RandomOptions | undefined): Generator {
-  if (opts?.generator) return opts.generator;
-  if (opts?.seed !== undefined) return new Generator(opts.seed);
+/**
+ * The generator `options` asks for: its own `generator` (shared, its state advances), else a fresh
+ * one seeded with `seed`, else the global default (so `manualSeed(…)` makes unseeded ops and
+ * layers reproducible). The one rule every random op, layer initialiser and loss follows.
+ *
+ * @example
+ * generatorFrom({ seed: 7 }).uniform(); // same number on every run
+ * generatorFrom(undefined) === getDefaultGenerator(); // true
+ */
+export function generatorFrom(options: RandomOptions | undefined): Generator {
+  if (options?.generator) return options.generator;
+  if (options?.seed !== undefined) return new Generator(options.seed);
   return defaultGenerator;
 }

@@ -61,4 +61,20 @@ describe('seeded random generation', () => {
     expect(kept.every((v) => Math.abs(v - 1 / 0.75) < 1e-6)).toBe(true);
     expect(Array.from(T.dropout(T.ones([5]), 0.5, { training: false }).dataSync())).toEqual([1, 1, 1, 1, 1]);
   });
+
+  it('generatorFrom: an explicit generator is shared, a seed makes a fresh one, nothing means the default', () => {
+    const g = new T.Generator(5);
+    expect(T.generatorFrom({ generator: g, seed: 1 })).toBe(g); // generator wins over seed
+    const a = T.generatorFrom({ seed: 11 });
+    const b = T.generatorFrom({ seed: 11 });
+    expect(a).not.toBe(b);
+    expect([a.uniform(), a.uniform()]).toEqual([b.uniform(), b.uniform()]);
+    expect(T.generatorFrom({ seed: 11 }).uniform()).toBe(new T.Generator(11).uniform());
+    expect(T.generatorFrom(undefined)).toBe(T.getDefaultGenerator());
+    expect(T.generatorFrom({})).toBe(T.getDefaultGenerator());
+    // manualSeed replaces the default, and unseeded callers follow it.
+    const seeded = T.manualSeed(42);
+    expect(T.generatorFrom(undefined)).toBe(seeded);
+    expect(T.generatorFrom(undefined).uniform()).toBe(new T.Generator(42).uniform());
+  });
 });

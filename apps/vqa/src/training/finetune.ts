@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { resolveWarmup } from '@polymodal/app-kit';
 import { AdamW, freezeParameters, getScheduler, type TrainResult } from '@polymodal/finetune';
 import { Trainer } from '@polymodal/finetune/node';
-import { answerCrossEntropy } from '@polymodal/losses';
+import { answerCrossEntropyLoss } from '@polymodal/losses';
 import { updateBatchNorm } from '@polymodal/nn';
 import { Generator, memory } from '@polymodal/tensor';
 import { ImageGroupedBatches, type VqaBatch } from '../data/batches.js';
@@ -172,7 +172,7 @@ export async function finetune(
     trainData: batches,
     computeLoss: (_m, b) => {
       const cells = model.encodeImage(b.pixelValues).indexSelect(0, b.imageIndex);
-      return answerCrossEntropy(model.head.forward(model.fuse(cells, b.inputIds, b.mask)), b.labels).loss;
+      return answerCrossEntropyLoss(model.head.forward(model.fuse(cells, b.inputIds, b.mask)), b.labels).loss;
     },
     maxSteps: settings.steps,
     maxGradNorm: 1,

@@ -1,4 +1,4 @@
-import { ArgumentError } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt } from '@polymodal/tensor';
 import { assertText } from '../text/text-argument.js';
 
 /**
@@ -46,8 +46,7 @@ export class AnswerVocab {
   static build(answers: Iterable<string>, options: AnswerVocabOptions = {}): AnswerVocab {
     for (const key of ['topK', 'minCount'] as const) {
       const v = options[key];
-      if (v !== undefined && (!Number.isInteger(v) || v < 1))
-        throw new ArgumentError('AnswerVocab.build', `${key} must be a positive integer, got ${v}`);
+      if (v !== undefined) checkPositiveInt('AnswerVocab.build', key, v);
     }
     const counts = new Map<string, number>();
     for (const a of answers) {

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArgumentError, Generator } from '@polymodal/tensor';
+import { checkPositiveInt, Generator } from '@polymodal/tensor';
 import { cocoImageName } from '../datasets/image-path.js';
 import { renderScenePng } from './render-scene.js';
 import { type Scene, type SceneOptions, sampleScene, sceneCaptions, sceneQuestions } from './scene.js';
@@ -45,9 +45,7 @@ export function imageGenerator(seed: number, index: number): Generator {
  */
 export async function generateDataset(options: GenerateOptions): Promise<GenerateResult> {
   const { images, out } = options;
-  if (!Number.isInteger(images) || images < 1) {
-    throw new ArgumentError('generateDataset', `images must be a positive integer, got ${images}`);
-  }
+  checkPositiveInt('generateDataset', 'images', images);
   const seed = options.seed ?? 0;
   const split = options.split ?? 'train2014';
   const imageDir = join(out, split);

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArgumentError } from '@polymodal/tensor';
+import { checkPositiveInt } from '@polymodal/tensor';
 import { cocoImageName } from '../datasets/image-path.js';
 import { imageGenerator } from './generate-dataset.js';
 import { captionHolds, objectKey, type RelationCaption, relationCaptionText } from './relation-captions.js';
@@ -111,9 +111,7 @@ export async function generateRetrievalDataset(
   options: GenerateRetrievalOptions,
 ): Promise<GenerateRetrievalResult> {
   const { images, out } = options;
-  if (!Number.isInteger(images) || images < 1) {
-    throw new ArgumentError('generateRetrievalDataset', `images must be a positive integer, got ${images}`);
-  }
+  checkPositiveInt('generateRetrievalDataset', 'images', images);
   const resolved = resolveRetrievalGroupOptions(options);
   const seed = options.seed ?? 0;
   const split = options.split ?? 'test2014';

@@ -1,4 +1,4 @@
-import { ArgumentError, type Generator } from '@polymodal/tensor';
+import { ArgumentError, checkInRange, type Generator } from '@polymodal/tensor';
 import { type Resample, resize } from './resize.js';
 import { assertImage, type RgbImage } from './rgb-image.js';
 import { crop } from './transforms.js';
@@ -182,7 +182,7 @@ export function randomHorizontalFlip(
     );
   }
   const p = options.p ?? 0.5;
-  if (!(p >= 0 && p <= 1)) throw new ArgumentError('randomHorizontalFlip', `p must be in [0, 1], got ${p}`);
+  checkInRange('randomHorizontalFlip', 'p', p, 0, 1);
   if (options.generator.uniform() >= p) return { image: img, texts: [...texts], flipped: false };
   return { image: horizontalFlip(img), texts: texts.map(options.rewriteText), flipped: true };
 }

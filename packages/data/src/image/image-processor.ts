@@ -1,4 +1,4 @@
-import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt, type Tensor, tensor } from '@polymodal/tensor';
 import {
   GENERIC_PROCESSOR,
   HF_IMAGE_PROCESSORS,
@@ -155,8 +155,7 @@ export class ImageProcessor {
           `ViltImageProcessor needs size.shortest_edge, got ${JSON.stringify(sizeSpec)}`,
         );
       const divisor = config.size_divisor ?? d.vilt.sizeDivisor;
-      if (!Number.isInteger(divisor) || divisor < 1)
-        throw new ArgumentError('ImageProcessor', `size_divisor must be a positive integer, got ${divisor}`);
+      checkPositiveInt('ImageProcessor', 'size_divisor', divisor);
       size = { kind: 'vilt', shorter: size.edge, longer: viltLonger(size.edge), divisor };
     }
     this.size = size;

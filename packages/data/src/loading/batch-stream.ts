@@ -1,4 +1,4 @@
-import { ArgumentError, creationMark, type Tensor, tensorsIn } from '@polymodal/tensor';
+import { checkPositiveInt, creationMark, type Tensor, tensorsIn } from '@polymodal/tensor';
 
 /**
  * Groups any (async) stream of samples into collated batches, e.g. WebDataset shards that cannot
@@ -14,9 +14,7 @@ export async function* batchStream<T, B>(
   source: AsyncIterable<T> | Iterable<T>,
   options: { batchSize: number; collate: (samples: T[]) => B; dropLast?: boolean; disposeBatches?: boolean },
 ): AsyncGenerator<B> {
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-    throw new ArgumentError('batchStream', `batchSize must be a positive integer, got ${options.batchSize}`);
-  }
+  checkPositiveInt('batchStream', 'batchSize', options.batchSize);
   const owns = options.disposeBatches ?? true;
   let owned: Tensor[] = [];
   const emit = (samples: T[]): B => {

@@ -1,4 +1,11 @@
-import { ArgumentError, creationMark, Generator, type Tensor, tensorsIn } from '@polymodal/tensor';
+import {
+  ArgumentError,
+  checkPositiveInt,
+  creationMark,
+  Generator,
+  type Tensor,
+  tensorsIn,
+} from '@polymodal/tensor';
 import { DatasetError } from '../datasets/dataset-error.js';
 import { type OnError, SkipReport } from '../datasets/skip-report.js';
 import { ImageDecodeError } from '../image/image-decode-error.js';
@@ -82,9 +89,7 @@ export class DataLoader<T, B> implements AsyncIterable<B> {
     readonly dataset: Dataset<T>,
     readonly options: DataLoaderOptions<T, B>,
   ) {
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new ArgumentError('DataLoader', `batchSize must be a positive integer, got ${options.batchSize}`);
-    }
+    checkPositiveInt('DataLoader', 'batchSize', options.batchSize);
     const prefetch = options.prefetch ?? 2;
     if (!Number.isInteger(prefetch) || prefetch < 0) {
       throw new ArgumentError('DataLoader', `prefetch must be an integer ≥ 0, got ${prefetch}`);

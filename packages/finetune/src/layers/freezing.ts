@@ -1,44 +1,25 @@
-import { ArgumentError, type Tensor } from '@polymodal/tensor';
-import { matchesAny } from '../util/name-pattern.js';
+import { setTrainable } from '@polymodal/nn';
+import { checkPositiveInt, type Tensor } from '@polymodal/tensor';
 import { defaultLayerId, type HasNamedParameters, type LayerIdFn } from './layer-id.js';
 
 type Patterns = string | RegExp | readonly (string | RegExp)[];
 
-function list(p: Patterns): readonly (string | RegExp)[] {
-  return typeof p === 'string' || p instanceof RegExp ? [p] : p;
-}
-
 /**
  * Sets `requiresGrad = false` on every parameter whose dotted name matches one of the patterns
  * (`*` within a segment, `**` across, or RegExps); returns the names frozen. Gradients of frozen
- * parameters are cleared.
+ * parameters are cleared, as `Module.freeze` does (both are @polymodal/nn's `setTrainable`).
  *
  * ```ts
  * freezeParameters(model, ['embeddings.**', 'encoder.layers.0.**']);
  * ```
  */
 export function freezeParameters(model: HasNamedParameters, patterns: Patterns): string[] {
-  return setTrainable(model, list(patterns), false);
+  return setTrainable(model.namedParameters(), patterns, false);
 }
 
 /** The inverse of `freezeParameters`: `requiresGrad = true` on matching parameters. */
 export function unfreezeParameters(model: HasNamedParameters, patterns: Patterns): string[] {
-  return setTrainable(model, list(patterns), true);
-}
-
-function setTrainable(
-  model: HasNamedParameters,
-  patterns: readonly (string | RegExp)[],
-  on: boolean,
-): string[] {
-  const changed: string[] = [];
-  for (const [name, p] of model.namedParameters()) {
-    if (!matchesAny(name, patterns)) continue;
-    p.requiresGrad = on;
-    if (!on) p.zeroGrad();
-    changed.push(name);
-  }
-  return changed;
+  return setTrainable(model.namedParameters(), patterns, true);
 }
 
 export interface ParameterCountReport {
@@ -124,8 +105,7 @@ export class GradualUnfreezer {
     options: GradualUnfreezingOptions,
   ) {
     this.every = options.every ?? 1;
-    if (!Number.isInteger(this.every) || this.every < 1)
-      throw new ArgumentError('GradualUnfreezer', `every must be a positive integer, got ${this.every}`);
+    checkPositiveInt('GradualUnfreezer', 'every', this.every);
     this.initially = options.initiallyTrainable ?? 1;
     this.top = options.numLayers + 1;
     const getLayerId = options.getLayerId ?? defaultLayerId;

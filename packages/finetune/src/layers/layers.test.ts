@@ -1,3 +1,4 @@
+import { Linear, Module } from '@polymodal/nn';
 import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { AdamW } from '../optim/adam.js';
@@ -117,6 +118,47 @@ describe('freezing', () => {
     expect(r.summary).toBe('trainable params: 8 || all params: 16 || trainable%: 50.0000');
     unfreezeParameters(model, '**');
     expect(parameterCountReport(model).frozen).toBe(0);
+  });
+
+  it('clears the grads of what it freezes, the same behaviour as Module.freeze', () => {
+    class Tiny extends Module {
+      a = this.registerModule('a', new Linear(2, 2, { seed: 1 }));
+      b = this.registerModule('b', new Linear(2, 1, { seed: 2 }));
+      forward(x: Tensor): Tensor {
+        return this.b.forward(this.a.forward(x));
+      }
+    }
+    const run = (freeze: (m: Tiny) => void) => {
+      const m = new Tiny();
+      m.forward(tensor([[1, -2]]))
+        .sum()
+        .backward();
+      const bGrad = m.b.weight.grad;
+      freeze(m);
+      // A step right after freezing must leave `a` alone: AdamW skips parameters without a grad.
+      const before = Array.from(m.a.weight.dataSync());
+      new AdamW(m.parameters(), { lr: 0.1 }).step();
+      return {
+        grads: m
+          .namedParameters()
+          .map(([n, p]) => [n, p.grad === null ? null : p.grad === bGrad ? 'b' : 'kept']),
+        aMoved: Array.from(m.a.weight.dataSync()).some((v, i) => v !== before[i]),
+        bMoved: m.b.weight.dataSync()[0] !== new Tiny().b.weight.dataSync()[0],
+      };
+    };
+    const byFunction = run((m) => expect(freezeParameters(m, 'a.**')).toEqual(['a.weight', 'a.bias']));
+    const byMethod = run((m) => m.freeze('a.**'));
+    expect(byFunction).toEqual({
+      grads: [
+        ['a.weight', null],
+        ['a.bias', null],
+        ['b.weight', 'b'],
+        ['b.bias', 'kept'],
+      ],
+      aMoved: false,
+      bMoved: true,
+    });
+    expect(byMethod).toEqual(byFunction);
   });
 
   it('a single * stays within one name segment', () => {

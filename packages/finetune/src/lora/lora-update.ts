@@ -1,6 +1,7 @@
 import { generatorFrom, kaimingUniform_, Module } from '@polymodal/nn';
 import {
   ArgumentError,
+  checkPositiveInt,
   dropout,
   type Generator,
   matmul,
@@ -54,8 +55,7 @@ export abstract class LoraUpdate extends Module {
   constructor(op: string, inFeatures: number, outFeatures: number, options: LoraOptions) {
     super();
     const { rank } = options;
-    if (!Number.isInteger(rank) || rank < 1)
-      throw new ArgumentError(op, `rank must be a positive integer, got ${rank}`);
+    checkPositiveInt(op, 'rank', rank);
     if (rank > Math.min(inFeatures, outFeatures))
       throw new ArgumentError(
         op,

@@ -1,4 +1,4 @@
-import { ArgumentError } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt } from '@polymodal/tensor';
 import type { Optimizer } from '../optim/optimizer.js';
 import { LRScheduler, type SchedulerStateDict } from './lr-scheduler.js';
 
@@ -186,8 +186,7 @@ export class OneCycleLR extends LRScheduler {
 
 function resolveTotalSteps(o: OneCycleLROptions): number {
   if (o.totalSteps !== undefined) {
-    if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1)
-      throw new ArgumentError('OneCycleLR', `totalSteps must be a positive integer, got ${o.totalSteps}`);
+    checkPositiveInt('OneCycleLR', 'totalSteps', o.totalSteps);
     return o.totalSteps;
   }
   if (o.epochs === undefined || o.stepsPerEpoch === undefined)

@@ -1,4 +1,4 @@
-import { ArgumentError } from '@polymodal/tensor';
+import { checkPositiveInt } from '@polymodal/tensor';
 import type { Optimizer } from '../optim/optimizer.js';
 import { LRScheduler } from './lr-scheduler.js';
 
@@ -15,8 +15,7 @@ export class StepLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, options: { stepSize: number; gamma?: number; lastEpoch?: number }) {
     super(optimizer, options.lastEpoch ?? -1);
-    if (!Number.isInteger(options.stepSize) || options.stepSize < 1)
-      throw new ArgumentError('StepLR', `stepSize must be a positive integer, got ${options.stepSize}`);
+    checkPositiveInt('StepLR', 'stepSize', options.stepSize);
     this.stepSize = options.stepSize;
     this.gamma = options.gamma ?? 0.1;
     this.initialStep();

@@ -1,4 +1,4 @@
-import { ArgumentError } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt } from '@polymodal/tensor';
 import type { TrainerCallback, TrainerContext } from './callback.js';
 import type { EvalLogs } from './trainer-types.js';
 
@@ -36,8 +36,7 @@ export class EarlyStopping implements TrainerCallback {
       throw new ArgumentError('EarlyStopping', 'metric must name an eval metric, e.g. "loss"');
     if (mode !== 'min' && mode !== 'max')
       throw new ArgumentError('EarlyStopping', `mode must be 'min' or 'max', got '${mode}'`);
-    if (!Number.isInteger(patience) || patience < 1)
-      throw new ArgumentError('EarlyStopping', `patience must be a positive integer, got ${patience}`);
+    checkPositiveInt('EarlyStopping', 'patience', patience);
     if (!(minDelta >= 0)) throw new ArgumentError('EarlyStopping', `minDelta must be ≥ 0, got ${minDelta}`);
     this.metric = metric;
     this.mode = mode;

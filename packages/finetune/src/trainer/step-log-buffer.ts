@@ -1,4 +1,14 @@
-import { ArgumentError, keep, noGrad, scope, type Tensor, tensor, where, zeros } from '@polymodal/tensor';
+import {
+  ArgumentError,
+  checkPositiveInt,
+  keep,
+  noGrad,
+  scope,
+  type Tensor,
+  tensor,
+  where,
+  zeros,
+} from '@polymodal/tensor';
 import type { StepEnd, StepLogs } from './trainer-types.js';
 
 /**
@@ -18,8 +28,7 @@ export class StepLogBuffer {
   private steps: StepEnd[] = [];
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1)
-      throw new ArgumentError('StepLogBuffer', `capacity must be a positive integer, got ${capacity}`);
+    checkPositiveInt('StepLogBuffer', 'capacity', capacity);
   }
 
   /** Steps waiting to be read. */

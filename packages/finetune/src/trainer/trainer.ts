@@ -2,6 +2,7 @@ import { Module } from '@polymodal/nn';
 import {
   ArgumentError,
   cat,
+  checkPositiveInt,
   creationMark,
   type Generator,
   isAnomalyEnabled,
@@ -180,16 +181,11 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
     if (options.evalData !== undefined && !isIterable(options.evalData))
       throw new ArgumentError('Trainer', 'evalData must be an array or an (async) iterable of batches');
     const accumulation = options.gradientAccumulationSteps ?? 1;
-    if (!Number.isInteger(accumulation) || accumulation < 1)
-      throw new ArgumentError(
-        'Trainer',
-        `gradientAccumulationSteps must be a positive integer, got ${accumulation}`,
-      );
+    checkPositiveInt('Trainer', 'gradientAccumulationSteps', accumulation);
     this.accumulator = new GradientAccumulator(accumulation);
     for (const key of ['maxSteps', 'maxEpochs', 'evalEvery', 'checkpointEvery', 'logEvery'] as const) {
       const v = options[key];
-      if (v !== undefined && (!Number.isInteger(v) || v < 1))
-        throw new ArgumentError('Trainer', `${key} must be a positive integer, got ${v}`);
+      if (v !== undefined) checkPositiveInt('Trainer', key, v);
     }
     this.logEvery = options.logEvery ?? 10;
     this.pending = new StepLogBuffer(this.logEvery);

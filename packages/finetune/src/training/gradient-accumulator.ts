@@ -1,4 +1,4 @@
-import { ArgumentError, scope, type Tensor } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt, scope, type Tensor } from '@polymodal/tensor';
 
 /**
  * Gradient accumulation: runs `backward()` on `loss / steps` for each micro-batch and says when
@@ -17,8 +17,7 @@ export class GradientAccumulator {
   microStep = 0;
 
   constructor(readonly steps: number) {
-    if (!Number.isInteger(steps) || steps < 1)
-      throw new ArgumentError('GradientAccumulator', `steps must be a positive integer, got ${steps}`);
+    checkPositiveInt('GradientAccumulator', 'steps', steps);
   }
 
   /** Backpropagates `loss / steps`; returns true when the optimizer should step now. */

@@ -1,6 +1,6 @@
 import { Module } from '@polymodal/nn';
 import { noGrad, type Tensor, tensor } from '@polymodal/tensor';
-import { type ContrastiveLossOutput, contrastiveLoss, MAX_LOG_LOGIT_SCALE } from '../losses/contrastive.js';
+import { type ContrastiveLossOutput, contrastiveLoss, MAX_LOG_LOGIT_SCALE } from '../contrastive.js';
 
 export interface ContrastiveLossModuleOptions {
   /** Initial log-space logit scale. Default ln(1/0.07) (CLIP). */

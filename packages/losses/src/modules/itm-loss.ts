@@ -1,6 +1,6 @@
 import { Module } from '@polymodal/nn';
 import type { Tensor } from '@polymodal/tensor';
-import { type ItmLossOutput, itmLoss } from '../losses/itm.js';
+import { type ItmLossOutput, itmLoss } from '../itm.js';
 
 /**
  * Image–text matching loss (ALBEF/BLIP) as a module; see {@link itmLoss}.

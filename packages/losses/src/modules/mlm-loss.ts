@@ -1,6 +1,6 @@
 import { Module } from '@polymodal/nn';
 import type { Tensor } from '@polymodal/tensor';
-import { type MlmLossOptions, type MlmLossOutput, mlmLoss } from '../losses/mlm.js';
+import { type MlmLossOptions, type MlmLossOutput, mlmLoss } from '../mlm.js';
 
 /**
  * Masked-language-model loss (BERT) as a module; see {@link mlmLoss}.

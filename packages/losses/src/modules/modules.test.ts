@@ -1,11 +1,11 @@
 import { Module } from '@polymodal/nn';
 import { randn, type Tensor, tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import { contrastiveLoss } from '../losses/contrastive.js';
-import { itmLoss } from '../losses/itm.js';
-import { mlmLoss } from '../losses/mlm.js';
-import { sigmoidLoss } from '../losses/sigmoid.js';
-import { answerCrossEntropy, vqaLoss } from '../losses/vqa.js';
+import { contrastiveLoss } from '../contrastive.js';
+import { itmLoss } from '../itm.js';
+import { mlmLoss } from '../mlm.js';
+import { sigLipLoss } from '../sigmoid.js';
+import { answerCrossEntropyLoss, vqaLoss } from '../vqa.js';
 import { ContrastiveLoss } from './contrastive-loss.js';
 import { ItmLoss } from './itm-loss.js';
 import { MlmLoss } from './mlm-loss.js';
@@ -60,7 +60,7 @@ describe('SigLipLoss', () => {
     expect(m.namedParameters().map(([n]) => n)).toEqual(['logitScale', 'logitBias']);
     expect(m.logitScale.item()).toBeCloseTo(Math.log(10), 5);
     expect(m.logitBias.item()).toBe(-10);
-    const expected = sigmoidLoss(img, txt, { logitScale: Math.log(10), logitBias: -10 }).loss.item();
+    const expected = sigLipLoss(img, txt, { logitScale: Math.log(10), logitBias: -10 }).loss.item();
     const { loss } = m.forward(img, txt);
     expect(loss.item()).toBeCloseTo(expected, 5);
     loss.backward();
@@ -104,7 +104,7 @@ describe('stateless loss modules', () => {
     const ans = tensor([0, 1, 2], { dtype: 'int32' });
     same(
       new AnswerCrossEntropyLoss({ labelSmoothing: 0.1 }).forward(logits, ans).loss,
-      answerCrossEntropy(logits, ans, { labelSmoothing: 0.1 }).loss,
+      answerCrossEntropyLoss(logits, ans, { labelSmoothing: 0.1 }).loss,
     );
   });
 });

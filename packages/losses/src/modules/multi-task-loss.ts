@@ -1,10 +1,6 @@
 import { Module } from '@polymodal/nn';
 import { ArgumentError, type Tensor, zeros } from '@polymodal/tensor';
-import {
-  type MultiTaskLossOutput,
-  uncertaintyWeightedLossSum,
-  weightedLossSum,
-} from '../losses/multi-task.js';
+import { type MultiTaskLossOutput, multiTaskLoss, uncertaintyWeightedLoss } from '../multi-task.js';
 
 /**
  * Fixed-weight multi-task loss `Σ_i w_i·L_i` as a (parameter-free) module, reporting each term.
@@ -25,7 +21,7 @@ export class MultiTaskLoss extends Module {
   }
 
   forward(losses: Readonly<Record<string, Tensor>>): MultiTaskLossOutput {
-    return weightedLossSum(losses, this.weights);
+    return multiTaskLoss(losses, this.weights);
   }
 }
 
@@ -59,6 +55,6 @@ export class UncertaintyWeightedLoss extends Module {
   }
 
   forward(losses: Readonly<Record<string, Tensor>>): MultiTaskLossOutput {
-    return uncertaintyWeightedLossSum(losses, this.logVars, this.taskNames);
+    return uncertaintyWeightedLoss(losses, this.logVars, this.taskNames);
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@polymodal/nn';
 import { type Tensor, tensor } from '@polymodal/tensor';
-import { type SigmoidLossOutput, sigmoidLoss } from '../losses/sigmoid.js';
+import { type SigLipLossOutput, sigLipLoss } from '../sigmoid.js';
 
 export interface SigLipLossOptions {
   /** Initial log-space scale t'. Default ln 10 (SigLIP). */
@@ -14,7 +14,7 @@ export interface SigLipLossOptions {
 /**
  * SigLIP's pairwise sigmoid loss (Zhai et al. 2023) as a module with a learnable log-space scale
  * `logitScale` (init ln 10) and bias `logitBias` (init −10), the paper's initialisation.
- * See {@link sigmoidLoss} for the formula.
+ * See {@link sigLipLoss} for the formula.
  *
  * ```ts
  * const siglip = new SigLipLoss();
@@ -33,8 +33,8 @@ export class SigLipLoss extends Module {
     this.normalize = options.normalize ?? true;
   }
 
-  forward(imageEmbeds: Tensor, textEmbeds: Tensor): SigmoidLossOutput {
-    return sigmoidLoss(imageEmbeds, textEmbeds, {
+  forward(imageEmbeds: Tensor, textEmbeds: Tensor): SigLipLossOutput {
+    return sigLipLoss(imageEmbeds, textEmbeds, {
       logitScale: this.logitScale,
       logitBias: this.logitBias,
       normalize: this.normalize,

@@ -1,11 +1,12 @@
 import { Module } from '@polymodal/nn';
 import type { Tensor } from '@polymodal/tensor';
 import {
+  type AnswerCrossEntropyLossOutput,
   type AnswerCrossEntropyOptions,
-  answerCrossEntropy,
+  answerCrossEntropyLoss,
   type VqaLossOutput,
   vqaLoss,
-} from '../losses/vqa.js';
+} from '../vqa.js';
 
 /**
  * Soft-target VQA loss (BCE-with-logits × numAnswers, ViLT/MMF) as a module; see {@link vqaLoss}.
@@ -21,7 +22,7 @@ export class VqaLoss extends Module {
 }
 
 /**
- * Single-answer classification loss (softmax cross-entropy) as a module; see {@link answerCrossEntropy}.
+ * Single-answer classification loss (softmax cross-entropy) as a module; see {@link answerCrossEntropyLoss}.
  *
  * ```ts
  * const { loss } = new AnswerCrossEntropyLoss({ labelSmoothing: 0.1 }).forward(logits, labels); // [B, A], int32 [B]
@@ -31,7 +32,7 @@ export class AnswerCrossEntropyLoss extends Module {
   constructor(readonly options: AnswerCrossEntropyOptions = {}) {
     super();
   }
-  forward(logits: Tensor, labels: Tensor): { loss: Tensor; logits: Tensor; labels: Tensor } {
-    return answerCrossEntropy(logits, labels, this.options);
+  forward(logits: Tensor, labels: Tensor): AnswerCrossEntropyLossOutput {
+    return answerCrossEntropyLoss(logits, labels, this.options);
   }
 }

@@ -4,7 +4,7 @@ import type { AdamStepAttrs } from '../kernel-names.js';
 import { getKernel } from '../kernel-registry.js';
 import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertTensor } from './operand.js';
+import { assertTensor } from '../validation.js';
 import { split } from './shape-ops.js';
 
 /**

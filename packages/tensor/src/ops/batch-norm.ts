@@ -3,8 +3,8 @@ import { ArgumentError, ShapeError } from '../errors/index.js';
 import { getKernel } from '../kernel-registry.js';
 import { formatShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { assertDType, assertTensor, checkInRange } from '../validation.js';
 import { ones, zeros } from './creation.js';
-import { assertDType, assertTensor } from './operand.js';
 import { mean, variance } from './reduce.js';
 import { reshape } from './shape-ops.js';
 
@@ -67,8 +67,7 @@ export function batchNorm(
   const momentum = options.momentum ?? 0.1;
   const eps = options.eps ?? 1e-5;
   if (!(eps >= 0)) throw new ArgumentError(op, `eps must be ≥ 0, got ${eps}`);
-  if (!(momentum >= 0 && momentum <= 1))
-    throw new ArgumentError(op, `momentum must be in [0, 1], got ${momentum}`);
+  checkInRange(op, 'momentum', momentum, 0, 1);
   const [n, c] = [x.shape[0]!, x.shape[1]!];
   for (const [name, t] of [
     ['runningMean', runningMean],

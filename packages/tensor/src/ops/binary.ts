@@ -4,7 +4,8 @@ import { ArgumentError } from '../errors/index.js';
 import type { ArithmeticKernel, ComparisonKernel } from '../kernel-names.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { asDType, assertTensor, type Operand, withOperands } from './operand.js';
+import { assertTensor } from '../validation.js';
+import { asDType, type Operand, withOperands } from './operand.js';
 
 const OP_NAMES: Record<ArithmeticKernel | ComparisonKernel, string> = {
   Add: 'add',

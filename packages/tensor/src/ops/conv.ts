@@ -4,8 +4,8 @@ import type { ConvGeometry } from '../kernel-names.js';
 import { getKernel } from '../kernel-registry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { assertTensor } from '../validation.js';
 import { linear, matmul } from './matmul.js';
-import { assertTensor } from './operand.js';
 import { max, mean } from './reduce.js';
 import { permute, reshape } from './shape-ops.js';
 

@@ -1,7 +1,7 @@
 import { allocate, BYTES_PER_ELEMENT, type DType, type TypedArray, toStorage } from '../dtype.js';
 import { ENGINE } from '../engine.js';
 import { ArgumentError, DTypeError, ShapeError } from '../errors/index.js';
-import { type RandomOptions, resolveGenerator } from '../random.js';
+import { generatorFrom, type RandomOptions } from '../random.js';
 import { assertShape, formatShape, isAllocationFailure, type Shape, sizeOf } from '../shape.js';
 import type { NestedArray, Tensor } from '../tensor.js';
 
@@ -213,7 +213,7 @@ export function rand(
   options: RandomCreateOptions & { low?: number; high?: number } = {},
 ): Tensor {
   assertShape('rand', shape);
-  const g = resolveGenerator(options);
+  const g = generatorFrom(options);
   const low = options.low ?? 0;
   const span = (options.high ?? 1) - low;
   const values = g.fillUniform(allocateFor('rand', 'float32', shape) as Float32Array);
@@ -227,7 +227,7 @@ export function randn(
   options: RandomCreateOptions & { mean?: number; std?: number } = {},
 ): Tensor {
   assertShape('randn', shape);
-  const g = resolveGenerator(options);
+  const g = generatorFrom(options);
   const mean = options.mean ?? 0;
   const std = options.std ?? 1;
   const values = allocateFor('randn', 'float32', shape) as Float32Array;
@@ -239,7 +239,7 @@ export function randn(
 export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor {
   assertShape('randint', shape);
   if (!(high > low)) throw new ArgumentError('randint', `high (${high}) must exceed low (${low})`);
-  const g = resolveGenerator(options);
+  const g = generatorFrom(options);
   const values = allocateFor('randint', 'int32', shape) as Int32Array;
   for (let i = 0; i < values.length; i++) values[i] = g.integer(low, high);
   return ENGINE.fromValues(values, shape, 'int32');
@@ -248,7 +248,7 @@ export function randint(low: number, high: number, shape: Shape, options: Random
 /** A random permutation of 0..n-1 (int32), Fisher–Yates on the host. */
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
   assertShape('randperm', [n]);
-  const g = resolveGenerator(options);
+  const g = generatorFrom(options);
   const values = allocateFor('randperm', 'int32', [n]) as Int32Array;
   for (let i = 0; i < n; i++) values[i] = i;
   for (let i = n - 1; i > 0; i--) {

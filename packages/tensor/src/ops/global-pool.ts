@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors/index.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertDType, assertTensor } from './operand.js';
+import { assertDType, assertTensor } from '../validation.js';
 import { max, mean } from './reduce.js';
 
 export interface GlobalPoolOptions {

@@ -2,8 +2,8 @@ import { scope } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors/index.js';
 import { formatShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { assertDType, assertTensor } from '../validation.js';
 import { layerNorm } from './nn-functional.js';
-import { assertDType, assertTensor } from './operand.js';
 import { reshape } from './shape-ops.js';
 
 /**

@@ -2,9 +2,9 @@ import { ENGINE, scope } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors/index.js';
 import { formatShape, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { assertDType, assertTensor, checkPositiveInt } from '../validation.js';
 import { eq, where } from './binary.js';
 import { arange } from './creation.js';
-import { assertDType, assertTensor } from './operand.js';
 import { flatten, reshape, unsqueeze } from './shape-ops.js';
 
 /**
@@ -92,9 +92,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
 export function oneHot(indices: Tensor, numClasses: number): Tensor {
   assertTensor('oneHot', 'indices', indices);
   assertDType('oneHot', 'indices', indices, 'int32');
-  if (!Number.isInteger(numClasses) || numClasses <= 0) {
-    throw new ArgumentError('oneHot', `numClasses must be a positive integer, got ${numClasses}`);
-  }
+  checkPositiveInt('oneHot', 'numClasses', numClasses);
   checkIndexRange('oneHot', indices, numClasses, 'numClasses');
   return scope(() => eq(unsqueeze(indices, -1), arange(numClasses)).int());
 }

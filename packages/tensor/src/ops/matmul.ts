@@ -2,7 +2,8 @@ import { ENGINE, scope } from '../engine.js';
 import { ShapeError } from '../errors/index.js';
 import { broadcastShapes, formatShape, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { asDType, assertTensor } from './operand.js';
+import { assertTensor } from '../validation.js';
+import { asDType } from './operand.js';
 import { expand, reshape } from './shape-ops.js';
 
 /**

@@ -1,13 +1,13 @@
 import { ENGINE, getBackend, noGrad, scope } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors/index.js';
 import { getKernel } from '../kernel-registry.js';
-import { type RandomOptions, resolveGenerator } from '../random.js';
+import { generatorFrom, type RandomOptions } from '../random.js';
 import { formatShape, normalizeAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { assertDType, assertTensor, checkInRange } from '../validation.js';
 import { where } from './binary.js';
 import { ones, zeros } from './creation.js';
 import { gather } from './indexing.js';
-import { assertDType, assertTensor } from './operand.js';
 import { logSumExp, max, mean, sum, variance } from './reduce.js';
 import { permute, reshape, unsqueeze } from './shape-ops.js';
 import { exp } from './unary.js';
@@ -92,10 +92,10 @@ export interface DropoutOptions extends RandomOptions {
  */
 export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tensor {
   assertTensor('dropout', 'input', x);
-  if (!(p >= 0 && p <= 1)) throw new ArgumentError('dropout', `p must be in [0, 1], got ${p}`);
+  checkInRange('dropout', 'p', p, 0, 1);
   if (options.training === false || p === 0) return x.clone();
   if (p === 1) return x.mul(0);
-  const g = resolveGenerator(options);
+  const g = generatorFrom(options);
   const scale = 1 / (1 - p);
   const mask = g.fillUniform(new Float32Array(sizeOf(x.shape)));
   for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! >= p ? scale : 0;
@@ -139,8 +139,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const ignoreIndex = options.ignoreIndex ?? IGNORE_INDEX;
   const eps = options.labelSmoothing ?? 0;
   const reduction = options.reduction ?? 'mean';
-  if (!(eps >= 0 && eps <= 1))
-    throw new ArgumentError('crossEntropy', `labelSmoothing must be in [0, 1], got ${eps}`);
+  checkInRange('crossEntropy', 'labelSmoothing', eps, 0, 1);
   if (input.rank < 2)
     throw new ShapeError('crossEntropy', `input must be [N, C, ...], got ${formatShape(input.shape)}`);
   const c = input.shape[1]!;

@@ -1,6 +1,5 @@
 import type { DType } from '../dtype.js';
 import { ENGINE } from '../engine.js';
-import { DTypeError } from '../errors/index.js';
 import { Tensor } from '../tensor.js';
 
 export type Operand = Tensor | number;
@@ -35,17 +34,6 @@ export function withOperands<T>(operands: readonly Operand[], fn: (...ts: Tensor
   } finally {
     for (const t of temps) t.dispose();
   }
-}
-
-export function assertTensor(op: string, name: string, value: unknown): asserts value is Tensor {
-  if (!(value instanceof Tensor)) {
-    throw new DTypeError(op, `${name} must be a Tensor, got ${value === null ? 'null' : typeof value}`);
-  }
-}
-
-export function assertDType(op: string, name: string, t: Tensor, ...dtypes: DType[]): void {
-  if (!dtypes.includes(t.dtype))
-    throw new DTypeError(op, `${name} must be ${dtypes.join(' or ')}, got ${t.dtype}`);
 }
 
 /** Casts to `dtype` if needed; the cast (if any) is handed to `fn` and disposed after. */

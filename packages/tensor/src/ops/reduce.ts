@@ -3,8 +3,9 @@ import { ArgumentError } from '../errors/index.js';
 import type { ReduceKernel } from '../kernel-names.js';
 import { normalizeAxes, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { assertTensor } from '../validation.js';
 import { sub } from './binary.js';
-import { asDType, assertTensor } from './operand.js';
+import { asDType } from './operand.js';
 import { permute, reshape } from './shape-ops.js';
 import { exp, log } from './unary.js';
 

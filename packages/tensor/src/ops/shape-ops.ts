@@ -2,9 +2,9 @@ import { ENGINE, scope } from '../engine.js';
 import { ArgumentError, ShapeError } from '../errors/index.js';
 import { formatShape, inferReshape, normalizeAxis, shapesEqual, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { assertTensor, checkPositiveInt } from '../validation.js';
 import { arange } from './creation.js';
 import { indexSelect } from './indexing.js';
-import { assertTensor } from './operand.js';
 
 /** Same values, new shape (one dim may be -1). Shares storage. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -150,8 +150,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 export function slice(x: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
   assertTensor('slice', 'input', x);
   const axis = normalizeAxis('slice', dim, x.rank);
-  if (!Number.isInteger(step) || step < 1)
-    throw new ArgumentError('slice', `step must be a positive integer, got ${step}`);
+  checkPositiveInt('slice', 'step', step);
   const n = x.shape[axis]!;
   const norm = (i: number | undefined, dflt: number) =>
     i === undefined ? dflt : Math.min(Math.max(i < 0 ? i + n : i, 0), n);
@@ -187,9 +186,7 @@ export function split(x: Tensor, splitSizeOrSections: number | readonly number[]
   const n = x.shape[axis]!;
   let sizes: number[];
   if (typeof splitSizeOrSections === 'number') {
-    if (!Number.isInteger(splitSizeOrSections) || splitSizeOrSections <= 0) {
-      throw new ArgumentError('split', `split size must be a positive integer, got ${splitSizeOrSections}`);
-    }
+    checkPositiveInt('split', 'split size', splitSizeOrSections);
     sizes = [];
     for (let s = 0; s < n; s += splitSizeOrSections) sizes.push(Math.min(splitSizeOrSections, n - s));
   } else {

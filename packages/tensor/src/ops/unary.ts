@@ -3,7 +3,8 @@ import { ArgumentError } from '../errors/index.js';
 import type { UnaryKernel } from '../kernel-names.js';
 import { getKernel } from '../kernel-registry.js';
 import type { Tensor } from '../tensor.js';
-import { asDType, assertTensor } from './operand.js';
+import { assertTensor } from '../validation.js';
+import { asDType } from './operand.js';
 
 /** Float elementwise kernel; int and bool inputs are promoted to float32 first (like PyTorch). */
 function unary(kernel: UnaryKernel, x: Tensor): Tensor {

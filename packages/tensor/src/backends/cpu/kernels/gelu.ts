@@ -1,5 +1,6 @@
 import type { KernelConfig } from '../../../kernel-registry.js';
 import type { CpuBackend } from '../cpu-backend.js';
+import { cpuKernel } from './cpu-kernel.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
@@ -25,52 +26,44 @@ function phi(x: number, e: number): number {
  * `approximate: 'tanh'` is the GPT-2/BERT form `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
  */
 export const geluKernels: KernelConfig[] = [
-  {
-    kernelName: 'Gelu',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x], attrs, backend }) => {
-      const { approximate } = attrs as { approximate: 'none' | 'tanh' };
-      const xs = cpu(backend).values(x!.dataId);
-      const out = cpu(backend).uninitializedFloat32(xs.length);
-      if (approximate === 'tanh') {
-        for (let i = 0; i < xs.length; i++) {
-          const v = xs[i]!;
-          out[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
-        }
-      } else {
-        for (let i = 0; i < xs.length; i++) {
-          const v = xs[i]!;
-          out[i] = v * phi(v, Math.exp(-0.5 * v * v));
-        }
+  cpuKernel('Gelu', ({ inputs: [x], attrs, backend }) => {
+    const { approximate } = attrs;
+    const xs = cpu(backend).values(x!.dataId);
+    const out = cpu(backend).uninitializedFloat32(xs.length);
+    if (approximate === 'tanh') {
+      for (let i = 0; i < xs.length; i++) {
+        const v = xs[i]!;
+        out[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
       }
-      return cpu(backend).output(out, x!.shape, 'float32');
-    },
-  },
-  {
-    // dx = dy · (Φ(x) + x·φ(x)); tanh form: dy · (½(1 + tanh u) + ½x(1 − tanh²u)·u'), u' = √(2/π)(1 + 3·0.044715x²).
-    kernelName: 'GeluGrad',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x, dy], attrs, backend }) => {
-      const { approximate } = attrs as { approximate: 'none' | 'tanh' };
-      const xs = cpu(backend).values(x!.dataId);
-      const gs = cpu(backend).values(dy!.dataId);
-      const out = cpu(backend).uninitializedFloat32(xs.length);
-      if (approximate === 'tanh') {
-        for (let i = 0; i < xs.length; i++) {
-          const v = xs[i]!;
-          const th = Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
-          const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-          out[i] = gs[i]! * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du);
-        }
-      } else {
-        for (let i = 0; i < xs.length; i++) {
-          const v = xs[i]!;
-          const e = Math.exp(-0.5 * v * v);
-          // x·φ(x) → 0 as |x| → ∞ (e underflows to 0 first; ∞·0 would give NaN).
-          out[i] = gs[i]! * (phi(v, e) + (e === 0 ? 0 : v * e * INV_SQRT_2PI));
-        }
+    } else {
+      for (let i = 0; i < xs.length; i++) {
+        const v = xs[i]!;
+        out[i] = v * phi(v, Math.exp(-0.5 * v * v));
       }
-      return cpu(backend).output(out, x!.shape, 'float32');
-    },
-  },
+    }
+    return cpu(backend).output(out, x!.shape, 'float32');
+  }),
+  // dx = dy · (Φ(x) + x·φ(x)); tanh form: dy · (½(1 + tanh u) + ½x(1 − tanh²u)·u'), u' = √(2/π)(1 + 3·0.044715x²).
+  cpuKernel('GeluGrad', ({ inputs: [x, dy], attrs, backend }) => {
+    const { approximate } = attrs;
+    const xs = cpu(backend).values(x!.dataId);
+    const gs = cpu(backend).values(dy!.dataId);
+    const out = cpu(backend).uninitializedFloat32(xs.length);
+    if (approximate === 'tanh') {
+      for (let i = 0; i < xs.length; i++) {
+        const v = xs[i]!;
+        const th = Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
+        const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+        out[i] = gs[i]! * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du);
+      }
+    } else {
+      for (let i = 0; i < xs.length; i++) {
+        const v = xs[i]!;
+        const e = Math.exp(-0.5 * v * v);
+        // x·φ(x) → 0 as |x| → ∞ (e underflows to 0 first; ∞·0 would give NaN).
+        out[i] = gs[i]! * (phi(v, e) + (e === 0 ? 0 : v * e * INV_SQRT_2PI));
+      }
+    }
+    return cpu(backend).output(out, x!.shape, 'float32');
+  }),
 ];

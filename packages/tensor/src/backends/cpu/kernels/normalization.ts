@@ -1,5 +1,6 @@
 import type { KernelConfig } from '../../../kernel-registry.js';
 import type { CpuBackend } from '../cpu-backend.js';
+import { cpuKernel } from './cpu-kernel.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
@@ -51,25 +52,21 @@ export const normalizationKernels: KernelConfig[] = [
       return cpu(backend).output(out, x!.shape, 'float32');
     },
   },
-  {
-    kernelName: 'LayerNormLastAxis',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x, w, b], attrs, backend }) => {
-      const { eps } = attrs as { eps: number };
-      const xs = cpu(backend).values(x!.dataId);
-      const ws = cpu(backend).values(w!.dataId);
-      const bs = cpu(backend).values(b!.dataId);
-      const d = x!.shape.at(-1) ?? 1;
-      const out = new Float32Array(xs.length);
-      const stats = rowStats(xs, d, eps);
-      for (let r = 0, at = 0; at < xs.length; r++, at += d) {
-        const mu = stats[2 * r]!;
-        const rstd = stats[2 * r + 1]!;
-        for (let j = 0; j < d; j++) out[at + j] = (xs[at + j]! - mu) * rstd * ws[j]! + bs[j]!;
-      }
-      return cpu(backend).output(out, x!.shape, 'float32');
-    },
-  },
+  cpuKernel('LayerNormLastAxis', ({ inputs: [x, w, b], attrs, backend }) => {
+    const { eps } = attrs;
+    const xs = cpu(backend).values(x!.dataId);
+    const ws = cpu(backend).values(w!.dataId);
+    const bs = cpu(backend).values(b!.dataId);
+    const d = x!.shape.at(-1) ?? 1;
+    const out = new Float32Array(xs.length);
+    const stats = rowStats(xs, d, eps);
+    for (let r = 0, at = 0; at < xs.length; r++, at += d) {
+      const mu = stats[2 * r]!;
+      const rstd = stats[2 * r + 1]!;
+      for (let j = 0; j < d; j++) out[at + j] = (xs[at + j]! - mu) * rstd * ws[j]! + bs[j]!;
+    }
+    return cpu(backend).output(out, x!.shape, 'float32');
+  }),
   {
     // One pass instead of three kernels (x > 0, cast, multiply); NaN in x gives 0 like the composed form.
     kernelName: 'ReluGrad',
@@ -99,58 +96,50 @@ export const normalizationKernels: KernelConfig[] = [
       return cpu(backend).output(out, y!.shape, 'float32');
     },
   },
-  {
-    // dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)) with g = dy · w and x̂ recomputed from x.
-    kernelName: 'LayerNormLastAxisGrad',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x, w, dy], attrs, backend }) => {
-      const { eps } = attrs as { eps: number };
-      const xs = cpu(backend).values(x!.dataId);
-      const ws = cpu(backend).values(w!.dataId);
-      const gs = cpu(backend).values(dy!.dataId);
-      const d = x!.shape.at(-1) ?? 1;
-      const stats = rowStats(xs, d, eps);
-      const out = new Float32Array(xs.length);
-      for (let r = 0, at = 0; at < xs.length; r++, at += d) {
-        const mu = stats[2 * r]!;
-        const rstd = stats[2 * r + 1]!;
-        let gMean = 0;
-        let gxMean = 0;
-        for (let j = 0; j < d; j++) {
-          const g = gs[at + j]! * ws[j]!;
-          gMean += g;
-          gxMean += g * (xs[at + j]! - mu) * rstd;
-        }
-        gMean /= d;
-        gxMean /= d;
-        for (let j = 0; j < d; j++) {
-          const xhat = (xs[at + j]! - mu) * rstd;
-          out[at + j] = rstd * (gs[at + j]! * ws[j]! - gMean - xhat * gxMean);
-        }
+  // dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)) with g = dy · w and x̂ recomputed from x.
+  cpuKernel('LayerNormLastAxisGrad', ({ inputs: [x, w, dy], attrs, backend }) => {
+    const { eps } = attrs;
+    const xs = cpu(backend).values(x!.dataId);
+    const ws = cpu(backend).values(w!.dataId);
+    const gs = cpu(backend).values(dy!.dataId);
+    const d = x!.shape.at(-1) ?? 1;
+    const stats = rowStats(xs, d, eps);
+    const out = new Float32Array(xs.length);
+    for (let r = 0, at = 0; at < xs.length; r++, at += d) {
+      const mu = stats[2 * r]!;
+      const rstd = stats[2 * r + 1]!;
+      let gMean = 0;
+      let gxMean = 0;
+      for (let j = 0; j < d; j++) {
+        const g = gs[at + j]! * ws[j]!;
+        gMean += g;
+        gxMean += g * (xs[at + j]! - mu) * rstd;
       }
-      return cpu(backend).output(out, x!.shape, 'float32');
-    },
-  },
-  {
-    // [2, d]: row 0 the weight gradient Σ dy·x̂, row 1 the bias gradient Σ dy, over every row of x.
-    kernelName: 'LayerNormLastAxisParamGrad',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x, dy], attrs, backend }) => {
-      const { eps } = attrs as { eps: number };
-      const xs = cpu(backend).values(x!.dataId);
-      const gs = cpu(backend).values(dy!.dataId);
-      const d = x!.shape.at(-1) ?? 1;
-      const stats = rowStats(xs, d, eps);
-      const sums = new Float64Array(2 * d);
-      for (let r = 0, at = 0; at < xs.length; r++, at += d) {
-        const mu = stats[2 * r]!;
-        const rstd = stats[2 * r + 1]!;
-        for (let j = 0; j < d; j++) {
-          sums[j]! += gs[at + j]! * (xs[at + j]! - mu) * rstd;
-          sums[d + j]! += gs[at + j]!;
-        }
+      gMean /= d;
+      gxMean /= d;
+      for (let j = 0; j < d; j++) {
+        const xhat = (xs[at + j]! - mu) * rstd;
+        out[at + j] = rstd * (gs[at + j]! * ws[j]! - gMean - xhat * gxMean);
       }
-      return cpu(backend).output(Float32Array.from(sums), [2, d], 'float32');
-    },
-  },
+    }
+    return cpu(backend).output(out, x!.shape, 'float32');
+  }),
+  // [2, d]: row 0 the weight gradient Σ dy·x̂, row 1 the bias gradient Σ dy, over every row of x.
+  cpuKernel('LayerNormLastAxisParamGrad', ({ inputs: [x, dy], attrs, backend }) => {
+    const { eps } = attrs;
+    const xs = cpu(backend).values(x!.dataId);
+    const gs = cpu(backend).values(dy!.dataId);
+    const d = x!.shape.at(-1) ?? 1;
+    const stats = rowStats(xs, d, eps);
+    const sums = new Float64Array(2 * d);
+    for (let r = 0, at = 0; at < xs.length; r++, at += d) {
+      const mu = stats[2 * r]!;
+      const rstd = stats[2 * r + 1]!;
+      for (let j = 0; j < d; j++) {
+        sums[j]! += gs[at + j]! * (xs[at + j]! - mu) * rstd;
+        sums[d + j]! += gs[at + j]!;
+      }
+    }
+    return cpu(backend).output(Float32Array.from(sums), [2, d], 'float32');
+  }),
 ];

@@ -2,6 +2,7 @@ import { REDUCE_KERNELS } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { sizeOf } from '../../../shape.js';
 import type { CpuBackend } from '../cpu-backend.js';
+import { cpuKernel } from './cpu-kernel.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
@@ -14,11 +15,9 @@ export function reductionLayout(shape: readonly number[], axes: readonly number[
 
 const INIT = { Sum: 0, Prod: 1, Max: Number.NEGATIVE_INFINITY, Min: Number.POSITIVE_INFINITY } as const;
 
-const reduceKernels: KernelConfig[] = REDUCE_KERNELS.map((kernelName) => ({
-  kernelName,
-  backendName: 'cpu',
-  kernelFunc: ({ inputs: [x], attrs, backend }) => {
-    const { axes } = attrs as { axes: number[] };
+const reduceKernels: KernelConfig[] = REDUCE_KERNELS.map((kernelName) =>
+  cpuKernel(kernelName, ({ inputs: [x], attrs, backend }) => {
+    const { axes } = attrs;
     const [outer, r, inner] = reductionLayout(x!.shape, axes);
     const xs = cpu(backend).values(x!.dataId);
     const out = cpu(backend).uninitializedOutput(x!.dtype, outer * inner);
@@ -66,14 +65,12 @@ const reduceKernels: KernelConfig[] = REDUCE_KERNELS.map((kernelName) => ({
       x!.shape.filter((_, i) => !axes.includes(i)),
       x!.dtype,
     );
-  },
-}));
+  }),
+);
 
-const argKernels: KernelConfig[] = (['ArgMax', 'ArgMin'] as const).map((kernelName) => ({
-  kernelName,
-  backendName: 'cpu',
-  kernelFunc: ({ inputs: [x], attrs, backend }) => {
-    const { axis } = attrs as { axis: number };
+const argKernels: KernelConfig[] = (['ArgMax', 'ArgMin'] as const).map((kernelName) =>
+  cpuKernel(kernelName, ({ inputs: [x], attrs, backend }) => {
+    const { axis } = attrs;
     const [outer, r, inner] = reductionLayout(x!.shape, [axis]);
     const xs = cpu(backend).values(x!.dataId);
     const out = new Int32Array(outer * inner);
@@ -102,7 +99,7 @@ const argKernels: KernelConfig[] = (['ArgMax', 'ArgMin'] as const).map((kernelNa
       x!.shape.filter((_, i) => i !== axis),
       'int32',
     );
-  },
-}));
+  }),
+);
 
 export const reduceKernelConfigs: KernelConfig[] = [...reduceKernels, ...argKernels];

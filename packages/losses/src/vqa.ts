@@ -1,5 +1,8 @@
 import {
   ArgumentError,
+  assertDType,
+  assertShape,
+  assertTensor,
   binaryCrossEntropyWithLogits,
   crossEntropy,
   formatShape,
@@ -7,16 +10,8 @@ import {
   scope,
   type Tensor,
 } from '@polymodal/tensor';
-import { normalizeVqaAnswer } from '../metrics/vqa-normalize.js';
-import {
-  assertBatch,
-  assertDType,
-  assertFinite,
-  assertIsTensor,
-  assertShape,
-  shouldCheckOutput,
-  shouldCheckTarget,
-} from './validate.js';
+import { normalizeVqaAnswer } from './metrics/vqa-normalize.js';
+import { assertBatch, assertFinite, shouldCheckOutput, shouldCheckTarget } from './validate.js';
 
 export interface VqaSoftScoreOptions {
   /**
@@ -109,8 +104,8 @@ export interface VqaLossOutput {
  */
 export function vqaLoss(logits: Tensor, softTargets: Tensor, options: LossCheckOptions = {}): VqaLossOutput {
   const op = 'vqaLoss';
-  assertIsTensor(op, 'logits', logits);
-  assertIsTensor(op, 'softTargets', softTargets);
+  assertTensor(op, 'logits', logits);
+  assertTensor(op, 'softTargets', softTargets);
   assertShape(op, 'logits', logits, [null, null], '[B, A]');
   assertDType(op, 'logits', logits, 'float32');
   assertDType(op, 'softTargets', softTargets, 'float32');
@@ -140,22 +135,31 @@ export interface AnswerCrossEntropyOptions extends LossCheckOptions {
   ignoreIndex?: number;
 }
 
+export interface AnswerCrossEntropyLossOutput {
+  /** Scalar: mean cross-entropy over the labels that are not `ignoreIndex`. */
+  loss: Tensor;
+  /** `[B, A]`, as given. */
+  logits: Tensor;
+  /** int32 `[B]`, as given. */
+  labels: Tensor;
+}
+
 /**
  * Softmax cross-entropy over an answer vocabulary for single-answer datasets (GQA, NLVR2, SNLI-VE,
  * …): `L = −(1/B) Σ_b log softmax(logits_b)[label_b]`, with optional label smoothing.
  *
  * ```ts
- * const { loss } = answerCrossEntropy(logits, labels); // logits [B, A], labels int32 [B]
+ * const { loss } = answerCrossEntropyLoss(logits, labels); // logits [B, A], labels int32 [B]
  * ```
  */
-export function answerCrossEntropy(
+export function answerCrossEntropyLoss(
   logits: Tensor,
   labels: Tensor,
   options: AnswerCrossEntropyOptions = {},
-): { loss: Tensor; logits: Tensor; labels: Tensor } {
-  const op = 'answerCrossEntropy';
-  assertIsTensor(op, 'logits', logits);
-  assertIsTensor(op, 'labels', labels);
+): AnswerCrossEntropyLossOutput {
+  const op = 'answerCrossEntropyLoss';
+  assertTensor(op, 'logits', logits);
+  assertTensor(op, 'labels', labels);
   assertShape(op, 'logits', logits, [null, null], '[B, A]');
   assertDType(op, 'logits', logits, 'float32');
   assertDType(op, 'labels', labels, 'int32');
@@ -175,3 +179,9 @@ export function answerCrossEntropy(
   );
   return { loss, logits, labels };
 }
+
+/**
+ * @deprecated Renamed {@link answerCrossEntropyLoss}, the function of the `AnswerCrossEntropyLoss`
+ * module (`xLoss` ↔ `XLoss`).
+ */
+export const answerCrossEntropy: typeof answerCrossEntropyLoss = answerCrossEntropyLoss;

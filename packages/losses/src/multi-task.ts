@@ -1,5 +1,5 @@
-import { ArgumentError, formatShape, ShapeError, scope, type Tensor } from '@polymodal/tensor';
-import { assertFinite, assertIsTensor, shouldCheckOutput } from './validate.js';
+import { ArgumentError, assertTensor, formatShape, ShapeError, scope, type Tensor } from '@polymodal/tensor';
+import { assertFinite, shouldCheckOutput } from './validate.js';
 
 /** One task's contribution to a multi-task loss. */
 export interface LossTerm {
@@ -33,7 +33,7 @@ function checkLosses(op: string, losses: Readonly<Record<string, Tensor>>, names
   }
   for (const name of names) {
     const l = losses[name];
-    assertIsTensor(op, `losses.${name}`, l);
+    assertTensor(op, `losses.${name}`, l);
     if (l.size !== 1)
       throw new ShapeError(op, `losses.${name} must be a scalar, got ${formatShape(l.shape)}`);
     // Reading a loss back is a device sync: only while debugging (anomaly mode).
@@ -46,15 +46,15 @@ function checkLosses(op: string, losses: Readonly<Record<string, Tensor>>, names
  * weights 1). Every task with a weight must be given, and no other.
  *
  * ```ts
- * const { loss, terms } = weightedLossSum({ itc, itm, mlm }, { itc: 1, itm: 1, mlm: 0.5 });
+ * const { loss, terms } = multiTaskLoss({ itc, itm, mlm }, { itc: 1, itm: 1, mlm: 0.5 });
  * terms.mlm.weighted.item(); // 0.5 · mlm
  * ```
  */
-export function weightedLossSum(
+export function multiTaskLoss(
   losses: Readonly<Record<string, Tensor>>,
   weights: Readonly<Record<string, number>>,
 ): MultiTaskLossOutput {
-  const op = 'weightedLossSum';
+  const op = 'multiTaskLoss';
   const names = Object.keys(weights);
   for (const name of names) {
     if (!Number.isFinite(weights[name]))
@@ -84,17 +84,17 @@ export function weightedLossSum(
  *
  * ```ts
  * const logVars = zeros([3], { requiresGrad: true });
- * const { loss } = uncertaintyWeightedLossSum({ itc, itm, mlm }, logVars, ['itc', 'itm', 'mlm']);
+ * const { loss } = uncertaintyWeightedLoss({ itc, itm, mlm }, logVars, ['itc', 'itm', 'mlm']);
  * ```
  * @param logVars float32 `[K]`: s_i for the i-th name of `taskNames`.
  */
-export function uncertaintyWeightedLossSum(
+export function uncertaintyWeightedLoss(
   losses: Readonly<Record<string, Tensor>>,
   logVars: Tensor,
   taskNames: readonly string[],
 ): MultiTaskLossOutput {
-  const op = 'uncertaintyWeightedLossSum';
-  assertIsTensor(op, 'logVars', logVars);
+  const op = 'uncertaintyWeightedLoss';
+  assertTensor(op, 'logVars', logVars);
   if (logVars.rank !== 1 || logVars.shape[0] !== taskNames.length) {
     throw new ShapeError(
       op,
@@ -120,3 +120,12 @@ export function uncertaintyWeightedLossSum(
   });
   return { loss: total, terms };
 }
+
+/** @deprecated Renamed {@link multiTaskLoss}, the function of the `MultiTaskLoss` module (`xLoss` ↔ `XLoss`). */
+export const weightedLossSum: typeof multiTaskLoss = multiTaskLoss;
+
+/**
+ * @deprecated Renamed {@link uncertaintyWeightedLoss}, the function of the `UncertaintyWeightedLoss`
+ * module (`xLoss` ↔ `XLoss`).
+ */
+export const uncertaintyWeightedLossSum: typeof uncertaintyWeightedLoss = uncertaintyWeightedLoss;

@@ -2,8 +2,8 @@ import { memory, randn, scope, tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { itmLoss, sampleHardNegatives } from './itm.js';
 import { maskTokens, mlmLoss } from './mlm.js';
-import { uncertaintyWeightedLossSum, weightedLossSum } from './multi-task.js';
-import { answerCrossEntropy, vqaLoss } from './vqa.js';
+import { multiTaskLoss, uncertaintyWeightedLoss } from './multi-task.js';
+import { answerCrossEntropyLoss, vqaLoss } from './vqa.js';
 
 describe('memory', () => {
   it('every loss can be called in a loop without leaking tensors', () => {
@@ -34,9 +34,9 @@ describe('memory', () => {
         itmLoss(itmLogits, itmY).loss.item();
         sampleHardNegatives(sim, sim, { seed: 0 });
         vqaLoss(vqaLogits, soft).loss.item();
-        answerCrossEntropy(vqaLogits, answers).loss.item();
-        weightedLossSum({ a, b }, { a: 1, b: 2 }).loss.item();
-        uncertaintyWeightedLossSum({ a, b }, logVars, ['a', 'b']).loss.backward();
+        answerCrossEntropyLoss(vqaLogits, answers).loss.item();
+        multiTaskLoss({ a, b }, { a: 1, b: 2 }).loss.item();
+        uncertaintyWeightedLoss({ a, b }, logVars, ['a', 'b']).loss.backward();
         logVars.zeroGrad();
       });
     once();

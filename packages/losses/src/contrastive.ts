@@ -1,6 +1,9 @@
 import {
-  ArgumentError,
   arange,
+  assertDType,
+  assertShape,
+  assertTensor,
+  checkInRange,
   clamp,
   crossEntropy,
   exp,
@@ -16,15 +19,7 @@ import {
   tensor,
   transpose,
 } from '@polymodal/tensor';
-import {
-  assertBatch,
-  assertDType,
-  assertFinite,
-  assertIsTensor,
-  assertScalarLike,
-  assertShape,
-  shouldCheckOutput,
-} from './validate.js';
+import { assertBatch, assertFinite, assertScalarLike, shouldCheckOutput } from './validate.js';
 
 /** ln 100: OpenCLIP's upper bound on the log logit scale (a temperature of at least 0.01). */
 export const MAX_LOG_LOGIT_SCALE = Math.log(100);
@@ -36,8 +31,8 @@ export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
 
 /** Checks a pair of embedding batches `[N, D]` and returns N. */
 export function checkEmbeddingPair(op: string, imageEmbeds: Tensor, textEmbeds: Tensor): number {
-  assertIsTensor(op, 'imageEmbeds', imageEmbeds);
-  assertIsTensor(op, 'textEmbeds', textEmbeds);
+  assertTensor(op, 'imageEmbeds', imageEmbeds);
+  assertTensor(op, 'textEmbeds', textEmbeds);
   assertShape(op, 'imageEmbeds', imageEmbeds, [null, null], '[N, D]');
   assertShape(op, 'textEmbeds', textEmbeds, [null, null], '[N, D]');
   assertDType(op, 'imageEmbeds', imageEmbeds, 'float32');
@@ -71,7 +66,7 @@ function duplicateMatrix(op: string, mask: Tensor | readonly (readonly boolean[]
     return tensor(out, { shape: [n, n], dtype: 'bool' });
   }
   const t = mask as Tensor;
-  assertIsTensor(op, 'duplicateMask', t);
+  assertTensor(op, 'duplicateMask', t);
   assertShape(op, 'duplicateMask', t, [n, n]);
   return t.dtype === 'bool' ? t : t.ne(0);
 }
@@ -140,7 +135,7 @@ export function contrastiveLoss(
   const logitScale = options.logitScale ?? Math.log(1 / 0.07);
   assertScalarLike(op, 'logitScale', logitScale);
   const eps = options.labelSmoothing ?? 0;
-  if (!(eps >= 0 && eps <= 1)) throw new ArgumentError(op, `labelSmoothing must be in [0, 1], got ${eps}`);
+  checkInRange(op, 'labelSmoothing', eps, 0, 1);
   if (shouldCheckOutput(imageEmbeds, options.checkFinite)) {
     assertFinite(op, 'imageEmbeds', imageEmbeds);
     assertFinite(op, 'textEmbeds', textEmbeds);

@@ -10,8 +10,8 @@ import {
   withAnomalyMode,
 } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import { flat, loadFixture } from '../../test/load-fixture.js';
-import { sigmoidLoss } from './sigmoid.js';
+import { flat, loadFixture } from '../test/load-fixture.js';
+import { sigLipLoss } from './sigmoid.js';
 
 interface SigCase {
   imageEmbeds: number[][];
@@ -26,13 +26,13 @@ interface SigCase {
 }
 const fixture = loadFixture<{ cases: SigCase[] }>('siglip.json');
 
-describe('sigmoidLoss', () => {
+describe('sigLipLoss', () => {
   // Golden values: scripts/make-fixtures.py (big_vision / OpenCLIP SigLipLoss in PyTorch, float64).
   it.each(fixture.cases.map((c, i) => [i, c] as const))('matches PyTorch, case %i', (_, c) => {
     const img = tensor(c.imageEmbeds, { requiresGrad: true });
     const logitScale = tensor(c.logitScale, { requiresGrad: true });
     const logitBias = tensor(c.logitBias, { requiresGrad: true });
-    const out = sigmoidLoss(img, tensor(c.textEmbeds), { logitScale, logitBias });
+    const out = sigLipLoss(img, tensor(c.textEmbeds), { logitScale, logitBias });
     expect(out.loss.item()).toBeCloseTo(c.loss, 4);
     const logits = out.logits.dataSync();
     flat(c.logits).forEach((v, i) => {
@@ -46,7 +46,7 @@ describe('sigmoidLoss', () => {
     expect(logitScale.grad!.item()).toBeCloseTo(c.gradLogitScale, 4);
     expect(logitBias.grad!.item()).toBeCloseTo(c.gradLogitBias, 4);
     // Same result with plain numbers for the scale and bias.
-    const plain = sigmoidLoss(tensor(c.imageEmbeds), tensor(c.textEmbeds), {
+    const plain = sigLipLoss(tensor(c.imageEmbeds), tensor(c.textEmbeds), {
       logitScale: c.logitScale,
       logitBias: c.logitBias,
     });
@@ -60,7 +60,7 @@ describe('sigmoidLoss', () => {
       [1, 0],
       [0, 1],
     ]);
-    const out = sigmoidLoss(e, e, { logitScale: 0, logitBias: 0 });
+    const out = sigLipLoss(e, e, { logitScale: 0, logitBias: 0 });
     expect(out.labels.arraySync()).toEqual([
       [1, -1],
       [-1, 1],
@@ -72,34 +72,34 @@ describe('sigmoidLoss', () => {
     const img = randn([3, 4], { seed: 1 });
     const txt = randn([3, 4], { seed: 2 });
     const f = (a: Tensor, b: Tensor, t: Tensor, c: Tensor) =>
-      sigmoidLoss(a, b, { logitScale: t, logitBias: c, checkFinite: false }).loss;
+      sigLipLoss(a, b, { logitScale: t, logitBias: c, checkFinite: false }).loss;
     const r = gradCheck(f, [img, txt, tensor([1]), tensor([-1])]);
     expect(r.ok, JSON.stringify(r.worst)).toBe(true);
-    const wrong = (a: Tensor, b: Tensor) => sigmoidLoss(a, b.detach(), { logitScale: 1, logitBias: -1 }).loss;
+    const wrong = (a: Tensor, b: Tensor) => sigLipLoss(a, b.detach(), { logitScale: 1, logitBias: -1 }).loss;
     expect(gradCheck(wrong, [img, txt]).ok).toBe(false);
   });
 
   it('does not leak tensors in a loop', () => {
     const img = randn([4, 8], { seed: 3 });
-    scope(() => sigmoidLoss(img, img, { logitScale: 2, logitBias: -1 }).loss.item());
+    scope(() => sigLipLoss(img, img, { logitScale: 2, logitBias: -1 }).loss.item());
     const before = memory().tensors;
     for (let i = 0; i < 5; i++)
-      scope(() => sigmoidLoss(img, img, { logitScale: 2, logitBias: -1 }).loss.item());
+      scope(() => sigLipLoss(img, img, { logitScale: 2, logitBias: -1 }).loss.item());
     expect(memory().tensors).toBe(before);
   });
 
   it('rejects bad input with typed errors', () => {
     const a = randn([3, 4], { seed: 5 });
     const opts = { logitScale: 1, logitBias: 0 };
-    expect(() => sigmoidLoss(a, randn([4, 4]), opts)).toThrow(ShapeError);
-    expect(() => sigmoidLoss(randn([0, 4]), randn([0, 4]), opts)).toThrow(/empty batch/);
+    expect(() => sigLipLoss(a, randn([4, 4]), opts)).toThrow(ShapeError);
+    expect(() => sigLipLoss(randn([0, 4]), randn([0, 4]), opts)).toThrow(/empty batch/);
     withAnomalyMode(() => {
-      expect(() => sigmoidLoss(tensor([[Number.NaN]]), tensor([[1]]), opts)).toThrow(ArgumentError);
-      expect(() => sigmoidLoss(a, a, { logitScale: 1, logitBias: tensor([Number.NaN]) })).toThrow(/NaN/);
+      expect(() => sigLipLoss(tensor([[Number.NaN]]), tensor([[1]]), opts)).toThrow(ArgumentError);
+      expect(() => sigLipLoss(a, a, { logitScale: 1, logitBias: tensor([Number.NaN]) })).toThrow(/NaN/);
     });
-    expect(() => sigmoidLoss(tensor([[Number.NaN]]), tensor([[1]]), { ...opts, checkFinite: true })).toThrow(
+    expect(() => sigLipLoss(tensor([[Number.NaN]]), tensor([[1]]), { ...opts, checkFinite: true })).toThrow(
       /holds NaN/,
     );
-    expect(() => sigmoidLoss(tensor([[Number.NaN]]), tensor([[1]]), opts)).not.toThrow();
+    expect(() => sigLipLoss(tensor([[Number.NaN]]), tensor([[1]]), opts)).not.toThrow();
   });
 });

@@ -1,7 +1,12 @@
 import {
   ArgumentError,
+  assertDType,
+  assertTensor,
+  checkInRange,
+  checkPositiveInt,
   crossEntropy,
   DTypeError,
+  generatorFrom,
   IGNORE_INDEX,
   type RandomOptions,
   reshape,
@@ -10,15 +15,7 @@ import {
   type Tensor,
   tensor,
 } from '@polymodal/tensor';
-import { generatorFrom } from './random.js';
-import {
-  assertBatch,
-  assertDType,
-  assertFinite,
-  assertIsTensor,
-  shouldCheckOutput,
-  shouldCheckTarget,
-} from './validate.js';
+import { assertBatch, assertFinite, shouldCheckOutput, shouldCheckTarget } from './validate.js';
 
 /** The label that marks a position the MLM loss ignores (−100; defined in `@polymodal/tensor`). */
 export { IGNORE_INDEX };
@@ -68,13 +65,9 @@ export function maskTokens(inputIds: Tensor | Int32Array, options: MaskTokensOpt
   const op = 'maskTokens';
   const { vocabSize, maskTokenId } = options;
   const probability = options.probability ?? 0.15;
-  if (!Number.isInteger(vocabSize) || vocabSize <= 0) {
-    throw new ArgumentError(op, `vocabSize must be a positive integer, got ${vocabSize}`);
-  }
+  checkPositiveInt(op, 'vocabSize', vocabSize);
   checkId('maskTokenId', maskTokenId, vocabSize);
-  if (!(probability >= 0 && probability <= 1)) {
-    throw new ArgumentError(op, `probability must be in [0, 1], got ${probability}`);
-  }
+  checkInRange(op, 'probability', probability, 0, 1);
   let ids: Int32Array;
   let shape: number[];
   if (inputIds instanceof Int32Array) {
@@ -84,7 +77,7 @@ export function maskTokens(inputIds: Tensor | Int32Array, options: MaskTokensOpt
       throw new ShapeError(op, `shape [${shape}] does not hold ${ids.length} ids`);
     }
   } else {
-    assertIsTensor(op, 'inputIds', inputIds);
+    assertTensor(op, 'inputIds', inputIds);
     if (inputIds.dtype !== 'int32') throw new DTypeError(op, `inputIds must be int32, got ${inputIds.dtype}`);
     ids = inputIds.dataSync() as Int32Array;
     shape = [...inputIds.shape];
@@ -167,8 +160,8 @@ function countMasked(op: string, flatLabels: ArrayLike<number>, ignoreIndex: num
  */
 export function mlmLoss(logits: Tensor, labels: Tensor, options: MlmLossOptions = {}): MlmLossOutput {
   const op = 'mlmLoss';
-  assertIsTensor(op, 'logits', logits);
-  assertIsTensor(op, 'labels', labels);
+  assertTensor(op, 'logits', logits);
+  assertTensor(op, 'labels', labels);
   assertDType(op, 'labels', labels, 'int32');
   assertDType(op, 'logits', logits, 'float32');
   if (

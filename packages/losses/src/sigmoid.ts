@@ -27,7 +27,7 @@ export interface SigmoidLossOptions {
   checkFinite?: boolean;
 }
 
-export interface SigmoidLossOutput {
+export interface SigLipLossOutput {
   /** Scalar: −(1/N) Σ_i Σ_j log σ(z_ij · logits_ij). */
   loss: Tensor;
   /** `[N, N]`: exp(t')·x_i·y_j + b. */
@@ -46,15 +46,15 @@ export interface SigmoidLossOutput {
  * (summed over all N² pairs and divided by the batch size N, as in the paper's pseudocode).
  *
  * ```ts
- * const { loss } = sigmoidLoss(img, txt, { logitScale: Math.log(10), logitBias: -10 }); // [N, D] × 2 → scalar
+ * const { loss } = sigLipLoss(img, txt, { logitScale: Math.log(10), logitBias: -10 }); // [N, D] × 2 → scalar
  * ```
  */
-export function sigmoidLoss(
+export function sigLipLoss(
   imageEmbeds: Tensor,
   textEmbeds: Tensor,
   options: SigmoidLossOptions,
-): SigmoidLossOutput {
-  const op = 'sigmoidLoss';
+): SigLipLossOutput {
+  const op = 'sigLipLoss';
   const n = checkEmbeddingPair(op, imageEmbeds, textEmbeds);
   if (!options) throw new ArgumentError(op, 'options { logitScale, logitBias } are required');
   const { logitScale, logitBias } = options;
@@ -82,3 +82,9 @@ export function sigmoidLoss(
     return { loss, logits, labels };
   });
 }
+
+/** @deprecated Renamed {@link sigLipLoss}, the function of the `SigLipLoss` module (`xLoss` ↔ `XLoss`). */
+export const sigmoidLoss: typeof sigLipLoss = sigLipLoss;
+
+/** @deprecated Renamed {@link SigLipLossOutput}. */
+export type SigmoidLossOutput = SigLipLossOutput;

@@ -9,7 +9,7 @@ import {
   withAnomalyMode,
 } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from '../../test/load-fixture.js';
+import { loadFixture } from '../test/load-fixture.js';
 import { IGNORE_INDEX, maskTokens, mlmLoss } from './mlm.js';
 
 const VOCAB = 1000;

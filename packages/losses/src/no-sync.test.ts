@@ -17,9 +17,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { contrastiveLoss } from './contrastive.js';
 import { itmLoss, sampleHardNegatives } from './itm.js';
 import { mlmLoss } from './mlm.js';
-import { uncertaintyWeightedLossSum, weightedLossSum } from './multi-task.js';
-import { sigmoidLoss } from './sigmoid.js';
-import { answerCrossEntropy, vqaLoss } from './vqa.js';
+import { multiTaskLoss, uncertaintyWeightedLoss } from './multi-task.js';
+import { sigLipLoss } from './sigmoid.js';
+import { answerCrossEntropyLoss, vqaLoss } from './vqa.js';
 
 const device = registerNoSyncBackend('losses-no-sync');
 afterAll(() => setBackend('cpu'));
@@ -42,14 +42,14 @@ function everyLoss(): Record<string, Tensor> {
       duplicateMask: duplicates,
       labelSmoothing: 0.1,
     }).loss,
-    sigmoid: sigmoidLoss(emb(5), emb(6), { logitScale: Math.log(10), logitBias: tensor(-10) }).loss,
+    sigmoid: sigLipLoss(emb(5), emb(6), { logitScale: Math.log(10), logitBias: tensor(-10) }).loss,
     mlm: mlmLoss(logits, labels).loss,
     itm: itmLoss(randn([3, 2], { seed: 7, requiresGrad: true }), tensor([1, 0, 0], { dtype: 'int32' })).loss,
     vqa: vqaLoss(answers, soft).loss,
-    answerCe: answerCrossEntropy(answers, tensor([3, 0], { dtype: 'int32' })).loss,
+    answerCe: answerCrossEntropyLoss(answers, tensor([3, 0], { dtype: 'int32' })).loss,
   };
-  out.weighted = weightedLossSum({ a: out.mlm!, b: out.itm! }, { a: 1, b: 0.5 }).loss;
-  out.uncertainty = uncertaintyWeightedLossSum(
+  out.weighted = multiTaskLoss({ a: out.mlm!, b: out.itm! }, { a: 1, b: 0.5 }).loss;
+  out.uncertainty = uncertaintyWeightedLoss(
     { a: out.vqa!, b: out.sigmoid! },
     tensor([0.1, -0.2], { requiresGrad: true }),
     ['a', 'b'],

@@ -1,7 +1,11 @@
 import {
   ArgumentError,
+  assertDType,
+  assertShape,
+  assertTensor,
   crossEntropy,
   formatShape,
+  generatorFrom,
   noGrad,
   type RandomOptions,
   ShapeError,
@@ -9,16 +13,7 @@ import {
   type Tensor,
   tensor,
 } from '@polymodal/tensor';
-import { generatorFrom } from './random.js';
-import {
-  assertBatch,
-  assertDType,
-  assertFinite,
-  assertIsTensor,
-  assertShape,
-  shouldCheckOutput,
-  shouldCheckTarget,
-} from './validate.js';
+import { assertBatch, assertFinite, shouldCheckOutput, shouldCheckTarget } from './validate.js';
 
 export interface HardNegativeOptions extends RandomOptions {
   /**
@@ -99,8 +94,8 @@ export function sampleHardNegatives(
   options: HardNegativeOptions = {},
 ): HardNegatives {
   const op = 'sampleHardNegatives';
-  assertIsTensor(op, 'simI2T', simI2T);
-  assertIsTensor(op, 'simT2I', simT2I);
+  assertTensor(op, 'simI2T', simI2T);
+  assertTensor(op, 'simT2I', simT2I);
   assertShape(op, 'simI2T', simI2T, [null, null], '[N, N]');
   const n = simI2T.shape[0]!;
   if (simI2T.shape[1] !== n)
@@ -154,8 +149,8 @@ export function itmLoss(
   options: { checkFinite?: boolean } = {},
 ): ItmLossOutput {
   const op = 'itmLoss';
-  assertIsTensor(op, 'logits', logits);
-  assertIsTensor(op, 'labels', labels);
+  assertTensor(op, 'logits', logits);
+  assertTensor(op, 'labels', labels);
   assertShape(op, 'logits', logits, [null, 2], '[M, 2]');
   assertDType(op, 'logits', logits, 'float32');
   assertDType(op, 'labels', labels, 'int32');

@@ -9,8 +9,8 @@ import {
   withAnomalyMode,
 } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from '../../test/load-fixture.js';
-import { answerCrossEntropy, vqaLoss, vqaSoftScores } from './vqa.js';
+import { loadFixture } from '../test/load-fixture.js';
+import { answerCrossEntropyLoss, vqaLoss, vqaSoftScores } from './vqa.js';
 
 const answers = ['2', 'two', '2', '3', '3', 'Three', 'red', 'blue', 'blue', '1'];
 const vocab = ['1', '2', '3', 'blue', 'green'];
@@ -77,11 +77,11 @@ describe('vqaLoss', () => {
   });
 });
 
-describe('answerCrossEntropy', () => {
+describe('answerCrossEntropyLoss', () => {
   // Golden values: the 2-D cases of fixtures/cross-entropy.json (F.cross_entropy, label smoothing, ignore_index).
   const twoD = ce.cases.filter((c) => Array.isArray(c.labels) && !Array.isArray((c.labels as unknown[])[0]));
   it.each(twoD.map((c, i) => [i, c] as const))('matches PyTorch cross-entropy, case %i', (_, c) => {
-    const out = answerCrossEntropy(
+    const out = answerCrossEntropyLoss(
       tensor(c.logits as number[][]),
       tensor(c.labels as number[], { dtype: 'int32' }),
       {
@@ -94,13 +94,15 @@ describe('answerCrossEntropy', () => {
     const labels = tensor([0, 2], { dtype: 'int32' });
     expect(
       gradCheck(
-        (x: Tensor) => answerCrossEntropy(x, labels, { labelSmoothing: 0.1 }).loss,
+        (x: Tensor) => answerCrossEntropyLoss(x, labels, { labelSmoothing: 0.1 }).loss,
         [randn([2, 4], { seed: 2 })],
       ).ok,
     ).toBe(true);
   });
   it('rejects labels out of range and mismatched batches', () => {
-    expect(() => answerCrossEntropy(randn([2, 3]), tensor([0, 3], { dtype: 'int32' }))).toThrow(/label 3/);
-    expect(() => answerCrossEntropy(randn([2, 3]), tensor([0], { dtype: 'int32' }))).toThrow(ShapeError);
+    expect(() => answerCrossEntropyLoss(randn([2, 3]), tensor([0, 3], { dtype: 'int32' }))).toThrow(
+      /label 3/,
+    );
+    expect(() => answerCrossEntropyLoss(randn([2, 3]), tensor([0], { dtype: 'int32' }))).toThrow(ShapeError);
   });
 });

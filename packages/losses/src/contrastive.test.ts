@@ -10,7 +10,7 @@ import {
   withAnomalyMode,
 } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
-import { flat, loadFixture } from '../../test/load-fixture.js';
+import { flat, loadFixture } from '../test/load-fixture.js';
 import { contrastiveLoss, l2Normalize, MAX_LOG_LOGIT_SCALE } from './contrastive.js';
 
 interface ClipCase {

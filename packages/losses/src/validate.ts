@@ -1,37 +1,15 @@
 import {
   ArgumentError,
-  DTypeError,
+  assertDType,
+  assertTensor,
   formatShape,
   isAnomalyEnabled,
   ShapeError,
-  Tensor,
+  type Tensor,
 } from '@polymodal/tensor';
 
-/** Throws unless `t` is a live tensor. */
-export function assertIsTensor(op: string, name: string, t: unknown): asserts t is Tensor {
-  if (!(t instanceof Tensor)) {
-    throw new ArgumentError(op, `${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
-  }
-}
-
-/** Throws a ShapeError unless `t` has `rank` dims and (where given) the listed sizes. */
-export function assertShape(
-  op: string,
-  name: string,
-  t: Tensor,
-  expected: readonly (number | null)[],
-  what = '',
-): void {
-  const ok = t.rank === expected.length && expected.every((d, i) => d === null || t.shape[i] === d);
-  if (!ok) {
-    const want = `[${expected.map((d) => (d === null ? '*' : d)).join(',')}]`;
-    throw new ShapeError(op, `${name} must be ${what || want}, got ${formatShape(t.shape)}`);
-  }
-}
-
-export function assertDType(op: string, name: string, t: Tensor, dtype: Tensor['dtype']): void {
-  if (t.dtype !== dtype) throw new DTypeError(op, `${name} must be ${dtype}, got ${t.dtype}`);
-}
+// Checks particular to losses; the generic ones (assertTensor, assertDType, assertShape,
+// checkPositiveInt, checkInRange) are @polymodal/tensor's validation helpers.
 
 /** A non-empty batch: the first dim is at least `min` (1 by default). */
 export function assertBatch(op: string, name: string, t: Tensor, min = 1): void {
@@ -79,7 +57,7 @@ export function assertScalarLike(op: string, name: string, v: unknown): asserts 
     if (!Number.isFinite(v)) throw new ArgumentError(op, `${name} must be finite, got ${v}`);
     return;
   }
-  assertIsTensor(op, name, v);
+  assertTensor(op, name, v);
   if (v.size !== 1) throw new ShapeError(op, `${name} must hold one value, got ${formatShape(v.shape)}`);
   assertDType(op, name, v, 'float32');
 }
