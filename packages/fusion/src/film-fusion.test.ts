@@ -89,6 +89,32 @@ describe('FiLMFusion', () => {
     expect(() => f.forward({ image: randn([2, 6, 4]), text })).toThrow(/6 cells, but grid \[2,2\] needs 4/);
   });
 
+  it('conditionScale s equals the same model with W_film scaled by s (bias kept); bad values are refused', () => {
+    const make = (conditionScale?: number) =>
+      new FiLMFusion({
+        inputDims: dims,
+        hiddenDim: 6,
+        norm: 'layer',
+        seed: 4,
+        ...(conditionScale ? { conditionScale } : {}),
+      });
+    const scaled = make(8);
+    const plain = make();
+    noGrad(() => plain.getParameter('film.weight').assign(plain.getParameter('film.weight').mul(8)));
+    const image = randn([2, 5, 4], { seed: 2 });
+    const a = scaled.forward({ image, text }, { text: textMask });
+    const b = plain.forward({ image, text }, { text: textMask });
+    expect(maxAbsDiff(a.fused, b.fused)).toBeLessThan(1e-5);
+    // …and differs from the unscaled model, so the factor is applied at all.
+    expect(maxAbsDiff(a.fused, make().forward({ image, text }, { text: textMask }).fused)).toBeGreaterThan(
+      1e-3,
+    );
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => new FiLMFusion({ inputDims: dims, conditionScale: bad })).toThrow(
+        /conditionScale must be in \(0, Infinity\)/,
+      );
+  });
+
   it('computes h + ReLU((1 + Δγ)·W h + β) per cell, then max-pools (hand-computed, norm none)', () => {
     const f = new FiLMFusion({
       inputDims: { image: 1, text: 1 },
