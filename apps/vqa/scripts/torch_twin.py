@@ -45,7 +45,7 @@ p.add_argument('--coords', type=int, default=1, help='FiLM blocks as in the pape
 p.add_argument('--text-encoder', default='transformer', choices=['transformer', 'gru'], help="'gru': the question's vector is a GRU's state after its last word (read in order)")
 p.add_argument('--model-seed', type=int, default=-1, help='seed of the weights and batches (default: --seed, which also names the data)')
 p.add_argument('--only-type', default='', help='train and evaluate on these question types only (comma-separated): a probe')
-p.add_argument('--q-scale', type=float, default=1.0, help="multiplies the question's vector before the FiLM generator (a probe of its effective learning rate)")
+p.add_argument('--q-scale', type=float, default=8.0, help="multiplies the question's vector before the FiLM generator (the fusion's conditionScale; the app: 8)")
 p.add_argument('--film-mlp', type=int, default=0, help='1: the FiLM generator is Linear-ReLU-Linear instead of one Linear')
 p.add_argument('--head-q', type=int, default=0, help="1: the answer head also sees the question's vector")
 p.add_argument('--film-norm', default='bn', choices=['bn', 'ln', 'none'], help="normalisation inside the FiLM blocks (the fusion's 'norm')")

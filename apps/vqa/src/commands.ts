@@ -72,6 +72,12 @@ const trainOptions = {
     description: `fusion strategy (${listFusions().join(', ')})`,
     default: D.model.fusion.type,
   }),
+  conditionScale: number({
+    description: "FiLM only: multiplies the question's vector before it predicts the blocks' scale and shift",
+    default: Number(D.model.fusion.conditionScale ?? 1),
+    min: 0,
+    exclusiveMin: true,
+  }),
   freeze: string({
     description: 'comma-separated parameter patterns to keep frozen, e.g. image.**',
     allowEmpty: true,
@@ -144,6 +150,11 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
   if (typed('layerDecay')) c.finetune.layerDecay = o.layerDecay;
   // The preset's own options for its fusion (e.g. FiLM's) stay when --fusion names the same one.
   if (typed('fusion') && o.fusion !== base.model.fusion.type) c.model.fusion = { type: o.fusion };
+  if (typed('conditionScale')) {
+    if (c.model.fusion.type !== 'film')
+      throw new UsageError(`--condition-scale is a FiLM option; --fusion is '${c.model.fusion.type}'`);
+    c.model.fusion.conditionScale = o.conditionScale;
+  }
   if (typed('textEncoder')) c.model.textEncoder = o.textEncoder;
   if (typed('freeze'))
     c.finetune.freeze = (o.freeze ?? '')

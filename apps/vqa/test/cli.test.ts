@@ -36,6 +36,11 @@ describe('vqa CLI: usage errors exit 2 and list what is valid', () => {
     }
     const lr = await cli('train', '--lr', '0');
     expect([lr.code, lr.err]).toEqual([2, expect.stringMatching(/--lr/)]);
+    const scale = await cli('train', '--fusion', 'concat', '--condition-scale', '8');
+    expect([scale.code, scale.err]).toEqual([
+      2,
+      expect.stringMatching(/--condition-scale is a FiLM option; --fusion is 'concat'/),
+    ]);
     const fusion = await cli('train', '--fusion', 'nope');
     expect([fusion.code, fusion.err]).toEqual([
       2,
@@ -116,10 +121,21 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
 
   it('explicit flags win over --quick', async () => {
     const q = join(dir, 'quick');
-    const r = await cli('train', ...TINY_TRAIN, '--quick', '--steps', '2', '--run-dir', q);
+    const r = await cli(
+      'train',
+      ...TINY_TRAIN,
+      '--quick',
+      '--steps',
+      '2',
+      '--condition-scale',
+      '3',
+      '--run-dir',
+      q,
+    );
     expect([r.code, r.err]).toEqual([0, '']);
     const args = JSON.parse(readFileSync(join(q, 'bundle', 'training_args.json'), 'utf8'));
     expect(args.finetune.steps).toBe(2);
+    expect(args.model.fusion).toMatchObject({ type: 'film', conditionScale: 3 });
     expect(args.finetune.imagesPerBatch).toBe(2);
     expect(args.finetune.checkpointEvery).toBe(10); // from --quick
   }, 60_000);
