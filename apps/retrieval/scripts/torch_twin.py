@@ -18,6 +18,13 @@ Needs Debian's python3-torch, python3-numpy and python3-pil; run `pnpm retrieval
 so that the datasets exist. `--itc-only`, `--batching random`, `--stem`, `--d` are the knobs of the
 recipe search recorded in the app README, with --image-pool, --text-pool, --bn-layers, --mlm-weight
 and --device (cuda, for sweeps on a GPU machine).
+
+The exact comparison with the app (scripts/twin-compare.ts writes the files): `--replay <dir>` starts
+from the app's initial weights, replays its batches and ITM pairs and compares losses, step-0
+gradients and final weights (`--report` writes it as JSON; `--perturb 1e-7` is the control: how fast
+a rounding-level difference grows within PyTorch); `--init <file> --batches <stream.json>` trains on
+the app's initial weights and batch stream with this script's own ITM negatives; `--stop-after N`
+stops a run of the `--steps` schedule early.
 """
 import argparse, glob, json, math, re, time
 import numpy as np
@@ -31,6 +38,7 @@ p.add_argument('--train', required=True, help='folder of the generated training 
 p.add_argument('--test', required=True, help='folder of the generated test set')
 p.add_argument('--train-images', type=int, default=0, help='use the first N training images (0 = all)')
 p.add_argument('--steps', type=int, default=600)
+p.add_argument('--stop-after', type=int, default=0, help='stop after this many steps of the --steps schedule (0 = run it all; for short seed checks)')
 p.add_argument('--groups-per-batch', type=int, default=8)
 p.add_argument('--batching', default='random', choices=['groups', 'random', 'curriculum'], help='whole groups per batch, random images, or random images for the first --random-fraction of the steps and groups after')
 p.add_argument('--random-fraction', type=float, default=0.5, help='curriculum: share of the steps with random batches')
@@ -67,6 +75,8 @@ p.add_argument('--curve', default='', help='write the loss curve and evals as JS
 p.add_argument('--init', default='', help="start from these weights: a safetensors file in the app's names (scripts/twin-compare.ts writes one)")
 p.add_argument('--replay', default='', help='folder written by scripts/twin-compare.ts: start from its init.safetensors, replay its batches and ITM pairs step by step, and compare losses, step-0 gradients and final weights with the app (implies --init; the recipe is taken from its batches.json)')
 p.add_argument('--report', default='', help='--replay: write the comparison as JSON here')
+p.add_argument('--batches', default='', help="train on these batches: a stream.json of image ids per step (scripts/twin-compare.ts --stream N) instead of this script's random draw (ITM negatives still drawn here)")
+p.add_argument('--perturb', type=float, default=0.0, help='--replay control: multiply every initial weight by (1 + this × N(0, 1)), to see how fast a rounding-level difference grows on its own')
 args = p.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
@@ -305,6 +315,9 @@ def load_app_weights(model, path):
     model.pos_text = nn.Parameter(torch.empty(sd['pos_text'].shape))
     own = model.state_dict()
     sd = {k: v.to(own[k].dtype).reshape(own[k].shape) for k, v in sd.items()}
+    if args.perturb:
+        noise = torch.Generator().manual_seed(12345)
+        sd = {k: v * (1 + args.perturb * torch.randn(v.shape, generator=noise)) if v.is_floating_point() else v for k, v in sd.items()}
     missing, unexpected = model.load_state_dict(sd, strict=False)
     assert not unexpected and all(m in ('coords', 'pos_image') for m in missing), (missing, unexpected)
 
@@ -522,15 +535,23 @@ if args.replay:
     replay()
     raise SystemExit(0)
 
+stream = None
+if args.batches:
+    stream = json.load(open(args.batches))
+    assert len(stream['steps']) >= (args.stop_after or args.steps), 'the stream is shorter than the run'
+    print('vocabulary as the app\'s:', list(vocab) == stream['vocab'], flush=True)
+    stream_index = {i: k for k, i in enumerate(load.ids[args.train][0])}
 g = torch.Generator().manual_seed(args.seed)
 order, at, start = torch.randperm(len(group_ids), generator=g), 0, time.time()
 curve = {'loss': [], 'itc': [], 'itm': [], 'eval': []}
 G = args.groups_per_batch
 img_order, img_at = torch.randperm(len(xt), generator=g), 0
-for step in range(1, args.steps + 1):
+for step in range(1, (args.stop_after or args.steps) + 1):
     if at + G > len(order):
         order, at = torch.randperm(len(group_ids), generator=g), 0
-    if args.batching == 'groups' or (args.batching == 'curriculum' and step > args.random_fraction * args.steps):
+    if stream:
+        imgs = torch.tensor([stream_index[i] for i in stream['steps'][step - 1]])
+    elif args.batching == 'groups' or (args.batching == 'curriculum' and step > args.random_fraction * args.steps):
         imgs = torch.cat([images_of_group[group_ids[k]] for k in order[at:at + G].tolist()])
         at += G
     else:

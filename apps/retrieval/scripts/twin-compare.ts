@@ -14,7 +14,9 @@
  *       --replay apps/retrieval/runs/twin-compare --report apps/retrieval/results/twin-agreement.json
  *
  * (paths relative to apps/retrieval here; `--train-images`, `--steps`, `--lr`, `--seed`, `--out` change
- * the run).
+ * the run). `--stream N` writes only `init.safetensors` and the image ids of the run's first N
+ * batches (`stream.json`), for a long twin run on the app's init and batch stream
+ * (`torch_twin.py --init <dir>/init.safetensors --batches <dir>/stream.json`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,6 +93,33 @@ const freshModel = () => {
   manualSeed(config.seed);
   return new RetrievalModel(modelConfig);
 };
+
+// `--stream N`: only the initial weights and the image ids of the first N batches the app's run
+// draws (no training), for the twin's `--init <file> --batches <file>` (its own ITM negatives).
+const streamSteps = Number(arg('stream', '0'));
+if (streamSteps > 0) {
+  await saveModule(join(out, 'init.safetensors'), freshModel());
+  const ids = new DataLoader(arrayDataset(images), {
+    batchSize: 4 * config.groupsPerBatch,
+    shuffle: true,
+    seed: config.seed,
+    dropLast: true,
+    collate: (g: RetrievalImage[]) => g.map((im) => im.imageId),
+  });
+  const stream: number[][] = [];
+  while (stream.length < streamSteps) {
+    for await (const b of ids) {
+      stream.push(b);
+      if (stream.length === streamSteps) break;
+    }
+  }
+  writeFileSync(
+    join(out, 'stream.json'),
+    JSON.stringify({ vocab: tokenizer.idToToken, maxLength, steps: stream }),
+  );
+  log(`wrote ${out}/init.safetensors and stream.json (${streamSteps} batches)`);
+  process.exit(0);
+}
 
 // Step 0 on a fresh model: losses and every gradient of the first batch (before clipping).
 const first = freshModel();
