@@ -58,9 +58,11 @@ const log = (line: string) => console.log(line);
 
 type Batch = RetrievalBatch & { imageIds: number[]; captionIds: number[] };
 
-const roots = datasetRoots(config);
-await ensureGenerated(roots.train, 'train', config.trainImages, config.seed, config.imageSize, log);
-await ensureGenerated(roots.test, 'test', config.testImages, config.seed, config.imageSize, log);
+// `--data-seed`: the generated sets of another seed than the run's (default: the run's, as the app).
+const dataSeed = Number(arg('data-seed', String(config.seed)));
+const roots = datasetRoots({ ...config, seed: dataSeed });
+await ensureGenerated(roots.train, 'train', config.trainImages, dataSeed, config.imageSize, log);
+await ensureGenerated(roots.test, 'test', config.testImages, dataSeed, config.imageSize, log);
 const processor = new ImageProcessor(preprocessorConfig(config.imageSize));
 const captions = (await readSplit(roots.train, 'train2014', null, processor)).texts;
 const tokenizer = buildTokenizer(captions);
@@ -186,6 +188,7 @@ const trainer = new Trainer<Batch, RetrievalModel>({
           const r = records[l.step - 1]!;
           r.loss = l.loss;
           r.gradNorm = l.gradNorm;
+          if (arg('print-steps', '0') === '1') log(`step ${l.step} itc ${l.losses.itc} itm ${l.losses.itm}`);
         }
       },
     },
