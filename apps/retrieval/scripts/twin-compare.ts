@@ -16,7 +16,8 @@
  * (paths relative to apps/retrieval here; `--train-images`, `--steps`, `--lr`, `--seed`, `--out` change
  * the run). `--stream N` writes only `init.safetensors` and the image ids of the run's first N
  * batches (`stream.json`), for a long twin run on the app's init and batch stream
- * (`torch_twin.py --init <dir>/init.safetensors --batches <dir>/stream.json`).
+ * (`torch_twin.py --init <dir>/init.safetensors --batches <dir>/stream.json`). `--data-seed S` uses the
+ * generated sets of seed S with a run of another `--seed`; `--print-steps 1` prints each step's losses.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
