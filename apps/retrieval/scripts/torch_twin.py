@@ -18,6 +18,13 @@ Needs Debian's python3-torch, python3-numpy and python3-pil; run `pnpm retrieval
 so that the datasets exist. `--itc-only`, `--batching random`, `--stem`, `--d` are the knobs of the
 recipe search recorded in the app README, with --image-pool, --text-pool, --bn-layers, --mlm-weight
 and --device (cuda, for sweeps on a GPU machine).
+
+The exact comparison with the app (scripts/twin-compare.ts writes the files): `--replay <dir>` starts
+from the app's initial weights, replays its batches and ITM pairs and compares losses, step-0
+gradients and final weights (`--report` writes it as JSON; `--perturb 1e-7` is the control: how fast
+a rounding-level difference grows within PyTorch); `--init <file> --batches <stream.json>` trains on
+the app's initial weights and batch stream with this script's own ITM negatives; `--stop-after N`
+stops a run of the `--steps` schedule early.
 """
 import argparse, glob, json, math, re, time
 import numpy as np
@@ -31,6 +38,7 @@ p.add_argument('--train', required=True, help='folder of the generated training 
 p.add_argument('--test', required=True, help='folder of the generated test set')
 p.add_argument('--train-images', type=int, default=0, help='use the first N training images (0 = all)')
 p.add_argument('--steps', type=int, default=600)
+p.add_argument('--stop-after', type=int, default=0, help='stop after this many steps of the --steps schedule (0 = run it all; for short seed checks)')
 p.add_argument('--groups-per-batch', type=int, default=8)
 p.add_argument('--batching', default='random', choices=['groups', 'random', 'curriculum'], help='whole groups per batch, random images, or random images for the first --random-fraction of the steps and groups after')
 p.add_argument('--random-fraction', type=float, default=0.5, help='curriculum: share of the steps with random batches')
@@ -64,6 +72,11 @@ p.add_argument('--threads', type=int, default=1)
 p.add_argument('--device', default='cpu', help='cpu, or cuda for recipe sweeps on a GPU')
 p.add_argument('--seed', type=int, default=1)
 p.add_argument('--curve', default='', help='write the loss curve and evals as JSON here')
+p.add_argument('--init', default='', help="start from these weights: a safetensors file in the app's names (scripts/twin-compare.ts writes one)")
+p.add_argument('--replay', default='', help='folder written by scripts/twin-compare.ts: start from its init.safetensors, replay its batches and ITM pairs step by step, and compare losses, step-0 gradients and final weights with the app (implies --init; the recipe is taken from its batches.json)')
+p.add_argument('--report', default='', help='--replay: write the comparison as JSON here')
+p.add_argument('--batches', default='', help="train on these batches: a stream.json of image ids per step (scripts/twin-compare.ts --stream N) instead of this script's random draw (ITM negatives still drawn here)")
+p.add_argument('--perturb', type=float, default=0.0, help='--replay control: multiply every initial weight by (1 + this × N(0, 1)), to see how fast a rounding-level difference grows on its own')
 args = p.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
@@ -74,23 +87,34 @@ def load(root):
     split = re.search(r'retrieval_groups_(.*)\.json', groups_file).group(1)
     groups = json.load(open(groups_file))['groups']
     images, captions, cap_image, holds, scenes = [], [], [], [], []
-    group_of = []
+    group_of, image_ids, caption_ids = [], [], []
     for g in groups:
         for im in g['images']:
             i = im['image_id']
             px = np.asarray(Image.open(f'{root}/{split}/COCO_{split}_{i:012d}.png').convert('RGB'), np.float32)
             images.append((px / 255 - 0.5) / 0.5)
             group_of.append(g['group_id'])
+            image_ids.append(i)
             for c in im['captions']:
+                caption_ids.append(c['id'])
                 captions.append(c['text'])
                 cap_image.append(len(images) - 1)
                 holds.append([h - 1 for h in c['holds_for']])  # image ids are 1-based, in order
     x = torch.tensor(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    load.ids[root] = (image_ids, caption_ids)
     return x, captions, torch.tensor(cap_image), holds, torch.tensor(group_of)
 
 
+load.ids = {}
 xt, ct, cit, ht, gt = load(args.train)
 xv, cv, civ, hv, gv = load(args.test)
+if args.replay:
+    replay_data = json.load(open(f'{args.replay}/batches.json'))
+    rc = replay_data['config']
+    # The app's recipe, so that the schedule and the optimizer are the ones it ran.
+    args.steps, args.lr, args.weight_decay, args.warmup_ratio = len(replay_data['steps']), rc['learningRate'], rc['weightDecay'], rc['warmupRatio']
+    args.itm_weight, args.init = rc['itmWeight'], f'{args.replay}/init.safetensors'
+    assert rc['steps'] == args.steps and rc['imagePool'] == 'attention' and rc['textPool'] == 'cls' and not args.itc_only
 if args.train_images:
     keep = args.train_images
     xt, gt = xt[:keep], gt[:keep]
@@ -241,8 +265,8 @@ class Model(nn.Module):
             return self.image_encoder(self.patches(torch.cat([f, self.coords.expand(f.shape[0], -1, -1)], -1)))
         return self.image_encoder(self.patches(self.stem(x)).flatten(2).transpose(1, 2) + self.pos_image)
 
-    def text_seq(self, ids):
-        mask = ids != 0
+    def text_seq(self, ids, mask=None):
+        mask = ids != 0 if mask is None else mask
         return self.text_encoder(self.tokens(ids) + self.pos_text[: ids.shape[1]], src_key_padding_mask=~mask), mask
 
     def embed_image(self, seq):
@@ -255,8 +279,54 @@ class Model(nn.Module):
         return self.text_proj(seq[:, 0] if args.text_pool == 'cls' else masked_mean(seq, mask))
 
 
+def read_safetensors(path):
+    """A safetensors file → {name: tensor} (F32, I32, I64, U8, BOOL; enough for the app's files)."""
+    raw = open(path, 'rb').read()
+    n = int.from_bytes(raw[:8], 'little')
+    header = json.loads(raw[8:8 + n])
+    kinds = {'F32': np.float32, 'I32': np.int32, 'I64': np.int64, 'U8': np.uint8, 'BOOL': np.bool_}
+    out = {}
+    for name, h in header.items():
+        if name == '__metadata__':
+            continue
+        a, b = h['data_offsets']
+        out[name] = torch.from_numpy(np.frombuffer(raw[8 + n + a:8 + n + b], kinds[h['dtype']]).copy().reshape(h['shape']))
+    return out
+
+
+# The app's parameter names (RetrievalModel's stateDict) → this model's.
+APP_NAMES = [('image.stem.convs.', 'stem.'), ('image.stem.project.', 'patches.'), ('image.encoder.', 'image_encoder.'),
+             ('image.pool.queries', 'pool_queries'), ('image.pool.attention.', 'pool_attn.'), ('image.pool.projection.', 'image_proj.'),
+             ('text.tokens.', 'tokens.'), ('text.positions.weight', 'pos_text'), ('text.encoder.', 'text_encoder.'),
+             ('text.projection.', 'text_proj.'), ('itm.projections.', 'itm.proj.'), ('itc.logitScale', 'logit_scale')]
+
+
+def twin_name(app_name):
+    for a, t in APP_NAMES:
+        if app_name.startswith(a):
+            return t + app_name[len(a):]
+    return app_name
+
+
+def load_app_weights(model, path):
+    """Loads an app state dict (its vocabulary size and caption length win) into the twin."""
+    sd = {twin_name(k): v for k, v in read_safetensors(path).items()}
+    model.tokens = nn.Embedding(*sd['tokens.weight'].shape, padding_idx=0)
+    model.pos_text = nn.Parameter(torch.empty(sd['pos_text'].shape))
+    own = model.state_dict()
+    sd = {k: v.to(own[k].dtype).reshape(own[k].shape) for k, v in sd.items()}
+    if args.perturb:
+        noise = torch.Generator().manual_seed(12345)
+        sd = {k: v * (1 + args.perturb * torch.randn(v.shape, generator=noise)) if v.is_floating_point() else v for k, v in sd.items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    assert not unexpected and all(m in ('coords', 'pos_image') for m in missing), (missing, unexpected)
+
+
 dev = torch.device(args.device)
-model = Model().to(dev)
+model = Model()
+if args.init:
+    load_app_weights(model, args.init)
+model = model.to(dev)
 xt, xv, it_, iv = xt.to(dev), xv.to(dev), it_.to(dev), iv.to(dev)
 maskable = maskable.to(dev)
 print(f'{sum(p.numel() for p in model.parameters()):,} parameters, {len(xt)} train images, {len(ct)} train captions', flush=True)
@@ -363,15 +433,125 @@ def metrics(sim, name):
     return out
 
 
+def replay():
+    """--replay: the app's batches and ITM pairs, step by step; compares losses, step-0 gradients and final weights."""
+    steps = replay_data['steps']
+    img_index = {i: k for k, i in enumerate(load.ids[args.train][0])}
+    cap_index = {c: k for k, c in enumerate(load.ids[args.train][1])}
+    app_vocab = {w: k for k, w in enumerate(replay_data['vocab'])}
+    rel = lambda a, b: ((a - b).abs().max() / b.abs().max().clamp(min=1e-30)).item()
+    report = {'steps': len(steps), 'checks': {}, 'track': []}
+    grads0 = {twin_name(k): v for k, v in read_safetensors(f'{args.replay}/grads0.safetensors').items()}
+    for s, r in enumerate(steps, 1):
+        imgs = torch.tensor([img_index[i] for i in r['imageIds']])
+        caps = torch.tensor([cap_index[c] for c in r['captionIds']])
+        ids, mask = torch.tensor(r['inputIds'], dtype=torch.long), torch.tensor(r['textMask'], dtype=torch.bool)
+        rows = torch.tensor(r['captionImage'])
+        holds = torch.tensor(r['holds'])  # [T, I]: caption t holds for batch image i
+        if s == 1:
+            # The data pipelines: this script's pixels, tokens (through the app's vocabulary) and truth.
+            px = read_safetensors(f'{args.replay}/pixels0.safetensors')['pixels']
+            own_ids = torch.zeros_like(ids)
+            for t, k in enumerate(caps.tolist()):
+                tok = [app_vocab['[CLS]']] + [app_vocab.get(w, app_vocab['[UNK]']) for w in words(ct[k])] + [app_vocab['[SEP]']]
+                own_ids[t, :len(tok)] = torch.tensor(tok)
+            report['checks'] = {
+                'pixels_max_abs_diff': (xt[imgs] - px).abs().max().item(),
+                'token_ids_equal': bool(torch.equal(own_ids, ids)),
+                'mask_equal': bool(torch.equal(own_ids != 0, mask)),
+                'caption_rows_equal': bool(torch.equal(cit[caps], imgs[rows])),
+                'truth_equal': bool(torch.equal(truth(imgs, caps).T, holds)),
+            }
+            print('data checks', json.dumps(report['checks']), flush=True)
+        lr = opt.param_groups[0]['lr']
+        iseq = model.image_seq(xt[imgs.to(dev)])
+        tseq, tmask = model.text_seq(ids.to(dev), mask.to(dev))
+        ie = F.normalize(model.embed_image(iseq), dim=-1)[rows.to(dev)]
+        te = F.normalize(model.embed_text(tseq, tmask), dim=-1)
+        scale = model.logit_scale.clamp(0, math.log(100)).exp()
+        logits = scale * ie @ te.T
+        n = len(caps)
+        dup = (holds[:, rows].T & ~torch.eye(n, dtype=torch.bool)).to(dev)  # [i, j]: caption j holds for pair i's image
+        target = torch.arange(n, device=dev)
+        itc = 0.5 * (F.cross_entropy(logits.masked_fill(dup, float('-inf')), target) + F.cross_entropy(logits.T.masked_fill(dup.T, float('-inf')), target))
+        pairs = r['itmPairs']
+        pi, pt = torch.tensor(pairs['imageRows'], device=dev), torch.tensor(pairs['textRows'], device=dev)
+        itm = F.cross_entropy(itm_logits(iseq[pi], tseq[pt], tmask[pt]), torch.tensor(pairs['labels'], device=dev))
+        loss = itc + args.itm_weight * itm
+        opt.zero_grad()
+        loss.backward()
+        if s == 1:
+            named = dict(model.named_parameters())
+            diffs = {name: rel(grads0[name].reshape(named[name].shape), named[name].grad) for name in grads0}
+            assert set(grads0) == set(named), set(named) ^ set(grads0)
+            report['step0'] = {
+                'app': replay_data['step0'],
+                'torch': {'itc': itc.item(), 'itm': itm.item(), 'total': loss.item()},
+                'grad_max_rel_diff': max(diffs.values()),
+                'grad_worst': sorted(diffs.items(), key=lambda kv: -kv[1])[:5],
+                'grad_rel_diff': diffs,
+            }
+            print('step 0 app', json.dumps(replay_data['step0']), 'torch', json.dumps(report['step0']['torch']), flush=True)
+            print('step 0 gradients: max rel diff', f"{report['step0']['grad_max_rel_diff']:.3g}", 'worst', report['step0']['grad_worst'], flush=True)
+        norm = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+        row = {'step': s, 'app': {'itc': r['itc'], 'itm': r['itm'], 'grad_norm': r.get('gradNorm'), 'lr': r['lr']},
+               'torch': {'itc': itc.item(), 'itm': itm.item(), 'grad_norm': norm.item(), 'lr': lr}}
+        report['track'].append(row)
+        print(f"step {s}: itc {r['itc']:.5f} / {itc.item():.5f}  itm {r['itm']:.5f} / {itm.item():.5f}  |g| {r.get('gradNorm') or 0:.4f} / {norm.item():.4f}  lr {r['lr']:.3g} / {lr:.3g}  (app / torch)", flush=True)
+    final = {twin_name(k): v for k, v in read_safetensors(f'{args.replay}/final.safetensors').items()}
+    own = model.state_dict()
+    report['final_rel_diff'] = {k: rel(v.to(own[k].dtype).reshape(own[k].shape).float(), own[k].float()) for k, v in final.items()}
+    report['final_max_rel_diff'] = max(report['final_rel_diff'].values())
+    # Attention's key bias has a gradient of exactly 0 (it adds q·b_k to every logit of a row); what
+    # both sides compute there is rounding noise, which Adam scales up to steps of about lr: compare
+    # the rest of each in_proj_bias separately.
+    qv = {}
+    for k, v in final.items():
+        if k.endswith('in_proj_bias'):
+            d = v.numel() // 3
+            keep = torch.cat([torch.arange(d), torch.arange(2 * d, 3 * d)])
+            qv[k] = rel(v.float()[keep], own[k].float()[keep])
+    report['final_in_proj_bias_without_key_rel_diff'] = qv
+    report['final_max_rel_diff_without_key_bias'] = max([v for k, v in report['final_rel_diff'].items() if k not in qv] + list(qv.values()))
+    print('without the key biases: max rel diff', f"{report['final_max_rel_diff_without_key_bias']:.3g}", flush=True)
+    # This script's own initialisation next to the app's (the std of every tensor): a recipe
+    # difference that the replay, started from the app's weights, does not show.
+    init = {twin_name(k): v for k, v in read_safetensors(f'{args.replay}/init.safetensors').items()}
+    fresh = dict(Model().named_parameters())
+    report['init_std'] = {k: {'app': init[k].float().std().item(), 'torch': fresh[k].detach().std().item()}
+                          for k in fresh if k in init and init[k].numel() > 1}
+    far = {k: v for k, v in report['init_std'].items() if not 0.8 < (v['app'] + 1e-12) / (v['torch'] + 1e-12) < 1.25}
+    print('initial std differing by more than 25 % (app vs torch):', json.dumps(far), flush=True)
+    print('final weights after', len(steps), 'steps: max rel diff', f"{report['final_max_rel_diff']:.3g}", sorted(report['final_rel_diff'].items(), key=lambda kv: -kv[1])[:5], flush=True)
+    if args.report:
+        json.dump(report, open(args.report, 'w'), indent=1)
+
+
+if args.replay:
+    replay()
+    raise SystemExit(0)
+
+stream = None
+if args.batches:
+    stream = json.load(open(args.batches))
+    assert len(stream['steps']) >= (args.stop_after or args.steps), 'the stream is shorter than the run'
+    print('vocabulary as the app\'s:', list(vocab) == stream['vocab'], flush=True)
+    stream_index = {i: k for k, i in enumerate(load.ids[args.train][0])}
 g = torch.Generator().manual_seed(args.seed)
 order, at, start = torch.randperm(len(group_ids), generator=g), 0, time.time()
 curve = {'loss': [], 'itc': [], 'itm': [], 'eval': []}
 G = args.groups_per_batch
 img_order, img_at = torch.randperm(len(xt), generator=g), 0
-for step in range(1, args.steps + 1):
+for step in range(1, (args.stop_after or args.steps) + 1):
     if at + G > len(order):
         order, at = torch.randperm(len(group_ids), generator=g), 0
-    if args.batching == 'groups' or (args.batching == 'curriculum' and step > args.random_fraction * args.steps):
+    if stream:
+        imgs = torch.tensor([stream_index[i] for i in stream['steps'][step - 1]])
+    elif args.batching == 'groups' or (args.batching == 'curriculum' and step > args.random_fraction * args.steps):
         imgs = torch.cat([images_of_group[group_ids[k]] for k in order[at:at + G].tolist()])
         at += G
     else:

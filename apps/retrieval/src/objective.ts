@@ -8,6 +8,12 @@ export interface RetrievalLosses {
   itc: Tensor;
   /** Image–text matching on positives and hard negatives. */
   itm: Tensor;
+  /**
+   * The ITM pairs scored: batch rows of the image and of the caption, and the label (1 = match),
+   * positives first, then image→caption and caption→image hard negatives (for tools that replay a
+   * batch elsewhere, e.g. `scripts/twin-compare.ts`).
+   */
+  itmPairs: { imageRows: number[]; textRows: number[]; labels: number[] };
 }
 
 const int32 = (values: readonly number[]) => tensor(Int32Array.from(values), { dtype: 'int32' });
@@ -74,7 +80,7 @@ export function retrievalLosses(model: RetrievalModel, b: RetrievalBatch): Retri
     b.textMask.indexSelect(0, textIndex),
   );
   const itm = itmLoss(logits, int32(labels)).loss;
-  return { itc, itm };
+  return { itc, itm, itmPairs: { imageRows, textRows, labels } };
 }
 
 /** Both losses' sum with the ITM weight (what the Trainer minimises), for tests and tools. */
