@@ -76,8 +76,8 @@ export const DEFAULT_CONFIG: VqaRunConfig = {
     // The blocks start from the stem's cells (no extra Linear + ReLU): 64.6 % against 61.7 % in the
     // PyTorch twin at 3,000 steps. conditionScale 8: the question's colour word is 1/L of its
     // mean-pooled vector, and γ, β learned to pick the object by it only once scaled (twin: two
-    // question types 95.6 % at step 200 against 62.4 %; full data, one seed of two left the prior at
-    // step 500 instead of 2,000+; apps/vqa/README.md).
+    // question types 95.6 % at step 200 against 63.3 %; full data, one seed of five left the prior
+    // at step 500 instead of 2,000+; apps/vqa/README.md).
     fusion: { type: 'film', numBlocks: 3, inputProjection: false, conditionScale: 8 },
   },
   pretrain: {
@@ -91,8 +91,8 @@ export const DEFAULT_CONFIG: VqaRunConfig = {
     checkpointEvery: 100,
   },
   finetune: {
-    // What fits ten minutes on two idle cores with the data and pretraining (0.77 s per step with
-    // the evaluations; 1,000 steps took 14–18 min).
+    // What fits ten minutes on two idle cores with the data and pretraining (0.79 s per step with
+    // the evaluations: 9 min 54 s end to end; 1,000 steps took 14–17 min).
     steps: 600,
     lr: 1.5e-3,
     weightDecay: 0.01,
