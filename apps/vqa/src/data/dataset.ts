@@ -13,6 +13,7 @@ import {
 } from '@polymodal/data';
 import { normalizeVqaAnswer } from '@polymodal/losses';
 import { ArgumentError } from '@polymodal/tensor';
+import pMap from 'p-map';
 
 /** Where one split of a VQA v2-layout folder is. */
 export interface SplitSource {
@@ -142,6 +143,9 @@ export function majorityAnswer(answers: readonly string[]): string {
   return best;
 }
 
+/** Images decoded at once while reading a split (sharp runs them on its own threads). */
+const DECODE_CONCURRENCY = 8;
+
 /**
  * Decodes and preprocesses every image of a split once (the sample datasets fit in memory), and
  * tokenizes its questions and captions.
@@ -151,19 +155,22 @@ export async function encodeSplit(
   vocab: Vocabularies,
   processor: ImageProcessor,
 ): Promise<VqaSplit> {
+  // Every distinct image once, in first-use order (questions, then captions); decoded several at a
+  // time, since sharp decodes off the main thread (one at a time left it idle half of the read).
   const imageIndex = new Map<string, number>();
   const imagePaths: string[] = [];
-  const images: ChwImage[] = [];
-  const indexOf = async (path: string): Promise<number> => {
-    let i = imageIndex.get(path);
-    if (i === undefined) {
-      i = images.length;
-      imageIndex.set(path, i);
+  for (const path of [...raw.samples.map((s) => s.imagePath), ...raw.captions.map((c) => c.imagePath)]) {
+    if (!imageIndex.has(path)) {
+      imageIndex.set(path, imagePaths.length);
       imagePaths.push(path);
-      images.push(processor.preprocessToChw(await decodeImageFile(path)));
     }
-    return i;
-  };
+  }
+  const images: ChwImage[] = await pMap(
+    imagePaths,
+    async (path) => processor.preprocessToChw(await decodeImageFile(path)),
+    { concurrency: DECODE_CONCURRENCY },
+  );
+  const indexOf = (path: string): number => imageIndex.get(path)!;
   const encode = (text: string) =>
     vocab.tokenizer.encode(text, undefined, { truncation: true, maxLength: vocab.maxLength }).inputIds;
   const examples: VqaExample[] = [];
@@ -172,7 +179,7 @@ export async function encodeSplit(
     const label = vocab.answers.answers.indexOf(answer);
     examples.push({
       questionId: s.questionId,
-      imageIndex: await indexOf(s.imagePath),
+      imageIndex: indexOf(s.imagePath),
       question: s.question,
       inputIds: encode(s.question),
       label: label > 0 ? label : -100,
@@ -184,7 +191,7 @@ export async function encodeSplit(
   const captions: CaptionExample[] = [];
   for (const c of raw.captions) {
     captions.push({
-      imageIndex: await indexOf(c.imagePath),
+      imageIndex: indexOf(c.imagePath),
       caption: c.caption,
       inputIds: encode(c.caption),
     });

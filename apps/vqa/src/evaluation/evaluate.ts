@@ -104,6 +104,9 @@ export function scorePredictions(
 
 /** Each question type's most common answer in the training split. */
 export function typePrior(train: readonly VqaExample[]): Map<string, string> {
+  // Every evaluation of a run asks for the same split's prior: count it once.
+  const known = priors.get(train);
+  if (known) return known;
   const counts = new Map<string, Map<string, number>>();
   for (const e of train) {
     const byAnswer = counts.get(e.questionType) ?? new Map<string, number>();
@@ -115,8 +118,10 @@ export function typePrior(train: readonly VqaExample[]): Map<string, string> {
   for (const [type, byAnswer] of counts) {
     out.set(type, [...byAnswer].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))[0]![0]);
   }
+  priors.set(train, out);
   return out;
 }
+const priors = new WeakMap<readonly VqaExample[], Map<string, string>>();
 
 /** Predicts and scores the validation split. */
 export function evaluateModel(

@@ -51,6 +51,18 @@ describe('normalizeVqaAnswer', () => {
     expect(normalizeVqaAnswer('Yes\tit is')).toBe('yes it is');
     expect(normalizeVqaAnswer('1,000')).toBe('1000');
   });
+  it('returns the same as the uncached pipeline for repeated answers and past the memo limit', () => {
+    const pipeline = (a: string) => processDigitArticle(processPunctuation(cleanVqaAnswer(a)));
+    const answers = Array.from({ length: 70_000 }, (_, i) => `The ${i % 11 === 0 ? 'Two' : i}, dog.`);
+    const wrong: string[] = [];
+    for (const step of [1, 7]) {
+      for (let i = 0; i < answers.length; i += step) {
+        if (normalizeVqaAnswer(answers[i]!) !== pipeline(answers[i]!)) wrong.push(answers[i]!);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(normalizeVqaAnswer('The Two, dog.')).toBe('2 dog');
+  });
 });
 
 describe('cleanVqaAnswer', () => {
