@@ -25,28 +25,6 @@ const BINARY: [kernel: 'Add' | 'Sub' | 'Mul', op: WasmBinaryOp][] = [
 // runs the cpu kernel on the same storage (`WasmBackend.kernelFallback`; the chain is on
 // `KernelConfig`).
 
-/** A float32 broadcasting binary kernel in WebAssembly SIMD. */
-function wasmBinaryKernel(
-  kernelName: 'Add' | 'Sub' | 'Mul',
-  op: WasmBinaryOp,
-  backendName: string,
-): KernelConfig {
-  return {
-    kernelName,
-    backendName,
-    kernelFunc: (args) => {
-      const [a, b] = args.inputs as [TensorInfo, TensorInfo];
-      const backend = args.backend as WasmBackend;
-      const av = backend.values(a.dataId);
-      const bv = backend.values(b.dataId);
-      if (!(av instanceof Float32Array && bv instanceof Float32Array)) return null;
-      if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-      const out = backend.binary(op, av, a.shape, bv, b.shape);
-      return out && backend.output(out, broadcastShapes(kernelName, a.shape, b.shape), 'float32');
-    },
-  };
-}
-
 /** Whether the SIMD version computes a call with these attributes (else it declines). */
 type AttrsTest = (attrs: unknown) => boolean;
 const anyAttrs: AttrsTest = () => true;
@@ -101,12 +79,13 @@ function wasmMatmulKernel(backendName: string): KernelConfig<'BatchMatMul'> {
 }
 
 /**
- * A fused backward kernel `(x, dy) → dx` of same-shape float32 operands in WebAssembly SIMD:
- * ReluGrad (a mask: the JS loop's data-dependent branch mispredicts) and GeluGrad (compute-bound).
+ * A float32 two-operand kernel in WebAssembly SIMD: Add, Sub and Mul with broadcasting, and the
+ * fused backward kernels `(x, dy) → dx`, ReluGrad (a mask: the JS loop's data-dependent branch
+ * mispredicts) and GeluGrad (compute-bound).
  */
-function wasmBackwardKernel(
-  kernelName: 'ReluGrad' | 'GeluGrad',
-  op: 'relu_grad' | 'gelu_grad',
+function wasmBinaryKernel(
+  kernelName: 'Add' | 'Sub' | 'Mul' | 'ReluGrad' | 'GeluGrad',
+  op: WasmBinaryOp,
   backendName: string,
   accepts: AttrsTest = anyAttrs,
 ): KernelConfig {
@@ -114,14 +93,14 @@ function wasmBackwardKernel(
     kernelName,
     backendName,
     kernelFunc: (args) => {
-      const [x, dy] = args.inputs as [TensorInfo, TensorInfo];
+      const [a, b] = args.inputs as [TensorInfo, TensorInfo];
       const backend = args.backend as WasmBackend;
-      const xs = backend.values(x.dataId);
-      const gs = backend.values(dy.dataId);
-      if (!(xs instanceof Float32Array && gs instanceof Float32Array)) return null;
-      if (xs.length !== gs.length || !accepts(args.attrs)) return null;
-      const out = backend.binary(op, xs, x.shape, gs, dy.shape);
-      return out && backend.output(out, x.shape, 'float32');
+      const av = backend.values(a.dataId);
+      const bv = backend.values(b.dataId);
+      if (!(av instanceof Float32Array && bv instanceof Float32Array)) return null;
+      if (a.dtype !== 'float32' || b.dtype !== 'float32' || !accepts(args.attrs)) return null;
+      const out = backend.binary(op, av, a.shape, bv, b.shape);
+      return out && backend.output(out, broadcastShapes(kernelName, a.shape, b.shape), 'float32');
     },
   };
 }
@@ -186,8 +165,8 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
     ...wasmRowKernels(backendName),
     wasmUnaryKernel('Gelu', 'gelu', backendName, exactGelu),
-    wasmBackwardKernel('ReluGrad', 'relu_grad', backendName),
-    wasmBackwardKernel('GeluGrad', 'gelu_grad', backendName, exactGelu),
+    wasmBinaryKernel('ReluGrad', 'relu_grad', backendName),
+    wasmBinaryKernel('GeluGrad', 'gelu_grad', backendName, exactGelu),
     wasmAdamStepKernel(backendName) as unknown as KernelConfig,
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
