@@ -64,3 +64,4 @@ export {
 } from './safetensors-source.js';
 export { type ParameterPatterns, setTrainable } from './set-trainable.js';
 export { updateBatchNorm } from './update-batch-norm.js';
+export { withEval } from './with-eval.js';

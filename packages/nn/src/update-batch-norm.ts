@@ -1,6 +1,7 @@
 import { ArgumentError, checkPositiveInt, noGrad, scope } from '@polymodal/tensor';
 import { BatchNorm } from './batch-norm.js';
 import type { Module } from './module.js';
+import { withTrainingMode } from './with-eval.js';
 
 /**
  * Recomputes every BatchNorm's running statistics for the module's current weights (PyTorch's
@@ -25,30 +26,28 @@ export function updateBatchNorm(
   checkPositiveInt('updateBatchNorm', 'numBatches', numBatches);
   if (typeof forward !== 'function')
     throw new ArgumentError('updateBatchNorm', 'forward must be a function (batch index) => void');
-  const modules = module.modules();
-  const layers = modules.filter((m): m is BatchNorm => m instanceof BatchNorm && m.runningMean !== null);
+  const layers = module
+    .modules()
+    .filter((m): m is BatchNorm => m instanceof BatchNorm && m.runningMean !== null);
   if (layers.length === 0) return 0;
-  const training = modules.map((m) => m.training);
   const momenta = layers.map((m) => m.momentum);
   try {
     for (const m of layers) {
       m.resetRunningStats();
       m.momentum = null;
     }
-    module.train();
-    noGrad(() => {
-      // Each batch in a scope of its own: whatever it allocates is freed before the next.
-      for (let i = 0; i < numBatches; i++)
-        scope(() => {
-          forward(i);
-        });
-    });
+    withTrainingMode(module, true, () =>
+      noGrad(() => {
+        // Each batch in a scope of its own: whatever it allocates is freed before the next.
+        for (let i = 0; i < numBatches; i++)
+          scope(() => {
+            forward(i);
+          });
+      }),
+    );
   } finally {
     layers.forEach((m, i) => {
       m.momentum = momenta[i]!;
-    });
-    modules.forEach((m, i) => {
-      m.training = training[i]!;
     });
   }
   return layers.length;

@@ -36,6 +36,13 @@ export interface Backend {
   readonly supportsSyncRead: boolean;
   /** Buffers live in host memory, so ops may cheaply validate index values before a kernel runs. */
   readonly hostMemory: boolean;
+  /**
+   * The backend whose kernels run, on this backend's own storage, the ops this one has no kernel
+   * for or whose kernel declines a call (returns `null`); only for a backend that stores its
+   * buffers as that one does (`wasm`, a cpu subclass: `'cpu'`). Without it such calls run on the
+   * cpu backend through a copy (see `KernelConfig`).
+   */
+  readonly kernelFallback?: string;
   /** Releases every resource (compiled kernels, contexts). */
   destroy?(): void;
 }

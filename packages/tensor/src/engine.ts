@@ -3,7 +3,7 @@ import type { Backend, DataId, TensorInfo } from './backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray } from './dtype.js';
 import { AnomalyError, ArgumentError, BackendError, DisposedError, ShapeError } from './errors/index.js';
 import type { KernelAttrs, KernelName } from './kernel-names.js';
-import { getKernel } from './kernel-registry.js';
+import { getKernel, type KernelArgs, type KernelConfig } from './kernel-registry.js';
 import { formatShape, isAllocationFailure, type Shape, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -332,36 +332,65 @@ class Engine {
     }
   }
 
+  /**
+   * Runs the current backend's kernel for the op; when there is none or it declines (returns
+   * `null`), the fallback chain documented on `KernelConfig`. The common case costs one registry
+   * lookup and one call: the fallback is off the hot path.
+   */
   private dispatch(
     kernelName: string,
     backend: Backend,
     inputs: readonly TensorInfo[],
     attrs: unknown,
   ): TensorInfo {
+    const args: KernelArgs<never> = { inputs, attrs: attrs as never, backend };
     const kernel = getKernel(kernelName, backend.name);
-    if (kernel) return kernel.kernelFunc({ inputs, attrs: attrs as never, backend });
-    return this.forwardToCpu(kernelName, backend, inputs, attrs);
+    const out = kernel ? kernel.kernelFunc(args) : null;
+    return out ?? this.fallback(kernelName, args, kernel !== undefined);
   }
 
   /**
-   * Runs a kernel on the cpu backend for another backend (copying inputs and output through the
-   * host): for kernels a backend lacks or shapes its kernels do not take. Logged once per kernel.
+   * Steps 2 to 4 of the chain: the `kernelFallback` backend's kernel on `backend`'s own storage,
+   * else the cpu kernel through a copy, else a `BackendError`.
    */
-  forwardToCpu(
+  private fallback(kernelName: string, args: KernelArgs<never>, declined: boolean): TensorInfo {
+    const { backend, inputs, attrs } = args;
+    const shared = backend.kernelFallback;
+    if (shared !== undefined) {
+      // Instantiating it registers its kernels (the built-in backends register them lazily). The
+      // same args: common on wasm (same-shape Add, int32 ops), so nothing is allocated here.
+      this.findBackend(shared);
+      const kernel = getKernel(kernelName, shared);
+      const out = kernel ? kernel.kernelFunc(args) : null;
+      if (out) return out;
+      declined ||= kernel !== undefined;
+    }
+    const cpu = this.findBackend('cpu');
+    const cpuKernel = getKernel(kernelName, 'cpu');
+    if (backend === cpu || shared === 'cpu' || !cpuKernel) {
+      throw new BackendError(
+        backend.name,
+        kernelName,
+        declined
+          ? `every kernel for '${kernelName}' declined this call (${inputs.map((t) => `${t.dtype} ${formatShape(t.shape)}`).join(', ')})`
+          : `no kernel '${kernelName}' is registered for this backend`,
+      );
+    }
+    return this.forwardToCpu(kernelName, cpuKernel, cpu, backend, inputs, attrs);
+  }
+
+  /**
+   * Runs the cpu kernel for another backend, copying inputs and output through the host; noted
+   * once per backend and kernel.
+   */
+  private forwardToCpu(
     kernelName: string,
+    cpuKernel: KernelConfig,
+    cpu: Backend,
     backend: Backend,
     inputs: readonly TensorInfo[],
     attrs: unknown,
   ): TensorInfo {
-    const cpu = this.findBackend('cpu');
-    const cpuKernel = getKernel(kernelName, 'cpu');
-    if (backend === cpu || !cpuKernel) {
-      throw new BackendError(
-        backend.name,
-        kernelName,
-        `no kernel '${kernelName}' is registered for this backend`,
-      );
-    }
     if (!this.warnedForwards.has(`${backend.name}/${kernelName}`)) {
       this.warnedForwards.add(`${backend.name}/${kernelName}`);
       this.warn(
@@ -374,9 +403,16 @@ class Engine {
       dtype: t.dtype,
     }));
     const out = cpuKernel.kernelFunc({ inputs: cpuInputs, attrs: attrs as never, backend: cpu });
+    for (const t of cpuInputs) if (t.dataId !== out?.dataId) cpu.disposeData(t.dataId);
+    if (!out) {
+      throw new BackendError(
+        backend.name,
+        kernelName,
+        `the cpu kernel for '${kernelName}' declined this call; cpu kernels must not decline`,
+      );
+    }
     const values = cpu.readSync(out.dataId, out.dtype).slice() as TypedArray;
-    for (const t of cpuInputs) cpu.disposeData(t.dataId);
-    if (!cpuInputs.some((t) => t.dataId === out.dataId)) cpu.disposeData(out.dataId);
+    cpu.disposeData(out.dataId);
     return { dataId: backend.write(values, out.dtype), shape: out.shape, dtype: out.dtype };
   }
 

@@ -1,13 +1,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Dropout, Linear, Sequential } from '@polymodal/nn';
 import { describe, expect, it } from 'vitest';
 import { readJsonFile, writeJsonAtomic } from './json-file.js';
 import { createProgressBar } from './progress.js';
 import { prepareRunDir } from './run-dir.js';
 import { UsageError } from './usage-error.js';
-import { withEval } from './with-eval.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'pm-app-kit-'));
 
@@ -50,31 +48,6 @@ describe('prepareRunDir', () => {
     mkdirSync(join(run.checkpoints, 'checkpoint-2'), { recursive: true });
     expect((await prepareRunDir(dir)).notes[0]).toMatch(/1 checkpoint\(s\).*--resume/);
     expect((await prepareRunDir(dir, { resume: true })).notes).toEqual([]);
-  });
-});
-
-describe('withEval', () => {
-  it('switches to eval mode and restores the previous mode after sync, async and throwing fns', async () => {
-    const model = new Sequential(new Linear(2, 2, { seed: 0 }), new Dropout(0.5, { seed: 0 }));
-    const modes = () => model.modules().map((m) => m.training);
-    expect(withEval(model, () => modes())).toEqual([false, false, false]);
-    expect(model.training).toBe(true);
-    await withEval(model, async () => {
-      await new Promise((r) => setTimeout(r, 1));
-      expect(model.training).toBe(false);
-    });
-    expect(modes()).toEqual([true, true, true]);
-    expect(() =>
-      withEval(model, () => {
-        throw new Error('boom');
-      }),
-    ).toThrow('boom');
-    expect(model.training).toBe(true);
-    await expect(withEval(model, async () => Promise.reject(new Error('late')))).rejects.toThrow('late');
-    expect(model.training).toBe(true);
-    model.eval();
-    withEval(model, () => undefined);
-    expect(model.training).toBe(false); // an eval-mode model stays in eval mode
   });
 });
 

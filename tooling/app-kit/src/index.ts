@@ -3,6 +3,8 @@
  * See README.md.
  */
 
+// Re-exported so that an app's scaffolding comes from one import; written once, in @polymodal/nn.
+export { withEval } from '@polymodal/nn';
 export {
   type AnyCommand,
   type AppSpec,
@@ -38,4 +40,3 @@ export {
   type WarmupSpec,
 } from './training-setup.js';
 export { UsageError } from './usage-error.js';
-export { withEval } from './with-eval.js';

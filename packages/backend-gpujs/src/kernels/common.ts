@@ -1,5 +1,4 @@
 import type { KernelAttrs, KernelConfig, KernelName, TensorInfo } from '@polymodal/tensor';
-import { ENGINE } from '@polymodal/tensor';
 import type { GpujsBackend } from '../gpujs-backend.js';
 
 export type GpujsKernelFunc<N extends KernelName> = (
@@ -10,7 +9,8 @@ export type GpujsKernelFunc<N extends KernelName> = (
 
 /**
  * A gpu.js kernel config. A kernel function returns null for shapes it does not take (more
- * merged dims than it indexes); those run on the cpu backend instead, logged once.
+ * merged dims than it indexes): it declines the call, and the engine runs it on the cpu backend
+ * through a copy, noted once (the fallback chain is on `KernelConfig` in @polymodal/tensor).
  */
 export function gpujsKernel<N extends KernelName>(kernelName: N, fn: GpujsKernelFunc<N>) {
   return (backendName: string): KernelConfig =>
@@ -18,8 +18,7 @@ export function gpujsKernel<N extends KernelName>(kernelName: N, fn: GpujsKernel
       kernelName,
       backendName,
       kernelFunc: ({ inputs, attrs, backend }) =>
-        fn(backend as GpujsBackend, inputs, attrs as KernelAttrs[N]) ??
-        ENGINE.forwardToCpu(kernelName, backend, inputs, attrs),
+        fn(backend as GpujsBackend, inputs, attrs as KernelAttrs[N]),
     }) as KernelConfig;
 }
 

@@ -1,4 +1,4 @@
-import { Module } from '@polymodal/nn';
+import { Module, withEval } from '@polymodal/nn';
 import {
   ArgumentError,
   cat,
@@ -379,66 +379,68 @@ export class Trainer<B, M extends Module = Module> implements TrainerContext {
 
   // ---- evaluation ------------------------------------------------------------------------------
 
-  /** Runs the eval set under `noGrad` in eval mode; returns averaged losses and metrics. */
+  /**
+   * Runs the eval set under `noGrad` in eval mode (`withEval`: every module's own mode comes back
+   * after); returns averaged losses and metrics.
+   */
   async evaluate(): Promise<Record<string, number>> {
     const data = this.options.evalData;
     if (!data) throw new ArgumentError('Trainer.evaluate', 'no evalData');
     const { model } = this.options;
-    const wasTraining = model.training;
-    model.eval();
-    this.options.ema?.applyTo();
-    // Losses are summed on the device and read once; the metrics hook returns host numbers.
-    let lossSums: Tensor | null = null;
-    let names: string[] = [];
-    const metricSums: Record<string, number> = {};
-    let n = 0;
-    try {
-      let mark = creationMark();
-      for await (const batch of data) {
-        try {
-          noGrad(() =>
-            scope(() => {
-              const named = this.namedLosses(batch);
-              const keys = Object.keys(named);
-              if (n > 0 && keys.join('\u0000') !== names.join('\u0000'))
-                throw new ArgumentError(
-                  'Trainer.evaluate',
-                  `computeLoss returned losses [${keys.join(', ')}] for eval batch ${n + 1}, earlier [${names.join(', ')}]`,
-                );
-              names = keys;
-              const row = cat(names.map((k) => named[k]!.reshape([1])));
-              const previous = lossSums;
-              lossSums = keep(previous ? previous.add(row) : row);
-              previous?.dispose();
-              for (const [k, v] of Object.entries(this.options.computeMetrics?.(model, batch) ?? {}))
-                metricSums[k] = (metricSums[k] ?? 0) + v;
-            }),
-          );
-        } finally {
-          releaseBatch(batch, mark);
-          mark = creationMark();
+    return withEval(model, async () => {
+      this.options.ema?.applyTo();
+      // Losses are summed on the device and read once; the metrics hook returns host numbers.
+      let lossSums: Tensor | null = null;
+      let names: string[] = [];
+      const metricSums: Record<string, number> = {};
+      let n = 0;
+      try {
+        let mark = creationMark();
+        for await (const batch of data) {
+          try {
+            noGrad(() =>
+              scope(() => {
+                const named = this.namedLosses(batch);
+                const keys = Object.keys(named);
+                if (n > 0 && keys.join('\u0000') !== names.join('\u0000'))
+                  throw new ArgumentError(
+                    'Trainer.evaluate',
+                    `computeLoss returned losses [${keys.join(', ')}] for eval batch ${n + 1}, earlier [${names.join(', ')}]`,
+                  );
+                names = keys;
+                const row = cat(names.map((k) => named[k]!.reshape([1])));
+                const previous = lossSums;
+                lossSums = keep(previous ? previous.add(row) : row);
+                previous?.dispose();
+                for (const [k, v] of Object.entries(this.options.computeMetrics?.(model, batch) ?? {}))
+                  metricSums[k] = (metricSums[k] ?? 0) + v;
+              }),
+            );
+          } finally {
+            releaseBatch(batch, mark);
+            mark = creationMark();
+          }
+          n++;
         }
-        n++;
+        const out: Record<string, number> = {};
+        const sums = lossSums as Tensor | null;
+        if (sums) {
+          const values = await sums.data();
+          let total = 0;
+          names.forEach((name, i) => {
+            const v = values[i]! / n;
+            total += (this.options.lossWeights?.[name] ?? 1) * v;
+            if (names.length > 1) out[`loss/${name}`] = v;
+          });
+          out.loss = total;
+        }
+        for (const [k, v] of Object.entries(metricSums)) out[k] = v / Math.max(1, n);
+        return out;
+      } finally {
+        (lossSums as Tensor | null)?.dispose();
+        this.options.ema?.restore();
       }
-      const out: Record<string, number> = {};
-      const sums = lossSums as Tensor | null;
-      if (sums) {
-        const values = await sums.data();
-        let total = 0;
-        names.forEach((name, i) => {
-          const v = values[i]! / n;
-          total += (this.options.lossWeights?.[name] ?? 1) * v;
-          if (names.length > 1) out[`loss/${name}`] = v;
-        });
-        out.loss = total;
-      }
-      for (const [k, v] of Object.entries(metricSums)) out[k] = v / Math.max(1, n);
-      return out;
-    } finally {
-      (lossSums as Tensor | null)?.dispose();
-      this.options.ema?.restore();
-      model.train(wasTraining);
-    }
+    });
   }
 
   private async evalAndTrack(): Promise<void> {

@@ -28,6 +28,8 @@ const MAX_AUTO_THREADS = 8;
  */
 export class WasmBackend extends CpuBackend {
   override readonly name: string;
+  /** Kernels that decline a call (int32 inputs, problems beyond wasm memory) leave it to the cpu ones, on this storage. */
+  readonly kernelFallback = 'cpu';
   private requestedThreads: number | 'auto';
   private runtimeInstance: WasmRuntime | null = null;
   private pool: WasmThreadPool | null = null;

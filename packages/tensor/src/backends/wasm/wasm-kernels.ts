@@ -1,9 +1,7 @@
 import type { TensorInfo } from '../../backend.js';
-import type { AdamStepAttrs } from '../../kernel-names.js';
 import type { KernelConfig } from '../../kernel-registry.js';
 import { broadcastShapes } from '../../shape.js';
 import { CPU_KERNELS } from '../cpu/kernels/index.js';
-import { matmulKernel as cpuMatmulKernel } from '../cpu/kernels/matmul.js';
 import type { WasmBinaryOp } from './binary.js';
 import type { WasmUnaryOp } from './unary.js';
 import type { WasmBackend } from './wasm-backend.js';
@@ -22,73 +20,50 @@ const BINARY: [kernel: 'Add' | 'Sub' | 'Mul', op: WasmBinaryOp][] = [
   ['Mul', 'mul'],
 ];
 
-/** A float32 broadcasting binary kernel in WebAssembly SIMD; the JS kernel runs what it declines. */
-function wasmBinaryKernel(kernelName: string, op: WasmBinaryOp, backendName: string): KernelConfig {
-  const js = CPU_KERNELS.find((k) => k.kernelName === kernelName)!;
-  return {
-    kernelName: kernelName as KernelConfig['kernelName'],
-    backendName,
-    kernelFunc: (args) => {
-      const [a, b] = args.inputs as [TensorInfo, TensorInfo];
-      const backend = args.backend as WasmBackend;
-      const av = backend.values(a.dataId);
-      const bv = backend.values(b.dataId);
-      const out =
-        av instanceof Float32Array &&
-        bv instanceof Float32Array &&
-        a.dtype === 'float32' &&
-        b.dtype === 'float32'
-          ? backend.binary(op, av, a.shape, bv, b.shape)
-          : null;
-      if (!out) return js.kernelFunc(args);
-      return backend.output(out, broadcastShapes(kernelName, a.shape, b.shape), 'float32');
-    },
-  };
-}
+// Each kernel below computes what its SIMD driver takes and declines the rest by returning null
+// (other dtypes, attributes it has no SIMD form for, problems beyond wasm memory): the engine then
+// runs the cpu kernel on the same storage (`WasmBackend.kernelFallback`; the chain is on
+// `KernelConfig`).
 
-/** Whether the SIMD version computes a call with these attributes (else the JS kernel does). */
+/** Whether the SIMD version computes a call with these attributes (else it declines). */
 type AttrsTest = (attrs: unknown) => boolean;
 const anyAttrs: AttrsTest = () => true;
 
-/** A float32 unary kernel in WebAssembly SIMD; other dtypes, oversized inputs and attrs it declines go to the JS kernel. */
+/** A float32 unary kernel in WebAssembly SIMD. */
 function wasmUnaryKernel(
-  kernelName: string,
+  kernelName: KernelConfig['kernelName'],
   op: WasmUnaryOp,
   backendName: string,
   accepts: AttrsTest = anyAttrs,
 ): KernelConfig {
-  const js = CPU_KERNELS.find((k) => k.kernelName === kernelName)!;
   return {
-    kernelName: kernelName as KernelConfig['kernelName'],
+    kernelName,
     backendName,
     kernelFunc: (args) => {
       const x = args.inputs[0]!;
       const backend = args.backend as WasmBackend;
       const values = backend.values(x.dataId);
-      const out =
-        values instanceof Float32Array && x.dtype === 'float32' && accepts(args.attrs)
-          ? backend.unary(op, values)
-          : null;
-      return out ? backend.output(out, x.shape, 'float32') : js.kernelFunc(args);
+      if (!(values instanceof Float32Array) || x.dtype !== 'float32' || !accepts(args.attrs)) return null;
+      const out = backend.unary(op, values);
+      return out && backend.output(out, x.shape, 'float32');
     },
   };
 }
 
-/** BatchMatMul in WebAssembly SIMD; falls back to the JS kernel for problems beyond wasm memory. */
+/** BatchMatMul in WebAssembly SIMD. */
 function wasmMatmulKernel(backendName: string): KernelConfig<'BatchMatMul'> {
   return {
     kernelName: 'BatchMatMul',
     backendName,
-    kernelFunc: (args) => {
-      const { inputs, attrs } = args;
-      const backend = args.backend as WasmBackend;
-      const [a, b] = inputs as [(typeof inputs)[number], (typeof inputs)[number]];
+    kernelFunc: ({ inputs, attrs, backend: b }) => {
+      const backend = b as WasmBackend;
+      const [a, bt] = inputs as [TensorInfo, TensorInfo];
       const [batchA, a1, a2] = a.shape as [number, number, number];
-      const [batchB, b1, b2] = b.shape as [number, number, number];
+      const [batchB, b1, b2] = bt.shape as [number, number, number];
       const [m, k] = attrs.transposeA ? [a2, a1] : [a1, a2];
       const n = attrs.transposeB ? b1 : b2;
       const batch = Math.max(batchA, batchB);
-      const out = backend.matmul(backend.values(a.dataId), backend.values(b.dataId), {
+      const out = backend.matmul(backend.values(a.dataId), backend.values(bt.dataId), {
         batchA,
         batchB,
         batch,
@@ -98,102 +73,90 @@ function wasmMatmulKernel(backendName: string): KernelConfig<'BatchMatMul'> {
         transposeA: attrs.transposeA,
         transposeB: attrs.transposeB,
       });
-      if (!out) return cpuMatmulKernel.kernelFunc(args);
-      return backend.output(out, [batch, m, n], 'float32');
+      return out && backend.output(out, [batch, m, n], 'float32');
     },
   };
 }
 
 /**
- * A fused backward kernel `(x, dy) → dx` of same-shape float32 operands in WebAssembly SIMD:
- * ReluGrad (a mask: the JS loop's data-dependent branch mispredicts) and GeluGrad (compute-bound).
+ * A float32 two-operand kernel in WebAssembly SIMD: Add, Sub and Mul with broadcasting, and the
+ * fused backward kernels `(x, dy) → dx`, ReluGrad (a mask: the JS loop's data-dependent branch
+ * mispredicts) and GeluGrad (compute-bound).
  */
-function wasmBackwardKernel(
-  kernelName: 'ReluGrad' | 'GeluGrad',
-  op: 'relu_grad' | 'gelu_grad',
+function wasmBinaryKernel(
+  kernelName: 'Add' | 'Sub' | 'Mul' | 'ReluGrad' | 'GeluGrad',
+  op: WasmBinaryOp,
   backendName: string,
   accepts: AttrsTest = anyAttrs,
 ): KernelConfig {
-  const js = CPU_KERNELS.find((k) => k.kernelName === kernelName)!;
   return {
     kernelName,
     backendName,
     kernelFunc: (args) => {
-      const [x, dy] = args.inputs as [TensorInfo, TensorInfo];
+      const [a, b] = args.inputs as [TensorInfo, TensorInfo];
       const backend = args.backend as WasmBackend;
-      const xs = backend.values(x.dataId);
-      const gs = backend.values(dy.dataId);
-      const out =
-        xs instanceof Float32Array &&
-        gs instanceof Float32Array &&
-        xs.length === gs.length &&
-        accepts(args.attrs)
-          ? backend.binary(op, xs, x.shape, gs, dy.shape)
-          : null;
-      return out ? backend.output(out, x.shape, 'float32') : js.kernelFunc(args);
+      const av = backend.values(a.dataId);
+      const bv = backend.values(b.dataId);
+      if (!(av instanceof Float32Array && bv instanceof Float32Array)) return null;
+      if (a.dtype !== 'float32' || b.dtype !== 'float32' || !accepts(args.attrs)) return null;
+      const out = backend.binary(op, av, a.shape, bv, b.shape);
+      return out && backend.output(out, broadcastShapes(kernelName, a.shape, b.shape), 'float32');
     },
   };
 }
 
-/** GELU's exact form has a SIMD kernel; the tanh form runs the JS one. */
+/** GELU's exact form has a SIMD kernel; the tanh form is declined. */
 const exactGelu: AttrsTest = (attrs) => (attrs as { approximate: string }).approximate === 'none';
 
-/** The fused Adam/AdamW update in WebAssembly SIMD (bit-identical to the JS kernel); AMSGrad runs the JS one. */
-function wasmAdamStepKernel(backendName: string): KernelConfig {
-  const js = CPU_KERNELS.find((k) => k.kernelName === 'AdamStep')!;
+/** The fused Adam/AdamW update in WebAssembly SIMD (bit-identical to the JS kernel); AMSGrad is declined. */
+function wasmAdamStepKernel(backendName: string): KernelConfig<'AdamStep'> {
   return {
     kernelName: 'AdamStep',
     backendName,
-    kernelFunc: (args) => {
-      const backend = args.backend as WasmBackend;
-      const attrs = args.attrs as unknown as AdamStepAttrs;
-      const values = args.inputs.map((t) => backend.values(t.dataId));
-      const out =
-        !attrs.amsgrad && values.length === 4 && values.every((x) => x instanceof Float32Array)
-          ? backend.adamStep(values as Float32Array[], attrs)
-          : null;
-      return out ? backend.output(out, [3, ...args.inputs[0]!.shape], 'float32') : js.kernelFunc(args);
+    kernelFunc: ({ inputs, attrs, backend: b }) => {
+      const backend = b as WasmBackend;
+      const values = inputs.map((t) => backend.values(t.dataId));
+      if (attrs.amsgrad || values.length !== 4 || !values.every((x) => x instanceof Float32Array))
+        return null;
+      const out = backend.adamStep(values as Float32Array[], attrs);
+      return out && backend.output(out, [3, ...inputs[0]!.shape], 'float32');
     },
   };
 }
 
 /** Fused last-axis softmax and layerNorm in WebAssembly SIMD (rows over the pool). */
 function wasmRowKernels(backendName: string): KernelConfig[] {
-  const jsSoftmax = CPU_KERNELS.find((k) => k.kernelName === 'SoftmaxLastAxis')!;
-  const jsLayerNorm = CPU_KERNELS.find((k) => k.kernelName === 'LayerNormLastAxis')!;
-  return [
-    {
-      kernelName: 'SoftmaxLastAxis',
-      backendName,
-      kernelFunc: (args) => {
-        const x = args.inputs[0]!;
-        const backend = args.backend as WasmBackend;
-        const xs = backend.values(x.dataId);
-        const out = xs instanceof Float32Array ? backend.rows('softmax', xs, x.shape.at(-1) ?? 1) : null;
-        return out ? backend.output(out, x.shape, 'float32') : jsSoftmax.kernelFunc(args);
-      },
+  const softmax: KernelConfig<'SoftmaxLastAxis'> = {
+    kernelName: 'SoftmaxLastAxis',
+    backendName,
+    kernelFunc: ({ inputs: [x], backend: b }) => {
+      const backend = b as WasmBackend;
+      const xs = backend.values(x!.dataId);
+      if (!(xs instanceof Float32Array)) return null;
+      const out = backend.rows('softmax', xs, x!.shape.at(-1) ?? 1);
+      return out && backend.output(out, x!.shape, 'float32');
     },
-    {
-      kernelName: 'LayerNormLastAxis',
-      backendName,
-      kernelFunc: (args) => {
-        const [x, w, b] = args.inputs as [TensorInfo, TensorInfo, TensorInfo];
-        const backend = args.backend as WasmBackend;
-        const [xs, weight, bias] = [x, w, b].map((t) => backend.values(t.dataId));
-        const { eps } = args.attrs as { eps: number };
-        const out =
-          xs instanceof Float32Array && weight instanceof Float32Array && bias instanceof Float32Array
-            ? backend.rows('layernorm', xs, x.shape.at(-1) ?? 1, { weight, bias, eps })
-            : null;
-        return out ? backend.output(out, x.shape, 'float32') : jsLayerNorm.kernelFunc(args);
-      },
+  };
+  const layerNorm: KernelConfig<'LayerNormLastAxis'> = {
+    kernelName: 'LayerNormLastAxis',
+    backendName,
+    kernelFunc: ({ inputs, attrs: { eps }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const [x, w, bias] = inputs as [TensorInfo, TensorInfo, TensorInfo];
+      const [xs, weight, bs] = [x, w, bias].map((t) => backend.values(t.dataId));
+      if (!(xs instanceof Float32Array && weight instanceof Float32Array && bs instanceof Float32Array))
+        return null;
+      const out = backend.rows('layernorm', xs, x.shape.at(-1) ?? 1, { weight, bias: bs, eps });
+      return out && backend.output(out, x.shape, 'float32');
     },
-  ];
+  };
+  return [softmax, layerNorm] as unknown as KernelConfig[];
 }
 
 /**
  * Every kernel of the `wasm` backend registered as `backendName`: the cpu kernels (same storage),
- * with the WebAssembly ones replacing their JS counterparts.
+ * with the WebAssembly ones replacing their JS counterparts. The cpu kernels stay registered under
+ * the wasm name too, so an op without a SIMD kernel costs one registry lookup, like any other.
  */
 export function wasmKernelConfigs(backendName: string): KernelConfig[] {
   const overrides: KernelConfig[] = [
@@ -202,9 +165,9 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
     ...wasmRowKernels(backendName),
     wasmUnaryKernel('Gelu', 'gelu', backendName, exactGelu),
-    wasmBackwardKernel('ReluGrad', 'relu_grad', backendName),
-    wasmBackwardKernel('GeluGrad', 'gelu_grad', backendName, exactGelu),
-    wasmAdamStepKernel(backendName),
+    wasmBinaryKernel('ReluGrad', 'relu_grad', backendName),
+    wasmBinaryKernel('GeluGrad', 'gelu_grad', backendName, exactGelu),
+    wasmAdamStepKernel(backendName) as unknown as KernelConfig,
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
   return [
