@@ -29,13 +29,13 @@ p.add_argument('--objects', type=int, default=4)
 p.add_argument('--seed', type=int, default=1)
 p.add_argument('--pretrain-steps', type=int, default=100)
 p.add_argument('--pretrain-images', type=int, default=16)
-p.add_argument('--steps', type=int, default=1200)
+p.add_argument('--steps', type=int, default=900)
 p.add_argument('--images-per-batch', type=int, default=26)
 p.add_argument('--questions-per-image', type=int, default=5)
 p.add_argument('--lr', type=float, default=1.5e-3)
 p.add_argument('--layer-decay', type=float, default=1.0)
 p.add_argument('--warmup-ratio', type=float, default=0.03)
-p.add_argument('--eval-every', type=int, default=250)
+p.add_argument('--eval-every', type=int, default=300)
 p.add_argument('--threads', type=int, default=2)
 p.add_argument('--pooling', default='flatten', choices=['flatten', 'max', 'attn'], help="FiLM's readout (the app's fusion option 'pooling')")
 p.add_argument('--d-model', type=int, default=64, help='width of cells, tokens and FiLM blocks (the app: 64)')
@@ -50,6 +50,13 @@ p.add_argument('--film-mlp', type=int, default=0, help='1: the FiLM generator is
 p.add_argument('--head-q', type=int, default=0, help="1: the answer head also sees the question's vector")
 p.add_argument('--film-norm', default='bn', choices=['bn', 'ln', 'none'], help="normalisation inside the FiLM blocks (the fusion's 'norm')")
 p.add_argument('--stem', default='conv', choices=['conv', 'avg'], help="'avg': no learned stem, each cell is its 2x2 sub-cells' mean colour (a perception probe)")
+p.add_argument('--stem-layers', default='24:2,48:2,64:2', help='the conv stem: channels:stride per layer (the app: 24:2,48:2,64:2)')
+p.add_argument('--text-pool', default='mean', choices=['mean', 'max'], help="the question's vector from the Transformer's token states (a probe; the app: mean)")
+p.add_argument('--att-path', type=int, default=0, help='a probe: heads of a question-to-cell attention over the stem cells whose read-out is added to the fused vector')
+p.add_argument('--warm-root', default='', help='a curriculum probe: a generated dataset folder (e.g. one object per scene) trained on first')
+p.add_argument('--warm-steps', type=int, default=0, help='steps on --warm-root before the main data (counted in --steps)')
+p.add_argument('--blocks', type=int, default=2, help="FiLM blocks (the fusion's numBlocks; the app: 2)")
+p.add_argument('--kernel', type=int, default=3, help='kernel size of the stem convolutions (the app: 3)')
 p.add_argument('--bn-batches', type=int, default=8, help='training batches that recompute the BatchNorm statistics before each evaluation (0: keep the running ones)')
 args = p.parse_args()
 MODEL_SEED = args.seed if args.model_seed < 0 else args.model_seed
@@ -58,8 +65,8 @@ torch.set_num_threads(args.threads)
 RELATIONAL = {'closest', 'furthest', 'count_shape', 'count_color', 'relative_position'}
 
 
-def load(part, n, split):
-    root = glob.glob(f'{args.data}/{part}-{n}-{args.size}px-{args.objects}obj-seed{args.seed}')[0]
+def load(part, n, split, root=None):
+    root = root or glob.glob(f'{args.data}/{part}-{n}-{args.size}px-{args.objects}obj-seed{args.seed}')[0]
     questions = json.load(open(f'{root}/v2_OpenEnded_mscoco_{split}_questions.json'))['questions']
     annotations = json.load(open(f'{root}/v2_mscoco_{split}_annotations.json'))['annotations']
     captions = json.load(open(f'{root}/annotations/captions_{split}.json'))['annotations']
@@ -102,13 +109,14 @@ def encode(texts):
 
 
 class ConvStem(nn.Module):
-    def __init__(s, d, layers=((24, 2), (48, 2), (64, 2))):
+    def __init__(s, d, layers=None):
+        layers = [tuple(int(v) for v in l.split(':')) for l in args.stem_layers.split(',')]
         super().__init__()
         mods, c_in = [], 3
         if args.stem == 'avg':  # fixed features: the mean colour of each cell's 2x2 sub-cells
             layers, mods, c_in = (), [nn.AvgPool2d(args.size // 16), nn.PixelUnshuffle(2)], 12
         for c, stride in layers:
-            mods += [nn.Conv2d(c_in, c, 3, stride, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
+            mods += [nn.Conv2d(c_in, c, args.kernel, stride, args.kernel // 2, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
             c_in = c
         s.convs, s.project = nn.Sequential(*mods), nn.Linear(c_in + 2, d)
 
@@ -149,6 +157,8 @@ def pool(text, mask):
     if args.text_encoder == 'gru':  # right-padded: equal to the state of a packed sequence
         return text[torch.arange(text.shape[0]), mask.long().sum(1) - 1]
     m = mask.float()[..., None]
+    if args.text_pool == 'max':
+        return text.masked_fill(~mask[..., None], -1e4).max(1).values
     return (text * m).sum(1) / m.sum(1)
 
 
@@ -168,6 +178,9 @@ class FiLMFusion(nn.Module):
         s.register_buffer('xy', torch.stack([gx.flatten(), gy.flatten()], 1))
         s.norms = nn.ModuleList([nn.BatchNorm1d(hidden, affine=False) for _ in range(blocks)])
         s.output = nn.Linear(hidden + extra, out)
+        if args.att_path:
+            s.aq, s.ak, s.av = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+            s.ao = nn.Linear(d, out)
         if args.pooling == 'flatten':
             s.readout = nn.Linear(grid[0] * grid[1] * out, out)
         if args.pooling == 'attn':  # question-guided attention over the output cells
@@ -196,6 +209,14 @@ class FiLMFusion(nn.Module):
             r = torch.relu(s.readout(torch.cat([(a[..., None] * o).sum(1), q], 1)))
         else:
             r = torch.relu(s.readout(o.flatten(1)))
+        if args.att_path:
+            hh = args.att_path
+            b, n, _ = cells.shape
+            qq = s.aq(q * args.q_scale).view(b, 1, hh, -1)
+            kk = s.ak(cells).view(b, n, hh, -1)
+            a = torch.softmax((qq * kk).sum(-1) / math.sqrt(kk.shape[-1]), 1)  # [b, n, hh]
+            v = s.av(cells).view(b, n, hh, -1)
+            r = r + torch.relu(s.ao((a[..., None] * v).sum(1).reshape(b, -1)))
         return torch.cat([r, q], 1) if args.head_q else r
 
     def with_xy(s, h):
@@ -207,7 +228,7 @@ class VqaModel(nn.Module):
         super().__init__()
         s.image, s.text = ConvStem(d), TextEncoder(d)
         side = args.size // 8
-        s.fusion = FiLMFusion(d, d, 2 * d, 3, (side, side))
+        s.fusion = FiLMFusion(d, d, 2 * d, args.blocks, (side, side))
         s.head = nn.Sequential(nn.Linear(2 * d + (d if args.head_q else 0), 2 * d), nn.GELU(), nn.Linear(2 * d, len(answers)))
         prior = torch.tensor([counts.get(a, 0) for a in answers], dtype=torch.float) / len(train)
         prior = prior.clamp(1e-4, 1 - 1e-4)
@@ -342,7 +363,15 @@ for k, (i, _, _, _) in enumerate(train):
 Qtr = encode([q for _, q, _, _ in train])
 Atr = torch.tensor([aidx[a] for _, _, a, _ in train])
 t1 = time.time()
+MAIN = (Xtr, train, by_image, Qtr, Atr)
+if args.warm_steps:
+    Xw, warm, _ = load('train', 0, 'train2014', args.warm_root)
+    bw = collections.defaultdict(list)
+    for k, (i, _, _, _) in enumerate(warm):
+        bw[i].append(k)
+    WARM = (Xw, warm, bw, encode([q for _, q, _, _ in warm]), torch.tensor([aidx.get(a, 0) for _, _, a, _ in warm]))
 for step in range(1, args.steps + 1):
+    Xtr, train, by_image, Qtr, Atr = WARM if step <= args.warm_steps else MAIN
     ims = g.choice(sorted(by_image), args.images_per_batch, replace=False)
     b = torch.tensor([k for i in ims for k in g.permutation(by_image[i])[: args.questions_per_image]])
     uniq, inv = torch.unique(torch.tensor([train[k][0] for k in b.tolist()]), return_inverse=True)
@@ -352,6 +381,7 @@ for step in range(1, args.steps + 1):
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     sched.step()
+    Xtr, train, by_image, Qtr, Atr = MAIN
     if step % args.eval_every == 0 or step == args.steps:
         acc, non, rel, per = evaluate()
         el = time.time() - t1

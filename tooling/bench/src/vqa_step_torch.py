@@ -1,7 +1,8 @@
 """PyTorch side of the VQA training-step benchmark: the app's default model (apps/vqa DEFAULT_CONFIG,
 the same layers as apps/vqa/scripts/torch_twin.py with its defaults: BatchNorm conv stem 3->24->48->64
-with coordinates, a 1-layer pre-norm Transformer text encoder d=64, FiLM fusion with 3 blocks of
-Linear(coords) + 3x3 conv + BatchNorm1d, flatten readout, MLP head) on random data of the app's batch
+with coordinates, a 1-layer pre-norm Transformer text encoder d=64, FiLM fusion with 2 blocks of
+Linear(coords) + 3x3 conv + BatchNorm1d starting from the stem's cells (no input projection),
+flatten readout, MLP head) on random data of the app's batch
 shape (26 images x 5 questions), one step = forward, backward, AdamW, zero_grad.
 
     OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 tooling/bench/src/vqa_step_torch.py --threads 1 [--profile]
@@ -57,7 +58,7 @@ class FiLMFusion(nn.Module):
     def __init__(s, d, hidden, out, blocks, grid):
         super().__init__()
         s.grid, s.hidden, s.k = grid, hidden, blocks
-        s.input, s.film = nn.Linear(d, hidden), nn.Linear(d, 2 * blocks * hidden)
+        s.film = nn.Linear(d, 2 * blocks * hidden)
         s.convs = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1, bias=False) for _ in range(blocks)])
         s.pre = nn.ModuleList([nn.Linear(hidden + 2, hidden) for _ in range(blocks)])
         gy, gx = torch.meshgrid(torch.linspace(-1, 1, grid[0]), torch.linspace(-1, 1, grid[1]), indexing='ij')
@@ -68,8 +69,8 @@ class FiLMFusion(nn.Module):
     def forward(s, cells, text, mask):
         m = mask.float()[..., None]
         q = (text * m).sum(1) / m.sum(1)
-        params = s.film(q).view(-1, s.k, 2 * s.hidden)
-        h = torch.relu(s.input(cells))
+        params = s.film(8 * q).view(-1, s.k, 2 * s.hidden)  # the app's conditionScale 8
+        h = cells  # inputProjection: false
         b, n, _ = h.shape
         for i in range(s.k):
             dg, beta = params[:, i : i + 1, : s.hidden], params[:, i : i + 1, s.hidden :]
@@ -87,7 +88,7 @@ class VqaModel(nn.Module):
     def __init__(s, d=D):
         super().__init__()
         s.image, s.text = ConvStem(d), TextEncoder(d)
-        s.fusion = FiLMFusion(d, d, 2 * d, 3, (8, 8))
+        s.fusion = FiLMFusion(d, d, 2 * d, 2, (8, 8))
         s.head = nn.Sequential(nn.Linear(2 * d, 2 * d), nn.GELU(), nn.Linear(2 * d, ANSWERS))
 
 
