@@ -1,4 +1,4 @@
-import type { StemLayer } from './conv-stem.js';
+import type { ConvStemLayer } from '@polymodal/nn';
 
 /** How the image tower pools its cells: their mean, or learned queries attending to them. */
 export type ImagePool = 'mean' | 'attention';
@@ -9,7 +9,7 @@ export type TextPool = 'cls' | 'mean';
 export interface ModelConfig {
   imageSize: number;
   /** The BatchNorm conv stem's 3×3 layers (channels, stride). */
-  stem: StemLayer[];
+  stem: ConvStemLayer[];
   imagePool: ImagePool;
   /** Learned queries of the attention pooling. */
   poolQueries: number;
@@ -41,7 +41,7 @@ export interface TrainConfig {
   /** Generated test images (the default evaluation set). */
   testImages: number;
   imageSize: number;
-  stem: StemLayer[];
+  stem: ConvStemLayer[];
   imagePool: ImagePool;
   poolQueries: number;
   textPool: TextPool;
