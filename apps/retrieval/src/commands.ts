@@ -16,12 +16,12 @@ import {
 import { getBackend, setBackend } from '@polymodal/tensor';
 import { type Bundle, loadBundle } from './bundle.js';
 import { DEFAULT_TRAIN, QUICK_TRAIN, type TrainConfig } from './config.js';
-import { parseStemLayers } from './conv-stem.js';
 import { datasetRoots, ensureGenerated, readSplit } from './data.js';
 import { type EvalReport, evaluateRetrieval, formatEvalReport } from './evaluate.js';
 import { INDEX_KINDS } from './index/vector-index.js';
 import { type IndexTarget, indexCollection, openIndex, resolveSource } from './indexer.js';
 import { formatSearchResult, search } from './search.js';
+import { parseStemLayers } from './stem-layers.js';
 import { trainRetrieval } from './train.js';
 
 const D = DEFAULT_TRAIN;

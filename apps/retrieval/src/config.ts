@@ -1,4 +1,4 @@
-import type { StemLayer } from './conv-stem.js';
+import type { ConvStemLayer } from '@polymodal/nn';
 
 /** How the image tower pools its cells: their mean, or learned queries attending to them. */
 export type ImagePool = 'mean' | 'attention';
@@ -9,7 +9,7 @@ export type TextPool = 'cls' | 'mean';
 export interface ModelConfig {
   imageSize: number;
   /** The BatchNorm conv stem's 3×3 layers (channels, stride). */
-  stem: StemLayer[];
+  stem: ConvStemLayer[];
   imagePool: ImagePool;
   /** Learned queries of the attention pooling. */
   poolQueries: number;
@@ -32,27 +32,17 @@ export interface ModelConfig {
   seed: number;
 }
 
-/** Everything the `train` command reads. */
-export interface TrainConfig {
+/**
+ * Everything the `train` command reads: the model's shape (but the tokenizer's numbers, which come
+ * from the data) and the run's settings.
+ */
+export interface TrainConfig extends Omit<ModelConfig, 'vocabSize' | 'padId' | 'maxLength'> {
   dataDir: string;
   runDir: string;
   /** Generated training images (groups of an original and 3 distractors). */
   trainImages: number;
   /** Generated test images (the default evaluation set). */
   testImages: number;
-  imageSize: number;
-  stem: StemLayer[];
-  imagePool: ImagePool;
-  poolQueries: number;
-  textPool: TextPool;
-  dModel: number;
-  embedDim: number;
-  imageLayers: number;
-  textLayers: number;
-  numHeads: number;
-  dimFeedforward: number;
-  fusionLayers: number;
-  dropout: number;
   /** Groups per batch: each brings its original and its distractors (in-batch hard negatives). */
   groupsPerBatch: number;
   /** Whole groups per batch, or 4 × groupsPerBatch images at random. */
@@ -65,7 +55,6 @@ export interface TrainConfig {
   /** Weight of the ITM loss next to the contrastive one. */
   itmWeight: number;
   checkpointEvery: number;
-  seed: number;
   backend?: string;
   resume: boolean;
   progress: 'auto' | 'bar' | 'log' | 'none';

@@ -1,14 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConvStem } from '@polymodal/nn';
 import { Generator, manualSeed, randn, tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { AttentionPool } from './attention-pool.js';
 import { loadBundle, saveBundle } from './bundle.js';
 import { DEFAULT_TRAIN, modelConfigOf } from './config.js';
-import { ConvStem, parseStemLayers } from './conv-stem.js';
 import { buildTokenizer, preprocessorConfig } from './data.js';
 import { RetrievalModel } from './model.js';
+import { parseStemLayers } from './stem-layers.js';
 
 const maxDiff = (a: Float32Array, b: Float32Array) =>
   a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
@@ -24,11 +25,39 @@ describe('the image tower', () => {
   });
 
   it('ConvStem: three stride-2 layers turn 48 px into 6×6 cells of dModel', () => {
-    const stem = new ConvStem(48, parseStemLayers('8:2,8:2,8:2'), 16, new Generator(1));
+    const stem = new ConvStem(48, {
+      layers: parseStemLayers('8:2,8:2,8:2'),
+      outputDim: 16,
+      generator: new Generator(1),
+    });
     expect(stem.grid).toEqual([6, 6]);
     expect(stem.forward(randn([2, 3, 48, 48])).shape).toEqual([2, 36, 16]);
     // The projection sees each cell's channels plus its x and y.
     expect(stem.project.weight.shape).toEqual([16, 10]);
+  });
+
+  // Saved bundles and checkpoints name the stem's tensors so: the list the app's own stem gave
+  // before it moved to @polymodal/nn (recorded from it, same order).
+  it("keeps the stem's state-dict keys and shapes, so saved bundles load", () => {
+    const config = modelConfigOf(
+      { ...DEFAULT_TRAIN, stem: parseStemLayers('8:2,16:1'), dModel: 16 },
+      { vocabSize: 10, padId: 0, maxLength: 8 },
+    );
+    const keys = Object.entries(new RetrievalModel(config).stateDict())
+      .filter(([k]) => k.startsWith('image.stem.'))
+      .map(([k, t]) => `${k} [${t.shape}]`);
+    const bn = (i: number, c: number) => [
+      ...['weight', 'bias', 'running_mean', 'running_var'].map((k) => `image.stem.convs.${i}.${k} [${c}]`),
+      `image.stem.convs.${i}.num_batches_tracked []`,
+    ];
+    expect(keys).toEqual([
+      'image.stem.convs.0.weight [8,3,3,3]',
+      ...bn(1, 8),
+      'image.stem.convs.3.weight [16,8,3,3]',
+      ...bn(4, 16),
+      'image.stem.project.weight [16,18]',
+      'image.stem.project.bias [16]',
+    ]);
   });
 
   it('AttentionPool is a set pooling: the order of the cells does not matter, their content does', () => {

@@ -5,11 +5,10 @@ import {
 } from '@polymodal/attention';
 import { IntermediateFusion, maskedMean } from '@polymodal/fusion';
 import { ContrastiveLoss, l2Normalize } from '@polymodal/losses';
-import { Embedding, LayerNorm, Linear, Module } from '@polymodal/nn';
+import { ConvStem, Embedding, LayerNorm, Linear, Module } from '@polymodal/nn';
 import { Generator, scope, type Tensor } from '@polymodal/tensor';
 import { AttentionPool } from './attention-pool.js';
 import type { ModelConfig } from './config.js';
-import { ConvStem } from './conv-stem.js';
 
 function encoder(c: ModelConfig, layers: number, generator: Generator): TransformerEncoder {
   return new TransformerEncoder(
@@ -28,10 +27,14 @@ function encoder(c: ModelConfig, layers: number, generator: Generator): Transfor
 }
 
 /**
- * Image tower: a BatchNorm conv stem whose cells carry their x and y (`ConvStem`), a pre-norm
- * Transformer over the cells, and a pooling into the joint space — the mean of the cells, or
- * learned queries attending to them (`AttentionPool`). `sequence` gives the cell states (for the
- * ITM fusion), `embed` the pooled, projected vector.
+ * Image tower: a BatchNorm conv stem whose cells carry their x and y (`ConvStem` from
+ * `@polymodal/nn`, as in apps/vqa), a pre-norm Transformer over the cells, and a pooling into the
+ * joint space — the mean of the cells, or learned queries attending to them (`AttentionPool`).
+ * `sequence` gives the cell states (for the ITM fusion), `embed` the pooled, projected vector.
+ *
+ * BatchNorm is what gets a from-scratch model on these generated scenes to look at the image
+ * (measured in apps/vqa and in this app's PyTorch twin); the coordinates let the layers above say
+ * where an object is, which the captions' relations need.
  */
 export class ImageEncoder extends Module {
   readonly stem: ConvStem;
@@ -41,7 +44,10 @@ export class ImageEncoder extends Module {
 
   constructor(c: ModelConfig, generator: Generator) {
     super();
-    this.stem = this.registerModule('stem', new ConvStem(c.imageSize, c.stem, c.dModel, generator));
+    this.stem = this.registerModule(
+      'stem',
+      new ConvStem(c.imageSize, { layers: c.stem, outputDim: c.dModel, generator }),
+    );
     this.encoder = this.registerModule('encoder', encoder(c, c.imageLayers, generator));
     if (c.imagePool === 'attention') {
       this.pool = this.registerModule(

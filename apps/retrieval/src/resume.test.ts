@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkpointSteps, killAndRerun, runCliProcess } from '@polymodal/app-kit';
 import { describe, expect, it } from 'vitest';
 import { VectorLog } from './index/vector-log.js';
 
@@ -10,37 +10,7 @@ import { VectorLog } from './index/vector-log.js';
 const dir = mkdtempSync(join(tmpdir(), 'pm-retrieval-kill-'));
 const data = join(dir, 'data');
 const cli = join(import.meta.dirname, 'cli.ts');
-
-function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
-  // One process (node with tsx's loader), so SIGKILL hits the process doing the work.
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@polymodal/source', cli, ...args], {
-    cwd: join(import.meta.dirname, '..'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  let out = '';
-  child.stdout!.on('data', (b) => (out += b));
-  child.stderr!.on('data', (b) => (out += b));
-  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, out })),
-  );
-  return { child, done };
-}
-
-async function run(args: string[]): Promise<string> {
-  const { done } = start(args);
-  const { code, out } = await done;
-  if (code !== 0) throw new Error(`cli ${args.join(' ')} exited ${code}:\n${out}`);
-  return out;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 240_000): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const app = { cwd: join(import.meta.dirname, '..') };
 
 type Line = { type: string; step: number; loss: number; losses: Record<string, number> };
 const trainLines = (runDir: string): Line[] =>
@@ -66,22 +36,21 @@ const TRAIN = [
 describe('kill -9 and resume', () => {
   it('training killed mid-run resumes to the same losses, step for step, as an uninterrupted run', async () => {
     const straight = join(dir, 'straight');
-    await run([...TRAIN, '--data-dir', data, '--run-dir', straight]);
+    await runCliProcess(cli, [...TRAIN, '--data-dir', data, '--run-dir', straight], app);
     const killed = join(dir, 'killed');
-    const first = start([...TRAIN, '--data-dir', data, '--run-dir', killed]);
     // Kill it between checkpoints, once a few are on disk.
-    const steps = () =>
-      existsSync(join(killed, 'checkpoints'))
-        ? readdirSync(join(killed, 'checkpoints')).map((n) => Number(n.replace('checkpoint-', '')))
-        : [];
-    await until(() => steps().some((s) => s >= 6), 'the checkpoint of step 6');
-    first.child.kill('SIGKILL');
-    const { code } = await first.done;
-    expect(code).toBeNull(); // killed, not finished
-    const before = trainLines(killed).length;
-    expect(before).toBeLessThan(14);
-    const out = await run([...TRAIN, '--data-dir', data, '--run-dir', killed, '--resume']);
-    expect(out).toMatch(/resumed from step \d+/);
+    const { killed: killedRun, rerun } = await killAndRerun(cli, {
+      ...app,
+      args: [...TRAIN, '--data-dir', data, '--run-dir', killed],
+      killWhen: () => checkpointSteps(killed).some((s) => s >= 6),
+      waitingFor: 'the checkpoint of step 6',
+      afterKill: () => {
+        expect(trainLines(killed).length).toBeLessThan(14);
+      },
+      rerunArgs: [...TRAIN, '--data-dir', data, '--run-dir', killed, '--resume'],
+    });
+    expect(killedRun.code).toBeNull(); // killed, not finished
+    expect(rerun).toMatch(/resumed from step \d+/);
     const a = trainLines(straight);
     const b = trainLines(killed);
     expect(a.map((l) => l.step)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
@@ -114,16 +83,20 @@ describe('kill -9 and resume', () => {
       '--progress',
       'none',
     ];
-    const first = start(args);
     const log = join(index, 'vectors.log');
-    await until(() => existsSync(log) && readFileSync(log).length > 2000, 'the first records');
-    first.child.kill('SIGKILL');
-    await first.done;
-    const partial = VectorLog.open(log, 64);
-    const had = partial.collections.images.size;
-    partial.close();
+    let had = -1;
+    const { rerun: out } = await killAndRerun(cli, {
+      ...app,
+      args,
+      killWhen: () => existsSync(log) && readFileSync(log).length > 2000,
+      waitingFor: 'the first records',
+      afterKill: () => {
+        const partial = VectorLog.open(log, 64);
+        had = partial.collections.images.size;
+        partial.close();
+      },
+    });
     expect(had).toBeLessThan(48);
-    const out = await run(args);
     expect(out).toMatch(new RegExp(`${48 - had} images added \\(${had} already there, 0 skipped\\)`));
     expect(out).toMatch(/now 48 images, 96 captions/);
     const l = VectorLog.open(log, 64);

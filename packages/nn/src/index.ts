@@ -8,6 +8,7 @@ export { generatorFrom } from '@polymodal/tensor';
 export { type ActivationName, activationFrom, GELU, ReLU, SiLU } from './activations.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batch-norm.js';
 export { Identity, ModuleDict, ModuleList, Sequential } from './containers.js';
+export { ConvStem, type ConvStemLayer, type ConvStemOptions } from './conv-stem.js';
 export { Conv2d, type Conv2dModuleOptions } from './conv2d.js';
 export {
   AddCoords,

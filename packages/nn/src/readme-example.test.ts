@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mseLoss, randn, scope } from '@polymodal/tensor';
 import { expect, it } from 'vitest';
-import { BatchNorm2d, Conv2d, featureMapToSequence, Linear, ReLU, Sequential } from './index.js';
+import { BatchNorm2d, Conv2d, ConvStem, featureMapToSequence, Linear, ReLU, Sequential } from './index.js';
 import { loadModule, saveModule } from './node.js';
 
 it('the README example trains, saves and loads', async () => {
@@ -41,4 +41,13 @@ it('the README conv-stem snippet gives [B, 64, 50] cells for 32×32 images', () 
   const images = randn([2, 3, 32, 32], { seed: 3 });
   const cells = scope(() => featureMapToSequence(stem.forward(images), { coords: true }));
   expect(cells.shape).toEqual([2, 64, 50]);
+  const convStem = new ConvStem(32, {
+    layers: [
+      { channels: 24, stride: 2 },
+      { channels: 48, stride: 2 },
+    ],
+    outputDim: 64,
+  });
+  expect(convStem.grid).toEqual([8, 8]);
+  expect(convStem.forward(images).shape).toEqual([2, 64, 64]);
 });

@@ -17,6 +17,15 @@ export {
   type Preset,
   runCli,
 } from './cli.js';
+export {
+  type CliProcessOptions,
+  type CliProcessResult,
+  checkpointSteps,
+  type KillAndRerunOptions,
+  killAndRerun,
+  runCliProcess,
+  TSX_SOURCE_ARGS,
+} from './cli-process.js';
 export { readJsonFile, writeFileAtomic, writeJsonAtomic } from './json-file.js';
 export {
   choice,

@@ -16,7 +16,38 @@ const configFor = (type: string): VqaModelConfig => ({
   seed: 3,
 });
 
+/** `convs.{3i}` Conv2d, `convs.{3i+1}` BatchNorm2d (ReLU has no state), then the projection. */
+const stemKeys = (prefix: string, channels: number[], inChannels: number, dModel: number): string[] => [
+  ...channels.flatMap((c, i) => [
+    `${prefix}convs.${3 * i}.weight [${c},${i === 0 ? inChannels : channels[i - 1]},3,3]`,
+    ...['weight', 'bias', 'running_mean', 'running_var'].map(
+      (k) => `${prefix}convs.${3 * i + 1}.${k} [${c}]`,
+    ),
+    `${prefix}convs.${3 * i + 1}.num_batches_tracked []`,
+  ]),
+  `${prefix}project.weight [${dModel},${channels[channels.length - 1]! + 2}]`,
+  `${prefix}project.bias [${dModel}]`,
+];
+
 describe('VqaModel', () => {
+  // Saved bundles and checkpoints name the stem's tensors so; the list is the one the app's own
+  // stem had before it moved to @polymodal/nn (recorded from it, same order).
+  it("keeps the image stem's state-dict keys and shapes, so saved bundles load", () => {
+    const model = new VqaModel({
+      ...configFor('film'),
+      stem: [
+        { channels: 24, stride: 2 },
+        { channels: 48, stride: 2 },
+        { channels: 64, stride: 2 },
+      ],
+    });
+    const keys = Object.entries(model.stateDict())
+      .filter(([k]) => k.startsWith('image.'))
+      .map(([k, t]) => `${k} [${t.shape}]`);
+    expect(keys).toEqual(stemKeys('image.', [24, 48, 64], 3, model.config.dModel));
+    expect(keys[0]).toBe('image.convs.0.weight [24,3,3,3]');
+  });
+
   // `--fusion <name>` promises every registered strategy: each must build with the app's defaults,
   // answer, and pass gradient back to both the image stem and the text encoder.
   it.each(listFusions())('builds with --fusion %s, answers and trains both encoders', (type) => {
