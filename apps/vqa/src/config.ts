@@ -1,4 +1,4 @@
-import type { StemLayer } from './model/conv-stem.js';
+import type { ConvStemLayer } from '@polymodal/nn';
 import type { TextEncoderKind } from './model/text-encoder.js';
 import type { FinetuneSettings } from './training/finetune.js';
 import type { PretrainSettings } from './training/pretrain.js';
@@ -16,7 +16,7 @@ export interface GeneratedDataConfig {
 }
 
 export interface ModelSettings {
-  stem: StemLayer[];
+  stem: ConvStemLayer[];
   dModel: number;
   textLayers: number;
   /** How the question is read: `'gru'` (in order) or `'transformer'` (mean of the token states). */
@@ -50,7 +50,7 @@ export interface VqaRunConfig {
   progress: 'auto' | 'bar' | 'log' | 'none';
 }
 
-const STEM: StemLayer[] = [
+const STEM: ConvStemLayer[] = [
   { channels: 24, stride: 2 },
   { channels: 48, stride: 2 },
   { channels: 64, stride: 2 },
