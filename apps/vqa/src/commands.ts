@@ -34,7 +34,8 @@ const D = PRESETS.default;
 /** Options of `train` and of the bare demo command; presets fill what is not typed. */
 const trainOptions = {
   preset: choice({
-    description: 'quick (CI smoke run, < 1 min), default (~15 min on 2 cores), full (3,500 steps, ~1 h)',
+    description:
+      'quick (CI smoke run, < 1 min), default (900 steps, ~9 min on 2 cores), full (3,000 steps, ~30 min)',
     choices: ['quick', 'default', 'full'] as const,
     default: 'default',
   }),
