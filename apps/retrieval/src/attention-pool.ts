@@ -1,6 +1,6 @@
 import { MultiHeadAttention } from '@polymodal/attention';
 import { Linear, Module, normal_ } from '@polymodal/nn';
-import { ArgumentError, type Generator, scope, type Tensor, zeros } from '@polymodal/tensor';
+import { checkPositiveInt, type Generator, scope, type Tensor, zeros } from '@polymodal/tensor';
 
 /**
  * Attention pooling into slots: `queries` learned vectors attend to a sequence (multi-head
@@ -21,9 +21,7 @@ export class AttentionPool extends Module {
 
   constructor(dModel: number, numHeads: number, queries: number, outDim: number, generator: Generator) {
     super();
-    if (!Number.isInteger(queries) || queries < 1) {
-      throw new ArgumentError('AttentionPool', `queries must be a positive integer, got ${queries}`);
-    }
+    checkPositiveInt('AttentionPool', 'queries', queries);
     this.queries = this.registerParameter('queries', zeros([queries, dModel]))!;
     normal_(this.queries, 0, 0.02, { generator });
     this.attention = this.registerModule(

@@ -6,7 +6,7 @@ import {
   type SchedulerName,
 } from '@polymodal/finetune';
 import type { Tensor } from '@polymodal/tensor';
-import { ArgumentError } from '@polymodal/tensor';
+import { ArgumentError, checkInRange, checkPositiveInt } from '@polymodal/tensor';
 
 /** A warmup given as steps, or as a fraction of the run (Hugging Face's `warmup_ratio`). */
 export type WarmupSpec = { steps: number } | { ratio: number };
@@ -25,13 +25,9 @@ export function resolveWarmup(
   steps: number,
   warmup: WarmupSpec,
 ): { warmupSteps: number; note: string | null } {
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new ArgumentError('resolveWarmup', `steps must be a positive integer, got ${steps}`);
-  }
+  checkPositiveInt('resolveWarmup', 'steps', steps);
   if ('ratio' in warmup) {
-    if (!(warmup.ratio >= 0 && warmup.ratio < 1)) {
-      throw new ArgumentError('resolveWarmup', `warmup ratio must be in [0, 1), got ${warmup.ratio}`);
-    }
+    checkInRange('resolveWarmup', 'warmup ratio', warmup.ratio, 0, 1, '[)');
     return { warmupSteps: Math.min(steps - 1, Math.round(warmup.ratio * steps)), note: null };
   }
   if (!Number.isInteger(warmup.steps) || warmup.steps < 0) {

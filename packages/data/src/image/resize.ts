@@ -1,4 +1,5 @@
 import { ArgumentError } from '@polymodal/tensor';
+import { checkImageSize } from './image-size.js';
 import { kernels } from './pixel-kernels.js';
 import { assertImage, type RgbImage } from './rgb-image.js';
 
@@ -65,9 +66,7 @@ export function resize(
   options: ResizeOptions = {},
 ): RgbImage {
   assertImage('resize', img);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new ArgumentError('resize', `target size must be positive integers, got ${width}×${height}`);
-  }
+  checkImageSize('resize', 'target size', width, height);
   if (!RESAMPLES.includes(resample))
     throw new ArgumentError('resize', `unknown resample ${String(resample)}`);
   if (options.uint8) {

@@ -1,4 +1,5 @@
 import { ArgumentError } from '@polymodal/tensor';
+import { checkImageSize } from './image-size.js';
 import { kernels } from './pixel-kernels.js';
 
 /**
@@ -38,8 +39,7 @@ export function createImage(
   height: number,
   fill: readonly [number, number, number] = [0, 0, 0],
 ): RgbImage {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
-    throw new ArgumentError('createImage', `size must be positive integers, got ${width}×${height}`);
+  checkImageSize('createImage', 'size', width, height);
   const data = new Float32Array(width * height * 3);
   for (let p = 0; p < width * height; p++) data.set(fill, p * 3);
   return { width, height, data };
@@ -53,9 +53,7 @@ export function pixelAt(img: RgbImage, x: number, y: number): [number, number, n
 
 /** Throws `ArgumentError` (naming `op`) unless `img` has positive integer size and W·H·3 values. */
 export function assertImage(op: string, img: RgbImage): void {
-  if (!Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1) {
-    throw new ArgumentError(op, `image size must be positive integers, got ${img.width}×${img.height}`);
-  }
+  checkImageSize(op, 'image size', img.width, img.height);
   if (img.data.length !== img.width * img.height * 3) {
     throw new ArgumentError(
       op,

@@ -1,4 +1,5 @@
 import { ArgumentError, type Tensor, tensor } from '@polymodal/tensor';
+import { checkImageSize } from './image-size.js';
 import { kernels } from './pixel-kernels.js';
 import { assertImage, type RgbImage } from './rgb-image.js';
 
@@ -19,9 +20,7 @@ export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
  */
 export function crop(img: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
   assertImage('crop', img);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new ArgumentError('crop', `crop size must be positive integers, got ${width}×${height}`);
-  }
+  checkImageSize('crop', 'crop size', width, height);
   return kernels.crop(img, left, top, width, height);
 }
 
@@ -34,9 +33,7 @@ export function crop(img: RgbImage, left: number, top: number, width: number, he
  */
 export function centerCrop(img: RgbImage, width: number, height: number): RgbImage {
   assertImage('centerCrop', img);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new ArgumentError('centerCrop', `crop size must be positive integers, got ${width}×${height}`);
-  }
+  checkImageSize('centerCrop', 'crop size', width, height);
   return kernels.centerCrop(img, width, height);
 }
 

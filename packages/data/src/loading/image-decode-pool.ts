@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ArgumentError, PolymodalError } from '@polymodal/tensor';
+import { ArgumentError, checkPositiveInt, PolymodalError } from '@polymodal/tensor';
 import { loadSharp, oneLine, UNKNOWN_FORMAT } from '../image/decode-image.js';
 import { checkEncodedImage, resolvePixelLimit, sniffImageFormat } from '../image/image-bytes.js';
 import { ImageDecodeError } from '../image/image-decode-error.js';
@@ -145,8 +145,7 @@ export class ImageDecodePool {
    */
   constructor(options: { workers?: number; useSharp?: boolean; limitInputPixels?: number | false } = {}) {
     const n = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
-    if (!Number.isInteger(n) || n < 1)
-      throw new ArgumentError('ImageDecodePool', `workers must be ≥ 1, got ${n}`);
+    checkPositiveInt('ImageDecodePool', 'workers', n);
     this.busy = new Array<number>(n).fill(0);
     const limit = resolvePixelLimit('ImageDecodePool', options.limitInputPixels);
     const useSharp = options.useSharp ?? true;

@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ArgumentError } from '@polymodal/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from './checkpoint-error.js';
 import { CheckpointStore } from './checkpoint-store.js';
@@ -100,7 +101,11 @@ describe('CheckpointStore', () => {
       sha256: 'a12871fee210fb8619291eaea194581cbd2531e4b23759d225f6806923f63222',
     });
     expect(existsSync(join(path, 'x.bin'))).toBe(true);
-    expect(() => new CheckpointStore(root, 0)).toThrow(CheckpointError);
+    // A bad argument, not a bad checkpoint: ArgumentError, as everywhere (issue #20).
+    expect(() => new CheckpointStore(root, 0)).toThrow(ArgumentError);
+    expect(() => new CheckpointStore(root, 0)).toThrow(
+      'CheckpointStore: keepLast must be a positive integer, got 0',
+    );
     await expect(store.save(6, { 'a/b': bytes(1) })).rejects.toThrow(/invalid file name/);
     expect(readdirSync(join(root, 'b'))).toEqual(['checkpoint-00000005']); // no temp dir left behind
   });

@@ -1,3 +1,4 @@
+import { checkPositiveInt } from '@polymodal/tensor';
 import { CheckpointError } from './checkpoint-error.js';
 import type { CheckpointStorage, LoadedCheckpoint } from './checkpoint-storage.js';
 
@@ -34,8 +35,7 @@ export class CheckpointStore implements CheckpointStorage {
     readonly dir: string,
     readonly keepLast = 3,
   ) {
-    if (!Number.isInteger(keepLast) || keepLast < 1)
-      throw new CheckpointError('CheckpointStore', `keepLast must be a positive integer, got ${keepLast}`);
+    checkPositiveInt('CheckpointStore', 'keepLast', keepLast);
   }
 
   /** Path of the checkpoint for `step`. */

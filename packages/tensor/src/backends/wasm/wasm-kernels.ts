@@ -29,6 +29,28 @@ const BINARY: [kernel: 'Add' | 'Sub' | 'Mul', op: WasmBinaryOp][] = [
 type AttrsTest = (attrs: unknown) => boolean;
 const anyAttrs: AttrsTest = () => true;
 
+/**
+ * A float32 elementwise kernel in WebAssembly SIMD: declines unless every input is float32 and
+ * `accepts` its attributes; `run` gets the inputs' values and may decline too (null).
+ */
+function wasmFloatKernel(
+  kernelName: KernelConfig['kernelName'],
+  backendName: string,
+  accepts: AttrsTest,
+  run: (backend: WasmBackend, values: Float32Array[], inputs: readonly TensorInfo[]) => TensorInfo | null,
+): KernelConfig {
+  return {
+    kernelName,
+    backendName,
+    kernelFunc: (args) => {
+      const backend = args.backend as WasmBackend;
+      const values = args.inputs.map((t) => backend.values(t.dataId));
+      const float32 = args.inputs.every((t, i) => t.dtype === 'float32' && values[i] instanceof Float32Array);
+      return float32 && accepts(args.attrs) ? run(backend, values as Float32Array[], args.inputs) : null;
+    },
+  };
+}
+
 /** A float32 unary kernel in WebAssembly SIMD. */
 function wasmUnaryKernel(
   kernelName: KernelConfig['kernelName'],
@@ -36,18 +58,10 @@ function wasmUnaryKernel(
   backendName: string,
   accepts: AttrsTest = anyAttrs,
 ): KernelConfig {
-  return {
-    kernelName,
-    backendName,
-    kernelFunc: (args) => {
-      const x = args.inputs[0]!;
-      const backend = args.backend as WasmBackend;
-      const values = backend.values(x.dataId);
-      if (!(values instanceof Float32Array) || x.dtype !== 'float32' || !accepts(args.attrs)) return null;
-      const out = backend.unary(op, values);
-      return out && backend.output(out, x.shape, 'float32');
-    },
-  };
+  return wasmFloatKernel(kernelName, backendName, accepts, (backend, [xs], [x]) => {
+    const out = backend.unary(op, xs!);
+    return out && backend.output(out, x!.shape, 'float32');
+  });
 }
 
 /** BatchMatMul in WebAssembly SIMD. */
@@ -89,20 +103,10 @@ function wasmBinaryKernel(
   backendName: string,
   accepts: AttrsTest = anyAttrs,
 ): KernelConfig {
-  return {
-    kernelName,
-    backendName,
-    kernelFunc: (args) => {
-      const [a, b] = args.inputs as [TensorInfo, TensorInfo];
-      const backend = args.backend as WasmBackend;
-      const av = backend.values(a.dataId);
-      const bv = backend.values(b.dataId);
-      if (!(av instanceof Float32Array && bv instanceof Float32Array)) return null;
-      if (a.dtype !== 'float32' || b.dtype !== 'float32' || !accepts(args.attrs)) return null;
-      const out = backend.binary(op, av, a.shape, bv, b.shape);
-      return out && backend.output(out, broadcastShapes(kernelName, a.shape, b.shape), 'float32');
-    },
-  };
+  return wasmFloatKernel(kernelName, backendName, accepts, (backend, [av, bv], [a, b]) => {
+    const out = backend.binary(op, av!, a!.shape, bv!, b!.shape);
+    return out && backend.output(out, broadcastShapes(kernelName, a!.shape, b!.shape), 'float32');
+  });
 }
 
 /** GELU's exact form has a SIMD kernel; the tanh form is declined. */

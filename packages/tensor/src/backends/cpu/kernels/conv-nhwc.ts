@@ -1,6 +1,6 @@
-import type { ConvGeometry } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import type { CpuBackend } from '../cpu-backend.js';
+import { cpuKernel } from './cpu-kernel.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
@@ -19,72 +19,62 @@ const BLOCK_COPY_CHANNELS = 16;
  * channels-first layout moves one value at a time with a stride.
  */
 export const convNhwcKernels: KernelConfig[] = [
-  {
-    kernelName: 'Im2ColNhwc',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x], attrs, backend }) => {
-      const g = attrs as ConvGeometry;
-      const [n, h, w, c] = x!.shape as [number, number, number, number];
-      const oh = outSize(h, g.kernelH, g.strideH, g.padH);
-      const ow = outSize(w, g.kernelW, g.strideW, g.padW);
-      const rowLength = g.kernelH * g.kernelW * c;
-      const xs = f32(cpu(backend).values(x!.dataId));
-      // Every element is written (a tap or a padding zero): a recycled buffer will do.
-      const out = cpu(backend).uninitializedFloat32(n * oh * ow * rowLength);
-      const block = c >= BLOCK_COPY_CHANNELS;
-      let o = 0;
-      for (let b = 0; b < n; b++) {
-        for (let y = 0; y < oh; y++) {
-          for (let x0 = 0; x0 < ow; x0++) {
-            for (let ki = 0; ki < g.kernelH; ki++) {
-              const iy = y * g.strideH - g.padH + ki;
-              for (let kj = 0; kj < g.kernelW; kj++, o += c) {
-                const ix = x0 * g.strideW - g.padW + kj;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-                  out.fill(0, o, o + c);
-                  continue;
-                }
-                const s = ((b * h + iy) * w + ix) * c;
-                if (block) out.set(xs.subarray(s, s + c), o);
-                else for (let ch = 0; ch < c; ch++) out[o + ch] = xs[s + ch]!;
+  cpuKernel('Im2ColNhwc', ({ inputs: [x], attrs: g, backend }) => {
+    const [n, h, w, c] = x!.shape as [number, number, number, number];
+    const oh = outSize(h, g.kernelH, g.strideH, g.padH);
+    const ow = outSize(w, g.kernelW, g.strideW, g.padW);
+    const rowLength = g.kernelH * g.kernelW * c;
+    const xs = f32(cpu(backend).values(x!.dataId));
+    // Every element is written (a tap or a padding zero): a recycled buffer will do.
+    const out = cpu(backend).uninitializedFloat32(n * oh * ow * rowLength);
+    const block = c >= BLOCK_COPY_CHANNELS;
+    let o = 0;
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < oh; y++) {
+        for (let x0 = 0; x0 < ow; x0++) {
+          for (let ki = 0; ki < g.kernelH; ki++) {
+            const iy = y * g.strideH - g.padH + ki;
+            for (let kj = 0; kj < g.kernelW; kj++, o += c) {
+              const ix = x0 * g.strideW - g.padW + kj;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+                out.fill(0, o, o + c);
+                continue;
               }
+              const s = ((b * h + iy) * w + ix) * c;
+              if (block) out.set(xs.subarray(s, s + c), o);
+              else for (let ch = 0; ch < c; ch++) out[o + ch] = xs[s + ch]!;
             }
           }
         }
       }
-      return cpu(backend).output(out, [n * oh * ow, rowLength], 'float32');
-    },
-  },
-  {
-    kernelName: 'Col2ImNhwc',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [cols], attrs, backend }) => {
-      const g = attrs as ConvGeometry & { batch: number; height: number; width: number; channels: number };
-      const { batch: n, height: h, width: w, channels: c } = g;
-      const oh = outSize(h, g.kernelH, g.strideH, g.padH);
-      const ow = outSize(w, g.kernelW, g.strideW, g.padW);
-      const cs = f32(cpu(backend).values(cols!.dataId));
-      // A recycled buffer, zeroed: a fresh one costs a page fault per 4 KiB on first touch.
-      const out = cpu(backend)
-        .uninitializedFloat32(n * h * w * c)
-        .fill(0);
-      let o = 0;
-      for (let b = 0; b < n; b++) {
-        for (let y = 0; y < oh; y++) {
-          for (let x0 = 0; x0 < ow; x0++) {
-            for (let ki = 0; ki < g.kernelH; ki++) {
-              const iy = y * g.strideH - g.padH + ki;
-              for (let kj = 0; kj < g.kernelW; kj++, o += c) {
-                const ix = x0 * g.strideW - g.padW + kj;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                const s = ((b * h + iy) * w + ix) * c;
-                for (let ch = 0; ch < c; ch++) out[s + ch]! += cs[o + ch]!;
-              }
+    }
+    return cpu(backend).output(out, [n * oh * ow, rowLength], 'float32');
+  }),
+  cpuKernel('Col2ImNhwc', ({ inputs: [cols], attrs: g, backend }) => {
+    const { batch: n, height: h, width: w, channels: c } = g;
+    const oh = outSize(h, g.kernelH, g.strideH, g.padH);
+    const ow = outSize(w, g.kernelW, g.strideW, g.padW);
+    const cs = f32(cpu(backend).values(cols!.dataId));
+    // A recycled buffer, zeroed: a fresh one costs a page fault per 4 KiB on first touch.
+    const out = cpu(backend)
+      .uninitializedFloat32(n * h * w * c)
+      .fill(0);
+    let o = 0;
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < oh; y++) {
+        for (let x0 = 0; x0 < ow; x0++) {
+          for (let ki = 0; ki < g.kernelH; ki++) {
+            const iy = y * g.strideH - g.padH + ki;
+            for (let kj = 0; kj < g.kernelW; kj++, o += c) {
+              const ix = x0 * g.strideW - g.padW + kj;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              const s = ((b * h + iy) * w + ix) * c;
+              for (let ch = 0; ch < c; ch++) out[s + ch]! += cs[o + ch]!;
             }
           }
         }
       }
-      return cpu(backend).output(out, [n, h, w, c], 'float32');
-    },
-  },
+    }
+    return cpu(backend).output(out, [n, h, w, c], 'float32');
+  }),
 ];

@@ -1,6 +1,7 @@
 import type { ConvGeometry } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import type { CpuBackend } from '../cpu-backend.js';
+import { cpuKernel } from './cpu-kernel.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
@@ -108,46 +109,31 @@ const placeOf = (b: number, n: number, rows: number, l: number, batchInColumns: 
 const f32 = (v: ArrayLike<number>): Float32Array => (v instanceof Float32Array ? v : Float32Array.from(v));
 
 export const convKernels: KernelConfig[] = [
-  {
-    kernelName: 'Im2Col',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x], attrs, backend }) => {
-      const g = attrs as ConvGeometry & { padValue: number; batchInColumns: boolean };
-      const [n, c, h, w] = x!.shape as [number, number, number, number];
-      const l = outSize(h, g.kernelH, g.strideH, g.padH) * outSize(w, g.kernelW, g.strideW, g.padW);
-      const rows = c * g.kernelH * g.kernelW;
-      const xs = f32(cpu(backend).values(x!.dataId));
-      // Every element is written (taps or padValue): a recycled buffer will do.
-      const out = cpu(backend).uninitializedFloat32(n * rows * l);
-      for (let b = 0; b < n; b++) {
-        gatherTaps(xs, b * c * h * w, out, placeOf(b, n, rows, l, g.batchInColumns), c, h, w, g, g.padValue);
-      }
-      return cpu(backend).output(out, g.batchInColumns ? [rows, n * l] : [n, rows, l], 'float32');
-    },
-  },
-  {
-    kernelName: 'Col2Im',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [cols], attrs, backend }) => {
-      const g = attrs as ConvGeometry & {
-        channels: number;
-        height: number;
-        width: number;
-        batchInColumns: boolean;
-      };
-      const { channels: c, height: h, width: w } = g;
-      const l = outSize(h, g.kernelH, g.strideH, g.padH) * outSize(w, g.kernelW, g.strideW, g.padW);
-      const rows = c * g.kernelH * g.kernelW;
-      const n = g.batchInColumns ? cols!.shape[1]! / l : cols!.shape[0]!;
-      const cs = f32(cpu(backend).values(cols!.dataId));
-      // A recycled buffer, zeroed: a fresh one costs a page fault per 4 KiB on first touch.
-      const out = cpu(backend)
-        .uninitializedFloat32(n * c * h * w)
-        .fill(0);
-      for (let b = 0; b < n; b++) {
-        scatterTaps(out, b * c * h * w, cs, placeOf(b, n, rows, l, g.batchInColumns), c, h, w, g);
-      }
-      return cpu(backend).output(out, [n, c, h, w], 'float32');
-    },
-  },
+  cpuKernel('Im2Col', ({ inputs: [x], attrs: g, backend }) => {
+    const [n, c, h, w] = x!.shape as [number, number, number, number];
+    const l = outSize(h, g.kernelH, g.strideH, g.padH) * outSize(w, g.kernelW, g.strideW, g.padW);
+    const rows = c * g.kernelH * g.kernelW;
+    const xs = f32(cpu(backend).values(x!.dataId));
+    // Every element is written (taps or padValue): a recycled buffer will do.
+    const out = cpu(backend).uninitializedFloat32(n * rows * l);
+    for (let b = 0; b < n; b++) {
+      gatherTaps(xs, b * c * h * w, out, placeOf(b, n, rows, l, g.batchInColumns), c, h, w, g, g.padValue);
+    }
+    return cpu(backend).output(out, g.batchInColumns ? [rows, n * l] : [n, rows, l], 'float32');
+  }),
+  cpuKernel('Col2Im', ({ inputs: [cols], attrs: g, backend }) => {
+    const { channels: c, height: h, width: w } = g;
+    const l = outSize(h, g.kernelH, g.strideH, g.padH) * outSize(w, g.kernelW, g.strideW, g.padW);
+    const rows = c * g.kernelH * g.kernelW;
+    const n = g.batchInColumns ? cols!.shape[1]! / l : cols!.shape[0]!;
+    const cs = f32(cpu(backend).values(cols!.dataId));
+    // A recycled buffer, zeroed: a fresh one costs a page fault per 4 KiB on first touch.
+    const out = cpu(backend)
+      .uninitializedFloat32(n * c * h * w)
+      .fill(0);
+    for (let b = 0; b < n; b++) {
+      scatterTaps(out, b * c * h * w, cs, placeOf(b, n, rows, l, g.batchInColumns), c, h, w, g);
+    }
+    return cpu(backend).output(out, [n, c, h, w], 'float32');
+  }),
 ];

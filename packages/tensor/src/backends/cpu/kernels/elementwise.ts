@@ -1,9 +1,10 @@
-import type { DType, TypedArray } from '../../../dtype.js';
+import type { TypedArray } from '../../../dtype.js';
 import { ARITHMETIC_KERNELS, COMPARISON_KERNELS, UNARY_KERNELS } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import { BINARY_FNS, UNARY_FNS } from '../../../scalar-math.js';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../../../shape.js';
 import type { CpuBackend } from '../cpu-backend.js';
+import { cpuKernel } from './cpu-kernel.js';
 import { forEachBroadcastRun, forEachBroadcastRun3 } from './strided.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
@@ -107,17 +108,12 @@ export const elementwiseKernels: KernelConfig[] = [
       return cpu(backend).output(out, shape, a!.dtype);
     },
   },
-  {
-    kernelName: 'Cast',
-    backendName: 'cpu',
-    kernelFunc: ({ inputs: [x], attrs: a, backend }) => {
-      const attrs = a as { dtype: DType };
-      const xs = cpu(backend).values(x!.dataId);
-      const out = cpu(backend).uninitializedOutput(attrs.dtype, xs.length);
-      if (attrs.dtype === 'bool') for (let i = 0; i < xs.length; i++) out[i] = xs[i] ? 1 : 0;
-      else if (attrs.dtype === 'int32') for (let i = 0; i < xs.length; i++) out[i] = Math.trunc(xs[i]!);
-      else out.set(xs);
-      return cpu(backend).output(out, x!.shape, attrs.dtype);
-    },
-  },
+  cpuKernel('Cast', ({ inputs: [x], attrs, backend }) => {
+    const xs = cpu(backend).values(x!.dataId);
+    const out = cpu(backend).uninitializedOutput(attrs.dtype, xs.length);
+    if (attrs.dtype === 'bool') for (let i = 0; i < xs.length; i++) out[i] = xs[i] ? 1 : 0;
+    else if (attrs.dtype === 'int32') for (let i = 0; i < xs.length; i++) out[i] = Math.trunc(xs[i]!);
+    else out.set(xs);
+    return cpu(backend).output(out, x!.shape, attrs.dtype);
+  }),
 ];
