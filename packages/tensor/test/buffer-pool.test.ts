@@ -4,6 +4,7 @@
  * two tensors is recycled only after both are gone.
  */
 import { describe, expect, it } from 'vitest';
+import { Float32BufferPool } from '../src/backends/cpu/buffer-pool.js';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import * as T from '../src/index.js';
 
@@ -19,6 +20,44 @@ describe('output buffer pool', () => {
     expect(backend.uninitializedFloat32(BIG)).toBe(first);
     expect(backend.outputBuffers.bytes).toBe(0);
     expect(backend.uninitializedFloat32(BIG)).not.toBe(first); // taken: a fresh one now
+  });
+
+  it('when full, drops the lengths used least recently, not the newest release', () => {
+    // Room for four BIG arrays. A phase that used length BIG fills it; the next phase's length
+    // (BIG + 1) must still be pooled (the old pool refused it and every later output was fresh).
+    const pool = new Float32BufferPool(4 * BIG * 4, 1024);
+    const old = Array.from({ length: 4 }, () => pool.take(BIG));
+    for (const a of old) pool.release(a);
+    expect(pool.bytes).toBe(4 * BIG * 4);
+    const next = pool.take(BIG + 1);
+    pool.release(next);
+    expect(pool.bytes).toBeLessThanOrEqual(4 * BIG * 4);
+    expect(pool.take(BIG + 1)).toBe(next);
+    // Two of the four old arrays made room (BIG + 1 floats need more than one BIG array's bytes).
+    const kept = [pool.take(BIG), pool.take(BIG), pool.take(BIG)];
+    expect(kept.filter((a) => old.includes(a))).toHaveLength(2);
+  });
+
+  it('a length taken recently outlives one released earlier and not used since', () => {
+    const pool = new Float32BufferPool(3 * BIG * 4, 1024);
+    const [a, b] = [pool.take(BIG), pool.take(BIG / 2)];
+    pool.release(a);
+    pool.release(b); // order of use: BIG, BIG / 2
+    const a2 = pool.take(BIG); // BIG used again: now the most recent
+    pool.release(a2);
+    const c = pool.take(2 * BIG);
+    pool.release(c); // over budget by BIG / 2: the BIG / 2 class goes, BIG stays
+    expect(pool.take(BIG / 2)).not.toBe(b);
+    expect(pool.take(BIG)).toBe(a2);
+    expect(pool.take(2 * BIG)).toBe(c);
+  });
+
+  it('never pools an array larger than its budget', () => {
+    const pool = new Float32BufferPool(BIG * 4, 1024);
+    const huge = pool.take(2 * BIG);
+    pool.release(huge);
+    expect(pool.bytes).toBe(0);
+    expect(pool.take(2 * BIG)).not.toBe(huge);
   });
 
   it('never recycles an array the caller passed in', () => {
