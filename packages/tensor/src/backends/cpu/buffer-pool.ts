@@ -62,8 +62,7 @@ export class Float32BufferPool {
   private evictLeastRecent(): void {
     for (const [length, list] of this.free) {
       if (this.pooledBytes <= this.maxBytes) return;
-      while (list.length > 0 && this.pooledBytes > this.maxBytes)
-        this.pooledBytes -= list.pop()!.byteLength;
+      while (list.length > 0 && this.pooledBytes > this.maxBytes) this.pooledBytes -= list.pop()!.byteLength;
       if (list.length === 0) this.free.delete(length);
     }
   }
