@@ -102,8 +102,8 @@ export function scorePredictions(
   };
 }
 
-/** Each question type's most common answer in the training split. */
-export function typePrior(train: readonly VqaExample[]): Map<string, string> {
+/** Each question type's most common answer in the training split (counted once, shared: read-only). */
+export function typePrior(train: readonly VqaExample[]): ReadonlyMap<string, string> {
   // Every evaluation of a run asks for the same split's prior: count it once.
   const known = priors.get(train);
   if (known) return known;
@@ -121,7 +121,7 @@ export function typePrior(train: readonly VqaExample[]): Map<string, string> {
   priors.set(train, out);
   return out;
 }
-const priors = new WeakMap<readonly VqaExample[], Map<string, string>>();
+const priors = new WeakMap<readonly VqaExample[], ReadonlyMap<string, string>>();
 
 /** Predicts and scores the validation split. */
 export function evaluateModel(
