@@ -12,6 +12,39 @@ const f32 = (v: ArrayLike<number>): Float32Array => (v instanceof Float32Array ?
 /** Below this many channels a tap is copied element by element (a subarray costs more than a few stores). */
 const BLOCK_COPY_CHANNELS = 16;
 
+/** The geometry attributes of Im2ColNhwc / Col2ImNhwc. */
+interface ConvGeometry {
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+/**
+ * For each tap t of each output pixel (row-major over n, y, x, ki, kj — the order of the column
+ * rows' blocks), the offset of its C channels in the `[N, H, W, C]` input, or −1 where the tap
+ * falls on padding. Both kernels walk this one table (gather one way, scatter-add the other).
+ */
+function tapOffsets(n: number, h: number, w: number, c: number, g: ConvGeometry): Int32Array {
+  const oh = outSize(h, g.kernelH, g.strideH, g.padH);
+  const ow = outSize(w, g.kernelW, g.strideW, g.padW);
+  const offsets = new Int32Array(n * oh * ow * g.kernelH * g.kernelW);
+  let t = 0;
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < oh; y++)
+      for (let x0 = 0; x0 < ow; x0++)
+        for (let ki = 0; ki < g.kernelH; ki++) {
+          const iy = y * g.strideH - g.padH + ki;
+          for (let kj = 0; kj < g.kernelW; kj++, t++) {
+            const ix = x0 * g.strideW - g.padW + kj;
+            offsets[t] = iy < 0 || iy >= h || ix < 0 || ix >= w ? -1 : ((b * h + iy) * w + ix) * c;
+          }
+        }
+  return offsets;
+}
+
 /**
  * Channels-last im2col and its adjoint: row (n, y, x) of the columns holds, for each tap (ki, kj),
  * the C channels of input pixel (n, y·sH − pH + ki, x·sW − pW + kj) — a contiguous run of the
@@ -25,55 +58,29 @@ export const convNhwcKernels: KernelConfig[] = [
     const ow = outSize(w, g.kernelW, g.strideW, g.padW);
     const rowLength = g.kernelH * g.kernelW * c;
     const xs = f32(cpu(backend).values(x!.dataId));
+    const offsets = tapOffsets(n, h, w, c, g);
     // Every element is written (a tap or a padding zero): a recycled buffer will do.
     const out = cpu(backend).uninitializedFloat32(n * oh * ow * rowLength);
     const block = c >= BLOCK_COPY_CHANNELS;
-    let o = 0;
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < oh; y++) {
-        for (let x0 = 0; x0 < ow; x0++) {
-          for (let ki = 0; ki < g.kernelH; ki++) {
-            const iy = y * g.strideH - g.padH + ki;
-            for (let kj = 0; kj < g.kernelW; kj++, o += c) {
-              const ix = x0 * g.strideW - g.padW + kj;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-                out.fill(0, o, o + c);
-                continue;
-              }
-              const s = ((b * h + iy) * w + ix) * c;
-              if (block) out.set(xs.subarray(s, s + c), o);
-              else for (let ch = 0; ch < c; ch++) out[o + ch] = xs[s + ch]!;
-            }
-          }
-        }
-      }
+    for (let t = 0, o = 0; t < offsets.length; t++, o += c) {
+      const s = offsets[t]!;
+      if (s < 0) out.fill(0, o, o + c);
+      else if (block) out.set(xs.subarray(s, s + c), o);
+      else for (let ch = 0; ch < c; ch++) out[o + ch] = xs[s + ch]!;
     }
     return cpu(backend).output(out, [n * oh * ow, rowLength], 'float32');
   }),
   cpuKernel('Col2ImNhwc', ({ inputs: [cols], attrs: g, backend }) => {
     const { batch: n, height: h, width: w, channels: c } = g;
-    const oh = outSize(h, g.kernelH, g.strideH, g.padH);
-    const ow = outSize(w, g.kernelW, g.strideW, g.padW);
     const cs = f32(cpu(backend).values(cols!.dataId));
+    const offsets = tapOffsets(n, h, w, c, g);
     // A recycled buffer, zeroed: a fresh one costs a page fault per 4 KiB on first touch.
     const out = cpu(backend)
       .uninitializedFloat32(n * h * w * c)
       .fill(0);
-    let o = 0;
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < oh; y++) {
-        for (let x0 = 0; x0 < ow; x0++) {
-          for (let ki = 0; ki < g.kernelH; ki++) {
-            const iy = y * g.strideH - g.padH + ki;
-            for (let kj = 0; kj < g.kernelW; kj++, o += c) {
-              const ix = x0 * g.strideW - g.padW + kj;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-              const s = ((b * h + iy) * w + ix) * c;
-              for (let ch = 0; ch < c; ch++) out[s + ch]! += cs[o + ch]!;
-            }
-          }
-        }
-      }
+    for (let t = 0, o = 0; t < offsets.length; t++, o += c) {
+      const s = offsets[t]!;
+      if (s >= 0) for (let ch = 0; ch < c; ch++) out[s + ch]! += cs[o + ch]!;
     }
     return cpu(backend).output(out, [n, h, w, c], 'float32');
   }),
