@@ -115,6 +115,70 @@ describe('FiLMFusion', () => {
       );
   });
 
+  it.each([
+    ['grid, coordinates, flatten, no input projection (the VQA app)', { inputProjection: false }],
+    ['grid, coordinates, flatten, input projection', {}],
+  ] as const)('forwardShared over shared image rows equals forward on the gathered cells: %s', (_, extra) => {
+    const width = 'inputProjection' in extra ? 6 : 4;
+    const make = () =>
+      new FiLMFusion({
+        inputDims: { image: width, text: 3 },
+        hiddenDim: 6,
+        numBlocks: 2,
+        grid: [2, 3],
+        coordinates: true,
+        pooling: 'flatten',
+        seed: 5,
+        ...extra,
+      });
+    // 3 images, 7 questions; image 2 is asked about once, image 0 three times.
+    const rows = tensor([0, 1, 0, 2, 1, 0, 1], { dtype: 'int32' });
+    const image = randn([3, 6, width], { seed: 6, requiresGrad: true });
+    const question = randn([7, 4, 3], { seed: 7 });
+    const w = randn([7, 6], { seed: 8 });
+    const run = (shared: boolean) => {
+      const film = make();
+      film.train(); // batch statistics: the block's BatchNorm must see the 7 samples, not the 3 images
+      image.zeroGrad();
+      const out = shared
+        ? film.forwardShared({ image, text: question }, { image: rows })
+        : film.forward({ image: image.indexSelect(0, rows), text: question });
+      out.fused.mul(w).sum().backward();
+      const running = film.stateDict()['blocks.0.norm.running_var']!;
+      return { out, film, grad: tensor(image.grad!.dataSync().slice(), { shape: image.shape }), running };
+    };
+    const a = run(true);
+    const b = run(false);
+    expect(a.out.fused.shape).toEqual([7, 6]);
+    expect(maxAbsDiff(a.out.fused, b.out.fused)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(a.out.sequence!, b.out.sequence!)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(a.grad, b.grad)).toBeLessThan(1e-4);
+    for (const [name, p] of a.film.namedParameters())
+      expect(maxAbsDiff(p.grad!, b.film.getParameter(name).grad!), name).toBeLessThan(1e-4);
+    // The running statistics too: the normalization saw the same 7 samples either way.
+    expect(maxAbsDiff(a.running, b.running)).toBeLessThan(1e-6);
+  });
+
+  it('forwardShared refuses bad rows with the modality named', () => {
+    const film = new FiLMFusion({ inputDims: dims, hiddenDim: 6, seed: 1 });
+    const image = randn([2, 5, 4], { seed: 2 });
+    const question = randn([3, 4, 3], { seed: 3 });
+    const ok = tensor([0, 1, 1], { dtype: 'int32' });
+    expect(film.forwardShared({ image, text: question }, { image: ok }).fused.shape).toEqual([3, 6]);
+    expect(() =>
+      film.forwardShared({ image, text: question }, { image: tensor([0, 2, 1], { dtype: 'int32' }) }),
+    ).toThrow(/rows for 'image' \[1\] = 2 is outside its input's 2 rows/);
+    expect(() => film.forwardShared({ image, text: question }, { image: tensor([0, 1, 1]) })).toThrow(
+      /rows for 'image' must be an int32 \[B\] index, got float32 \[3\]/,
+    );
+    expect(() =>
+      film.forwardShared({ image, text: question }, { image: tensor([0, 1], { dtype: 'int32' }) }),
+    ).toThrow(/batch sizes differ/);
+    expect(() => film.forwardShared({ image, text: question }, { audio: ok })).toThrow(
+      /rows for unexpected modality 'audio'/,
+    );
+  });
+
   it('computes h + ReLU((1 + Δγ)·W h + β) per cell, then max-pools (hand-computed, norm none)', () => {
     const f = new FiLMFusion({
       inputDims: { image: 1, text: 1 },

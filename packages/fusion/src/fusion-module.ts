@@ -21,6 +21,13 @@ export type FusionInputs = Record<string, Tensor>;
  */
 export type FusionMasks = Record<string, Tensor | null | undefined>;
 
+/**
+ * Modality name → int32 `[B]` row index, for inputs shared between samples: sample i of modality m
+ * is row `rows[m][i]` of `inputs[m]` (a VQA batch of five questions per image passes each image's
+ * cells once). See `FusionModule.forwardShared`.
+ */
+export type SharedRows = Record<string, Tensor>;
+
 /** What a strategy takes per modality: pooled `[B, D]`, sequences `[B, L, D]`, or either. */
 export type FusionInputKind = 'pooled' | 'sequence' | 'either';
 
@@ -144,12 +151,93 @@ export abstract class FusionModule extends Module {
   abstract override forward(inputs: FusionInputs, masks?: FusionMasks): FusionOutput;
 
   /**
+   * `forward` for inputs whose rows are shared between samples: sample i of modality m is row
+   * `rows[m][i]` of `inputs[m]` (and of its mask). The result equals `forward` on the gathered
+   * inputs, which is what this default does; a strategy that can run part of its work once per
+   * shared row overrides it (`FiLMFusion` convolves each image once in its first block).
+   *
+   * ```ts
+   * // 2 images, 3 questions: the first two ask about image 0, the third about image 1.
+   * const rows = { image: tensor([0, 0, 1], { dtype: 'int32' }) };
+   * fusion.forwardShared({ image: cells2, text: questions3 }, rows, { text: mask3 }).fused; // [3, outputDim]
+   * ```
+   */
+  forwardShared(inputs: FusionInputs, rows: SharedRows, masks: FusionMasks = {}): FusionOutput {
+    this.checkSharedRows(inputs, rows);
+    const gathered: FusionInputs = { ...inputs };
+    const gatheredMasks: FusionMasks = { ...masks };
+    for (const [name, index] of Object.entries(rows)) {
+      gathered[name] = inputs[name]!.indexSelect(0, index);
+      const mask = masks[name];
+      if (mask) gatheredMasks[name] = mask.indexSelect(0, index);
+    }
+    return this.forward(gathered, gatheredMasks);
+  }
+
+  /**
+   * Checks `forwardShared`'s rows: known modalities given in `inputs`, int32 `[B]` indices of one
+   * length, each within its input's rows. Throws `FusionInputError` naming the modality otherwise.
+   */
+  protected checkSharedRows(inputs: FusionInputs, rows: SharedRows): void {
+    const op = `${this.constructor.name}.forwardShared`;
+    if (typeof rows !== 'object' || rows === null) {
+      throw new FusionInputError(op, `rows must be a record of modality → int32 [B] index, got ${rows}`);
+    }
+    let length: number | null = null;
+    for (const [name, index] of Object.entries(rows)) {
+      if (!Object.hasOwn(this.inputDims, name)) {
+        throw new FusionInputError(
+          op,
+          `rows for unexpected modality '${name}' (modalities: ${this.modalities.join(', ')})`,
+          name,
+        );
+      }
+      const x = inputs?.[name];
+      if (!x || typeof x !== 'object' || !('shape' in x)) {
+        throw new FusionInputError(op, `rows given for '${name}' but inputs has no tensor '${name}'`, name);
+      }
+      if (
+        typeof index !== 'object' ||
+        index === null ||
+        !('shape' in index) ||
+        index.dtype !== 'int32' ||
+        index.rank !== 1
+      ) {
+        const got =
+          index && typeof index === 'object' && 'shape' in index
+            ? `${index.dtype} ${formatShape(index.shape)}`
+            : String(index);
+        throw new FusionInputError(op, `rows for '${name}' must be an int32 [B] index, got ${got}`, name);
+      }
+      if (length !== null && index.shape[0] !== length) {
+        throw new FusionInputError(
+          op,
+          `rows differ in length: '${name}' has ${index.shape[0]}, another ${length}`,
+          name,
+        );
+      }
+      length = index.shape[0]!;
+      const values = index.dataSync() as Int32Array;
+      const rowsOf = x.shape[0]!;
+      const bad = values.findIndex((v) => v < 0 || v >= rowsOf);
+      if (bad >= 0) {
+        throw new FusionInputError(
+          op,
+          `rows for '${name}' [${bad}] = ${values[bad]} is outside its input's ${rowsOf} rows (${formatShape(x.shape)})`,
+          name,
+        );
+      }
+    }
+  }
+
+  /**
    * Validates `inputs` and `masks` against `inputDims` and `inputKind`, and returns them in
-   * sorted-modality order. Throws `FusionInputError` naming the modality and shapes for a missing or
+   * sorted-modality order; `batch` is the number of samples (for a modality with shared `rows`, the
+   * length of its index, its mask matching its own rows). Throws `FusionInputError` naming the modality and shapes for a missing or
    * unexpected modality, a non-float input, a wrong rank or width, differing batch sizes, or a mask
    * that is not a `[B, L]` bool tensor of a sequence input.
    */
-  protected checkInputs(inputs: FusionInputs, masks: FusionMasks = {}): CheckedInputs {
+  protected checkInputs(inputs: FusionInputs, masks: FusionMasks = {}, rows: SharedRows = {}): CheckedInputs {
     const op = `${this.constructor.name}.forward`;
     if (typeof inputs !== 'object' || inputs === null) {
       throw new FusionInputError(op, `inputs must be a record of modality → tensor, got ${inputs}`);
@@ -196,8 +284,10 @@ export abstract class FusionModule extends Module {
       }
       return t;
     });
-    const batch = tensors[0]!.shape[0]!;
-    if (tensors.some((t) => t.shape[0] !== batch)) {
+    // A modality with shared rows (forwardShared) counts one sample per index entry.
+    const samples = (t: Tensor, i: number) => rows[this.modalities[i]!]?.shape[0] ?? t.shape[0]!;
+    const batch = samples(tensors[0]!, 0);
+    if (tensors.some((t, i) => samples(t, i) !== batch)) {
       throw new FusionInputError(op, `batch sizes differ: {${describeInputs(inputs)}}`);
     }
     const given = masks ?? {};

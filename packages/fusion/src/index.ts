@@ -22,6 +22,7 @@ export {
   type FusionMasks,
   FusionModule,
   type FusionOutput,
+  type SharedRows,
 } from './fusion-module.js';
 export { GatedFusion, type GatedFusionOptions } from './gated-fusion.js';
 export { HierarchicalFusion, type HierarchicalFusionOptions } from './hierarchical-fusion.js';

@@ -1,5 +1,5 @@
 import { gradCheckModule } from '@polymodal/nn';
-import { gradCheck, memory, randn, scope, type Tensor } from '@polymodal/tensor';
+import { gradCheck, memory, randn, scope, type Tensor, tensor } from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { STRATEGIES } from '../test/strategies.js';
 import type { FusionInputs, FusionModule } from './index.js';
@@ -20,6 +20,9 @@ function inputsFor(
     ]),
   );
 }
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 const absSum = (t: Tensor | null): number =>
   t ? Array.from(t.dataSync()).reduce((s, v) => s + Math.abs(v), 0) : 0;
@@ -42,6 +45,32 @@ describe.each(STRATEGIES)('$name', (spec) => {
         expect(out.sequence.shape[2]).toBe(fusion.outputDim);
       }
     }
+  });
+
+  it('forwardShared equals forward on the gathered rows: outputs and gradients', () => {
+    const dims = { image: 4, text: 3 };
+    const rows = tensor([1, 0, 1, 1], { dtype: 'int32' });
+    const image = randn(spec.sequence ? [2, 3, 4] : [2, 4], { seed: 3, requiresGrad: true });
+    const text = randn(spec.sequence ? [4, 2, 3] : [4, 3], { seed: 4 });
+    const w = randn([4, spec.build(dims, 6, 3).outputDim], { seed: 8 });
+    const run = (shared: boolean) => {
+      const fusion = spec.build(dims, 6, 3);
+      image.zeroGrad();
+      const fused = scope(() => {
+        const out = shared
+          ? fusion.forwardShared({ image, text }, { image: rows })
+          : fusion.forward({ image: image.indexSelect(0, rows), text });
+        out.fused.mul(w).sum().backward();
+        return out.fused;
+      });
+      return { fused: fused.dataSync(), image: image.grad!.dataSync(), params: fusion.namedParameters() };
+    };
+    const gathered = run(false);
+    const shared = run(true);
+    expect(maxDiff(shared.fused, gathered.fused)).toBeLessThan(1e-5);
+    expect(maxDiff(shared.image, gathered.image)).toBeLessThan(1e-4);
+    for (const [i, [name, p]] of shared.params.entries())
+      expect(maxDiff(p.grad!.dataSync(), gathered.params[i]![1].grad!.dataSync()), name).toBeLessThan(1e-4);
   });
 
   it('gradient reaches every parameter and every input modality (no dead branch)', () => {
