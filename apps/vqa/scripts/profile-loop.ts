@@ -72,9 +72,9 @@ const optimizer = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.01 })
 const scheduler = getScheduler('cosine', optimizer, { numWarmupSteps: 5, numTrainingSteps: 1000 });
 const step = (clip: boolean) =>
   scope(() => {
-    const cells = model.encodeImage(fixed.pixelValues).indexSelect(0, fixed.imageIndex);
+    const cells = model.encodeImage(fixed.pixelValues);
     answerCrossEntropyLoss(
-      model.head.forward(model.fuse(cells, fixed.inputIds, fixed.mask)),
+      model.head.forward(model.fuse(cells, fixed.inputIds, fixed.mask, fixed.imageIndex)),
       fixed.labels,
     ).loss.backward();
     if (clip) clipGradNorm(model.parameters(), 1);
@@ -86,9 +86,9 @@ const step = (clip: boolean) =>
 const freshStep = () =>
   scope(() => {
     const b = it.next().value!;
-    const cells = model.encodeImage(b.pixelValues).indexSelect(0, b.imageIndex);
+    const cells = model.encodeImage(b.pixelValues);
     answerCrossEntropyLoss(
-      model.head.forward(model.fuse(cells, b.inputIds, b.mask)),
+      model.head.forward(model.fuse(cells, b.inputIds, b.mask, b.imageIndex)),
       b.labels,
     ).loss.backward();
     clipGradNorm(model.parameters(), 1);

@@ -2,7 +2,7 @@
  * Profiles one fine-tuning step of the app's default model (forward, backward, AdamW) on the
  * current backend: wall time, time in kernels, and the slowest kernels by input shape.
  *
- *   pnpm --dir apps/vqa exec tsx --conditions=@polymodal/source scripts/profile-step.ts [fusion] [backend] [--json]
+ *   pnpm --dir apps/vqa exec tsx --conditions=@polymodal/source scripts/profile-step.ts [fusion] [backend] [--json] [--d-model=N] [--gathered]
  *
  * With `--json` it only times steps and prints one line `{medianMs, minMs, cpuMedianMs, reps}`
  * (wall and CPU time per step; what `tooling/bench/src/vqa-step-bench.mjs` reads).
@@ -14,7 +14,11 @@ import { DEFAULT_CONFIG } from '../src/config.js';
 import { VqaModel } from '../src/model/vqa-model.js';
 
 const json = process.argv.includes('--json');
-const [fusionArg, backendArg] = process.argv.slice(2).filter((a) => a !== '--json');
+// --gathered: gather the cells per question before fusing (the path before forwardShared).
+const gathered = process.argv.includes('--gathered');
+const dModelArg = process.argv.find((a) => a.startsWith('--d-model='));
+const dModel = dModelArg ? Number(dModelArg.slice('--d-model='.length)) : DEFAULT_CONFIG.model.dModel;
+const [fusionArg, backendArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const fusion = fusionArg ?? DEFAULT_CONFIG.model.fusion.type;
 if (backendArg) setBackend(backendArg);
 const images = DEFAULT_CONFIG.finetune.imagesPerBatch;
@@ -23,6 +27,7 @@ const b = images * perImage;
 const model = new VqaModel({
   imageSize: 64,
   ...DEFAULT_CONFIG.model,
+  dModel,
   fusion: fusion === DEFAULT_CONFIG.model.fusion.type ? DEFAULT_CONFIG.model.fusion : { type: fusion },
   vocabSize: 48,
   padId: 0,
@@ -41,8 +46,11 @@ const mask = tensor(new Uint8Array(b * 12).fill(1), { shape: [b, 12], dtype: 'bo
 const labels = randint(0, 22, [b]);
 const step = () =>
   scope(() => {
-    const cells = model.encodeImage(pixels).indexSelect(0, imageIndex);
-    answerCrossEntropyLoss(model.head.forward(model.fuse(cells, ids, mask)), labels).loss.backward();
+    const cells = model.encodeImage(pixels);
+    const fused = gathered
+      ? model.fuse(cells.indexSelect(0, imageIndex), ids, mask)
+      : model.fuse(cells, ids, mask, imageIndex);
+    answerCrossEntropyLoss(model.head.forward(fused), labels).loss.backward();
     optimizer.step();
     optimizer.zeroGrad();
   });

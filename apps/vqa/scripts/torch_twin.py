@@ -55,6 +55,8 @@ p.add_argument('--text-pool', default='mean', choices=['mean', 'max'], help="the
 p.add_argument('--att-path', type=int, default=0, help='a probe: heads of a question-to-cell attention over the stem cells whose read-out is added to the fused vector')
 p.add_argument('--warm-root', default='', help='a curriculum probe: a generated dataset folder (e.g. one object per scene) trained on first')
 p.add_argument('--warm-steps', type=int, default=0, help='steps on --warm-root before the main data (counted in --steps)')
+p.add_argument('--type-curriculum', default='', help="'types:N': the first N fine-tuning steps sample only questions of these types (comma-separated), then all")
+p.add_argument('--share-image-rows', type=int, default=0, help="1: the app's forwardShared: the first FiLM block's projection and convolution run once per image, gathered per question before its BatchNorm (the same function; sums in another order)")
 p.add_argument('--blocks', type=int, default=2, help="FiLM blocks (the fusion's numBlocks; the app: 2)")
 p.add_argument('--kernel', type=int, default=3, help='kernel size of the stem convolutions (the app: 3)')
 p.add_argument('--bn-batches', type=int, default=8, help='training batches that recompute the BatchNorm statistics before each evaluation (0: keep the running ones)')
@@ -186,16 +188,19 @@ class FiLMFusion(nn.Module):
         if args.pooling == 'attn':  # question-guided attention over the output cells
             s.akey, s.aquery, s.readout = nn.Linear(out, out), nn.Linear(d, out), nn.Linear(out + d, out)
 
-    def forward(s, cells, text, mask):
+    def forward(s, cells, text, mask, rows=None):
         q = pool(text, mask)
         params = s.film(q * args.q_scale).view(-1, s.k, 2 * s.hidden)
         h = torch.relu(s.input(cells)) if args.input_projection else cells
-        b, n, _ = h.shape
         for i in range(s.k):
             dg, beta = params[:, i : i + 1, : s.hidden], params[:, i : i + 1, s.hidden :]
             if s.pre is not None:
                 h = torch.relu(s.pre[i](s.with_xy(h)))
+            b, n, _ = h.shape
             u = s.convs[i](h.transpose(1, 2).reshape(b, s.hidden, *s.grid)).reshape(b, s.hidden, n).transpose(1, 2)
+            if i == 0 and rows is not None:  # shared image rows: one convolution per image, then per question
+                h, u = h[rows], u[rows]
+                b = h.shape[0]
             if args.film_norm == 'bn':
                 u = s.norms[i](u.reshape(b * n, s.hidden)).reshape(b, n, s.hidden)
             elif args.film_norm == 'ln':
@@ -235,8 +240,11 @@ class VqaModel(nn.Module):
         with torch.no_grad():
             s.head[-1].bias.copy_(torch.log(prior / (1 - prior)))
 
-    def fuse(s, cells, ids):
-        return s.fusion(cells, s.text(ids), ids != 0)
+    def fuse(s, cells, ids, rows=None):
+        """cells per question, or per image with rows[i] the image of question i."""
+        if rows is not None and (args.att_path or not args.share_image_rows):
+            cells, rows = cells[rows], None
+        return s.fusion(cells, s.text(ids), ids != 0, rows)
 
 
 model = VqaModel(args.d_model)
@@ -332,7 +340,7 @@ def refresh_batch_norm():
             ims = bn_rng.choice(sorted(by_image), args.images_per_batch, replace=False)
             b = [k for i in ims for k in bn_rng.permutation(by_image[i])[: args.questions_per_image]]
             uniq, inv = torch.unique(torch.tensor([train[k][0] for k in b]), return_inverse=True)
-            model.fuse(model.image(Xtr[uniq])[inv], Qtr[b][:, : int((Qtr[b] != 0).sum(1).max())])
+            model.fuse(model.image(Xtr[uniq]), Qtr[b][:, : int((Qtr[b] != 0).sum(1).max())], inv)
     for m, mo in zip(bns, saved):
         m.momentum = mo
 
@@ -370,12 +378,21 @@ if args.warm_steps:
     for k, (i, _, _, _) in enumerate(warm):
         bw[i].append(k)
     WARM = (Xw, warm, bw, encode([q for _, q, _, _ in warm]), torch.tensor([aidx.get(a, 0) for _, _, a, _ in warm]))
+CURRICULUM_STEPS = 0
+if args.type_curriculum:
+    types, n = args.type_curriculum.rsplit(':', 1)
+    CURRICULUM_STEPS, keep = int(n), set(types.split(','))
+    bc = collections.defaultdict(list)
+    for k, (i, _, _, t) in enumerate(train):
+        if t in keep:
+            bc[i].append(k)
+    EASY = (Xtr, train, {i: v for i, v in bc.items() if v}, Qtr, Atr)
 for step in range(1, args.steps + 1):
-    Xtr, train, by_image, Qtr, Atr = WARM if step <= args.warm_steps else MAIN
+    Xtr, train, by_image, Qtr, Atr = WARM if step <= args.warm_steps else EASY if step <= CURRICULUM_STEPS else MAIN
     ims = g.choice(sorted(by_image), args.images_per_batch, replace=False)
     b = torch.tensor([k for i in ims for k in g.permutation(by_image[i])[: args.questions_per_image]])
     uniq, inv = torch.unique(torch.tensor([train[k][0] for k in b.tolist()]), return_inverse=True)
-    loss = F.cross_entropy(model.head(model.fuse(model.image(Xtr[uniq])[inv], Qtr[b][:, : int((Qtr[b] != 0).sum(1).max())])), Atr[b])
+    loss = F.cross_entropy(model.head(model.fuse(model.image(Xtr[uniq]), Qtr[b][:, : int((Qtr[b] != 0).sum(1).max())], inv)), Atr[b])
     opt.zero_grad(set_to_none=True)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)

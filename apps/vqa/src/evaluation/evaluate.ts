@@ -40,8 +40,13 @@ export function predictAnswers(
     for (const batch of inOrder(split, batchSize, padId)) {
       const ids = noGrad(() =>
         scope(() => {
-          const cells = model.encodeImage(batch.pixelValues).indexSelect(0, batch.imageIndex);
-          return argmax(model.head.forward(model.fuse(cells, batch.inputIds, batch.mask)), -1).dataSync();
+          const fused = model.fuse(
+            model.encodeImage(batch.pixelValues),
+            batch.inputIds,
+            batch.mask,
+            batch.imageIndex,
+          );
+          return argmax(model.head.forward(fused), -1).dataSync();
         }),
       );
       for (const k of [batch.pixelValues, batch.imageIndex, batch.inputIds, batch.mask, batch.labels])

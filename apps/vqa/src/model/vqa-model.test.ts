@@ -30,6 +30,26 @@ const stemKeys = (prefix: string, channels: number[], inChannels: number, dModel
 ];
 
 describe('VqaModel', () => {
+  it.each([
+    ['film (the default: its first block convolves each image once)', DEFAULT_CONFIG.model.fusion],
+    ['concat (pooled: the fusion gathers)', { type: 'concat' }],
+  ])('fuse with an image index equals fuse on the gathered cells: %s', (_, fusion) => {
+    const model = new VqaModel({ ...configFor('film'), fusion });
+    model.train();
+    const pixels = randn([2, 3, 32, 32], { seed: 1 });
+    const index = tensor([1, 0, 1, 1, 0], { dtype: 'int32' });
+    const ids = tensor([2, 5, 7, 3, 2, 6, 7, 3, 2, 5, 8, 3, 2, 9, 7, 3, 2, 5, 7, 4], {
+      shape: [5, 4],
+      dtype: 'int32',
+    });
+    const mask = tensor(new Uint8Array(20).fill(1), { shape: [5, 4], dtype: 'bool' });
+    const cells = model.encodeImage(pixels);
+    const shared = model.fuse(cells, ids, mask, index).dataSync();
+    const gathered = model.fuse(cells.indexSelect(0, index), ids, mask).dataSync();
+    expect(shared.length).toBe(5 * model.fusion.outputDim);
+    expect(Math.max(...shared.map((v, i) => Math.abs(v - gathered[i]!)))).toBeLessThan(1e-5);
+  });
+
   // Saved bundles and checkpoints name the stem's tensors so; the list is the one the app's own
   // stem had before it moved to @polymodal/nn (recorded from it, same order).
   it("keeps the image stem's state-dict keys and shapes, so saved bundles load", () => {

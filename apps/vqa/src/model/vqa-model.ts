@@ -1,4 +1,4 @@
-import { createFusion, type FusionModule } from '@polymodal/fusion';
+import { createFusion, type FusionInputs, type FusionMasks, type FusionModule } from '@polymodal/fusion';
 import { ConvStem, type ConvStemLayer, Linear, MLP, Module } from '@polymodal/nn';
 import { ArgumentError, Generator, scope, type Tensor, tensor } from '@polymodal/tensor';
 import { TextEncoder, type TextEncoderKind } from './text-encoder.js';
@@ -117,18 +117,26 @@ export class VqaModel extends Module {
     return this.image.forward(pixelValues);
   }
 
-  /** Fused `[B, F]` of image cells and text. */
-  fuse(cells: Tensor, inputIds: Tensor, mask: Tensor): Tensor {
+  /**
+   * Fused `[B, F]` of image cells and text. With `imageIndex` (int32 `[B]`), `cells` holds one row
+   * per image and question i is about image `imageIndex[i]`: the fusion's `forwardShared`, so work
+   * that does not depend on the question runs once per image (FiLM's first convolution; equal
+   * results to gathering the cells first).
+   */
+  fuse(cells: Tensor, inputIds: Tensor, mask: Tensor, imageIndex?: Tensor): Tensor {
     return scope(() => {
       const text = this.text.encode(inputIds, mask);
+      const run = (inputs: FusionInputs, masks: FusionMasks = {}) =>
+        imageIndex
+          ? this.fusion.forwardShared(inputs, { image: imageIndex }, masks).fused
+          : this.fusion.forward(inputs, masks).fused;
       // Strategies over pooled vectors (concat, sum, gated, …) get the mean cell and the question's
       // vector; FiLM (either) is conditioned on the GRU's vector when there is one; the others see
       // every cell and token.
-      if (this.fusion.inputKind === 'pooled')
-        return this.fusion.forward({ image: cells.mean(1), text: text.pooled }).fused;
+      if (this.fusion.inputKind === 'pooled') return run({ image: cells.mean(1), text: text.pooled });
       if (this.fusion.inputKind === 'either' && this.text.gru)
-        return this.fusion.forward({ image: cells, text: text.pooled }).fused;
-      return this.fusion.forward({ image: cells, text: text.sequence }, { text: mask }).fused;
+        return run({ image: cells, text: text.pooled });
+      return run({ image: cells, text: text.sequence }, { text: mask });
     });
   }
 
