@@ -22,6 +22,7 @@ import { setBackend } from '@polymodal/tensor';
 import { loadVqaBundle, readImage } from './bundle.js';
 import { encodeQuestion } from './bundle-core.js';
 import { PRESETS, type PresetName, type VqaRunConfig } from './config.js';
+import type { QuestionTypeCurriculum } from './data/curriculum-batches.js';
 import type { SplitSource } from './data/dataset.js';
 import { ensureGenerated } from './data/generate.js';
 import { evaluateBundle, evaluationMarkdown, hasSplit } from './evaluation/evaluate-bundle.js';
@@ -78,6 +79,16 @@ const trainOptions = {
     default: Number(D.model.fusion.conditionScale ?? 1),
     min: 0,
     exclusiveMin: true,
+  }),
+  curriculum: string({
+    description:
+      "start with only these question types for N steps ('horizontal,vertical:300'), then all; 'none': no curriculum",
+    placeholder: '<types:steps|none>',
+  }),
+  dModel: int({
+    description: 'width of the cells, the question and the fusion',
+    default: D.model.dModel,
+    min: 1,
   }),
   freeze: string({
     description: 'comma-separated parameter patterns to keep frozen, e.g. image.**',
@@ -156,6 +167,13 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
       throw new UsageError(`--condition-scale is a FiLM option; --fusion is '${c.model.fusion.type}'`);
     c.model.fusion.conditionScale = o.conditionScale;
   }
+  if (typed('curriculum')) c.finetune.curriculum = parseCurriculum(o.curriculum ?? '', c.finetune.steps);
+  else if (typed('steps') && c.finetune.curriculum && base.finetune.steps > 0) {
+    // The preset's curriculum keeps its share of the run, as the warmup does.
+    const steps = Math.round((c.finetune.curriculum.steps * o.steps) / base.finetune.steps);
+    c.finetune.curriculum = { ...c.finetune.curriculum, steps };
+  }
+  if (typed('dModel')) c.model.dModel = o.dModel;
   if (typed('textEncoder')) c.model.textEncoder = o.textEncoder;
   if (typed('freeze'))
     c.finetune.freeze = (o.freeze ?? '')
@@ -186,6 +204,25 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
       `--images-per-batch ${c.finetune.imagesPerBatch} is more than the ${c.data.trainImages} training images`,
     );
   return c;
+}
+
+/** `--curriculum types:steps` (steps below the run's), or `none`. */
+export function parseCurriculum(text: string, runSteps: number): QuestionTypeCurriculum | null {
+  if (text.trim() === 'none') return null;
+  const at = text.lastIndexOf(':');
+  const types = text
+    .slice(0, Math.max(at, 0))
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const steps = Number(text.slice(at + 1));
+  if (at < 0 || types.length === 0 || !Number.isInteger(steps) || steps < 0)
+    throw new UsageError(
+      `--curriculum must be 'type,type,…:steps' (e.g. 'horizontal,vertical:300') or 'none', got '${text}'`,
+    );
+  if (steps >= runSteps)
+    throw new UsageError(`--curriculum ${steps} steps would be the whole run (--steps ${runSteps})`);
+  return { questionTypes: types, steps };
 }
 
 /** `path` when it is a folder, else a `UsageError` naming the flag. */

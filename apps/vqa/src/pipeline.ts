@@ -4,6 +4,7 @@ import { getBackend, manualSeed, setBackend } from '@polymodal/tensor';
 import { saveVqaBundle } from './bundle.js';
 import type { VqaRunConfig } from './config.js';
 import type { MaskingVocabulary } from './data/caption-batches.js';
+import { splitOfTypes } from './data/curriculum-batches.js';
 import {
   buildVocabularies,
   encodeSplit,
@@ -122,6 +123,23 @@ export async function runVqaPipeline(
     throw new UsageError(
       `--images-per-batch ${config.finetune.imagesPerBatch} is more than the ${trainImages} training images with questions in ${sources.train.root} (${sources.train.split})`,
     );
+  const curriculum = config.finetune.curriculum;
+  if (curriculum) {
+    // Checked before pretraining spends a minute: unknown types, or types with too few images.
+    const known = new Set(data.train.examples.map((e) => e.questionType));
+    const unknown = curriculum.questionTypes.filter((t) => !known.has(t));
+    if (unknown.length > 0)
+      throw new UsageError(
+        `--curriculum: ${unknown.map((t) => `'${t}'`).join(', ')} not a question type of ${sources.train.root} (${sources.train.split}); its types: ${[...known].sort().join(', ')}`,
+      );
+    const images = new Set(
+      splitOfTypes(data.train, curriculum.questionTypes).examples.map((e) => e.imageIndex),
+    );
+    if (images.size < config.finetune.imagesPerBatch)
+      throw new UsageError(
+        `--curriculum: ${images.size} training images have questions of ${curriculum.questionTypes.join(', ')}, fewer than --images-per-batch ${config.finetune.imagesPerBatch}`,
+      );
+  }
   const t1 = performance.now();
 
   const model = new VqaModel(modelConfigOf(config, data.vocab));

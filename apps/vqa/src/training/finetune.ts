@@ -6,6 +6,7 @@ import { answerCrossEntropyLoss } from '@polymodal/losses';
 import { updateBatchNorm } from '@polymodal/nn';
 import { Generator, memory } from '@polymodal/tensor';
 import { ImageGroupedBatches, type VqaBatch } from '../data/batches.js';
+import { CurriculumBatches, type QuestionTypeCurriculum, splitOfTypes } from '../data/curriculum-batches.js';
 import type { VqaSplit } from '../data/dataset.js';
 import { predictAnswers, scorePredictions, type VqaReport } from '../evaluation/evaluate.js';
 import type { VqaModel } from '../model/vqa-model.js';
@@ -25,6 +26,8 @@ export interface FinetuneSettings {
   freeze: string[];
   imagesPerBatch: number;
   questionsPerImage: number;
+  /** Start with only these question types for this many steps (null or absent: none). */
+  curriculum?: QuestionTypeCurriculum | null;
   /** Evaluate on the validation split every N steps (0 = only at the end). */
   evalEvery: number;
   seed: number;
@@ -109,12 +112,26 @@ export async function finetune(
     numWarmupSteps: warmupSteps,
     numTrainingSteps: settings.steps,
   });
-  const batches = new ImageGroupedBatches(train, {
+  const allBatches = new ImageGroupedBatches(train, {
     imagesPerBatch: settings.imagesPerBatch,
     questionsPerImage: settings.questionsPerImage,
     padId,
     generator: new Generator(settings.seed * 31 + 3),
   });
+  const curriculum = settings.curriculum;
+  const batches =
+    curriculum && curriculum.steps > 0
+      ? new CurriculumBatches(
+          new ImageGroupedBatches(splitOfTypes(train, curriculum.questionTypes), {
+            imagesPerBatch: settings.imagesPerBatch,
+            questionsPerImage: settings.questionsPerImage,
+            padId,
+            generator: new Generator(settings.seed * 31 + 7),
+          }),
+          allBatches,
+          curriculum.steps,
+        )
+      : allBatches;
   const curve: CurvePoint[] = [];
   const liveTrace: LivePoint[] = [];
   let last: VqaReport | null = null;
@@ -145,7 +162,7 @@ export async function finetune(
       model,
       () => {
         const b = nextStatsBatch();
-        model.fuse(model.encodeImage(b.pixelValues).indexSelect(0, b.imageIndex), b.inputIds, b.mask);
+        model.fuse(model.encodeImage(b.pixelValues), b.inputIds, b.mask, b.imageIndex);
       },
       BATCH_NORM_BATCHES,
     );
@@ -171,8 +188,8 @@ export async function finetune(
     scheduler,
     trainData: batches,
     computeLoss: (_m, b) => {
-      const cells = model.encodeImage(b.pixelValues).indexSelect(0, b.imageIndex);
-      return answerCrossEntropyLoss(model.head.forward(model.fuse(cells, b.inputIds, b.mask)), b.labels).loss;
+      const fused = model.fuse(model.encodeImage(b.pixelValues), b.inputIds, b.mask, b.imageIndex);
+      return answerCrossEntropyLoss(model.head.forward(fused), b.labels).loss;
     },
     maxSteps: settings.steps,
     maxGradNorm: 1,
