@@ -127,12 +127,17 @@ describe('VQA bundle', () => {
   });
 
   it('files from different configs name the mismatched keys', async () => {
+    let saved = 0;
     const wider = edited('config.json', (p) => {
       const c = JSON.parse(readFileSync(p, 'utf8'));
-      writeFileSync(p, JSON.stringify({ ...c, dModel: 32 }));
+      saved = c.dModel;
+      writeFileSync(p, JSON.stringify({ ...c, dModel: 2 * saved }));
     });
     await expect(loadVqaBundle(wider)).rejects.toThrow(
-      /model\.safetensors does not fit the architecture in .*config\.json \(dModel: 32 in config\.json, 64 in the weights.*text\.tokens\.weight \(expected \[13,32\], got \[13,64\]\)/s,
+      new RegExp(
+        `model\\.safetensors does not fit the architecture in .*config\\.json \\(dModel: ${2 * saved} in config\\.json, ${saved} in the weights.*text\\.tokens\\.weight \\(expected \\[13,${2 * saved}\\], got \\[13,${saved}\\]\\)`,
+        's',
+      ),
     );
     const answers = edited('answers.json', (p) => writeFileSync(p, JSON.stringify(['yes', 'no'])));
     await expect(loadVqaBundle(answers)).rejects.toThrow(
