@@ -233,9 +233,9 @@ export abstract class FusionModule extends Module {
   /**
    * Validates `inputs` and `masks` against `inputDims` and `inputKind`, and returns them in
    * sorted-modality order; `batch` is the number of samples (for a modality with shared `rows`, the
-   * length of its index, its mask matching its own rows). Throws `FusionInputError` naming the modality and shapes for a missing or
-   * unexpected modality, a non-float input, a wrong rank or width, differing batch sizes, or a mask
-   * that is not a `[B, L]` bool tensor of a sequence input.
+   * length of its index, its mask matching its own rows). Throws `FusionInputError` naming the
+   * modality and shapes for a missing or unexpected modality, a non-float input, a wrong rank or
+   * width, differing batch sizes, or a mask that is not a `[B, L]` bool tensor of a sequence input.
    */
   protected checkInputs(inputs: FusionInputs, masks: FusionMasks = {}, rows: SharedRows = {}): CheckedInputs {
     const op = `${this.constructor.name}.forward`;
