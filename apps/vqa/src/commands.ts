@@ -168,11 +168,6 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
     c.model.fusion.conditionScale = o.conditionScale;
   }
   if (typed('curriculum')) c.finetune.curriculum = parseCurriculum(o.curriculum ?? '', c.finetune.steps);
-  else if (typed('steps') && c.finetune.curriculum && base.finetune.steps > 0) {
-    // The preset's curriculum keeps its share of the run, as the warmup does.
-    const steps = Math.round((c.finetune.curriculum.steps * o.steps) / base.finetune.steps);
-    c.finetune.curriculum = { ...c.finetune.curriculum, steps };
-  }
   if (typed('dModel')) c.model.dModel = o.dModel;
   if (typed('textEncoder')) c.model.textEncoder = o.textEncoder;
   if (typed('freeze'))

@@ -41,6 +41,11 @@ describe('vqa CLI: usage errors exit 2 and list what is valid', () => {
       2,
       expect.stringMatching(/--condition-scale is a FiLM option; --fusion is 'concat'/),
     ]);
+    const form = await cli('train', '--curriculum', 'horizontal');
+    expect([form.code, form.err]).toEqual([
+      2,
+      expect.stringMatching(/--curriculum must be 'type,type,…:steps'/),
+    ]);
     const fusion = await cli('train', '--fusion', 'nope');
     expect([fusion.code, fusion.err]).toEqual([
       2,
@@ -129,6 +134,10 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
       '2',
       '--condition-scale',
       '3',
+      '--d-model',
+      '16',
+      '--curriculum',
+      'what color is the:1',
       '--run-dir',
       q,
     );
@@ -136,6 +145,8 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
     const args = JSON.parse(readFileSync(join(q, 'bundle', 'training_args.json'), 'utf8'));
     expect(args.finetune.steps).toBe(2);
     expect(args.model.fusion).toMatchObject({ type: 'film', conditionScale: 3 });
+    expect(args.model.dModel).toBe(16);
+    expect(args.finetune.curriculum).toEqual({ questionTypes: ['what color is the'], steps: 1 });
     expect(args.finetune.imagesPerBatch).toBe(2);
     expect(args.finetune.checkpointEvery).toBe(10); // from --quick
   }, 60_000);
@@ -151,6 +162,15 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
     const r = await cli('train', ...TINY_TRAIN, '--images-per-batch', '7', '--run-dir', join(dir, 'r7'));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--images-per-batch 7 is more than the 6 training images/);
+  }, 60_000);
+
+  it('--curriculum with a type the folder does not have lists its types, before pretraining', async () => {
+    const r = await cli('train', ...TINY_TRAIN, '--curriculum', 'horizontal:1', '--run-dir', join(dir, 'rc'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /--curriculum: 'horizontal' not a question type of .*; its types: is the, what color is the/,
+    );
+    expect(r.out).not.toMatch(/pretraining/);
   }, 60_000);
 
   it('malformed dataset JSON: the file and the field are named', async () => {
