@@ -1,26 +1,16 @@
+import type { ConvGeometry } from '../../../kernel-names.js';
 import type { KernelConfig } from '../../../kernel-registry.js';
 import type { CpuBackend } from '../cpu-backend.js';
+import { outSize } from './conv.js';
 import { cpuKernel } from './cpu-kernel.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
-
-const outSize = (size: number, k: number, s: number, p: number) => Math.floor((size + 2 * p - k) / s) + 1;
 
 /** A float32 view of a buffer (conv kernels only see float32 tensors). */
 const f32 = (v: ArrayLike<number>): Float32Array => (v instanceof Float32Array ? v : Float32Array.from(v));
 
 /** Below this many channels a tap is copied element by element (a subarray costs more than a few stores). */
 const BLOCK_COPY_CHANNELS = 16;
-
-/** The geometry attributes of Im2ColNhwc / Col2ImNhwc. */
-interface ConvGeometry {
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-}
 
 /**
  * For each tap t of each output pixel (row-major over n, y, x, ki, kj — the order of the column

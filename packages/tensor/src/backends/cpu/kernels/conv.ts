@@ -5,7 +5,9 @@ import { cpuKernel } from './cpu-kernel.js';
 
 const cpu = (b: unknown) => b as CpuBackend;
 
-const outSize = (size: number, k: number, s: number, p: number) => Math.floor((size + 2 * p - k) / s) + 1;
+/** Output length of a convolution along one axis. */
+export const outSize = (size: number, k: number, s: number, p: number) =>
+  Math.floor((size + 2 * p - k) / s) + 1;
 
 /** The output columns whose tap `kj` falls inside a row of `width` are x in [x0, x1). */
 const columnStart = (ow: number, kj: number, sW: number, padW: number) =>
