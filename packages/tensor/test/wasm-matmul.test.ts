@@ -12,6 +12,9 @@ import { ENGINE } from '../src/engine.js';
 import * as T from '../src/index.js';
 import { reference } from './matmul-reference.js';
 
+/** The float32 bits of `x` (a kernel's output may be a view into wasm memory, so not `x.buffer` whole). */
+const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+
 // Worker threads run in Node; on a browser main thread the backend is single-threaded by design.
 const IN_NODE = typeof window === 'undefined';
 
@@ -165,8 +168,8 @@ describe('wasm BatchMatMul', () => {
         expect(many.threads).toBe(3);
         expect(many.tasksOnWorkers).toBeGreaterThan(before);
         expect(one.tasksOnWorkers).toBe(0);
-        expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(expected.buffer));
-        expect(new Uint32Array(cold.buffer)).toEqual(new Uint32Array(expected.buffer));
+        expect(bits(got)).toEqual(bits(expected));
+        expect(bits(cold)).toEqual(bits(expected));
         // And still correct, against the float64 reference.
         const ref = reference(a, [1, problem.k, problem.m], b, [3, problem.k, problem.n], true, false);
         for (let i = 0; i < ref.values.length; i += 97)
@@ -204,7 +207,7 @@ describe('wasm BatchMatMul', () => {
         let got = many.matmul(a, b, problem)!;
         for (let rep = 0; rep < 20 && many.tasksOnWorkers === 0; rep++) got = many.matmul(a, b, problem)!;
         expect(many.tasksOnWorkers).toBeGreaterThan(0);
-        expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(expected.buffer));
+        expect(bits(got)).toEqual(bits(expected));
         const ref = reference(a, [1, problem.m, problem.k], b, [1, problem.n, problem.k], false, true);
         for (let i = 0; i < ref.values.length; i += 13)
           expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);
@@ -235,7 +238,7 @@ describe('wasm BatchMatMul', () => {
     const b = Float32Array.from({ length: 21 * 70 }, () => g.normal());
     const got = gemm(plain, null, a, b, problem)!;
     const shared = new WasmBackend('wasm-shared', 1).matmul(a, b, problem)!;
-    expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(shared.buffer)); // same code, same bits
+    expect(bits(got)).toEqual(bits(shared)); // same code, same bits
     const ref = reference(a, [2, 9, 70], b, [1, 21, 70], false, true);
     for (let i = 0; i < ref.values.length; i++)
       expect(Math.abs(got[i]! - ref.values[i]!)).toBeLessThanOrEqual(ref.bound[i]!);

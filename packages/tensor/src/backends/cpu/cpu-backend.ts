@@ -40,7 +40,7 @@ export class CpuBackend implements Backend {
    * microseconds on first touch, writing into a fresh 16 MB array costs more than most kernels.
    */
   uninitializedOutput(dtype: DType, length: number): TypedArray {
-    return dtype === 'float32' ? this.outputBuffers.take(length) : allocate(dtype, length);
+    return dtype === 'float32' ? this.uninitializedFloat32(length) : allocate(dtype, length);
   }
 
   values(dataId: DataId): TypedArray {
@@ -67,8 +67,13 @@ export class CpuBackend implements Backend {
       this.references.set(v, left);
     } else {
       this.references.delete(v);
-      this.outputBuffers.release(v);
+      this.recycle(v);
     }
+  }
+
+  /** Takes back an array no tensor stores any more (the pool keeps those it handed out). */
+  protected recycle(values: TypedArray): void {
+    this.outputBuffers.release(values);
   }
 
   memory(): BackendMemory {

@@ -1,7 +1,7 @@
 import type { AdamStepAttrs } from '../../kernel-names.js';
+import { type Allocate, plainAllocate, WasmCall } from './wasm-call.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
-const DATA_OFFSET = 256;
 const f = Math.fround;
 
 /**
@@ -19,38 +19,46 @@ export function adamStepWasm(
   runtime: WasmRuntime,
   [p, g, m, v]: readonly Float32Array[],
   o: AdamStepAttrs,
-  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
+  allocate: Allocate = plainAllocate,
 ): Float32Array | null {
   const n = p!.length;
   const n4 = Math.ceil(n / 4) * 4;
-  const at = (slot: number) => DATA_OFFSET / 4 + slot * n4;
-  const bytes = at(7) * 4;
-  if (bytes >= 2 ** 32 - 2 ** 16 || !runtime.reserve(bytes)) return null;
-  const heap = runtime.f32;
-  [p, g, m, v].forEach((x, slot) => heap.set(x!, at(slot)));
-  const decayWeights = o.weightDecay !== 0 && o.decoupledWeightDecay;
-  const decayGrad = o.weightDecay !== 0 && !o.decoupledWeightDecay;
-  runtime.exports.adam_step(
-    at(0) * 4,
-    at(1) * 4,
-    at(2) * 4,
-    at(3) * 4,
-    at(4) * 4,
-    at(5) * 4,
-    at(6) * 4,
-    n4 / 4,
-    decayWeights ? f(1 - o.lr * o.weightDecay) : 1,
-    f(o.weightDecay),
-    f(1 - o.beta1),
-    f(o.beta2),
-    f(1 - o.beta2),
-    f(Math.sqrt(1 - o.beta2 ** o.step)),
-    f(o.eps),
-    f(-o.lr / (1 - o.beta1 ** o.step)),
-    (o.maximize ? 1 : 0) | (decayGrad ? 2 : 0),
-  );
-  const out = allocate(3 * n);
-  const h = runtime.f32;
-  for (let s = 0; s < 3; s++) out.set(h.subarray(at(4 + s), at(4 + s) + n), s * n);
-  return out;
+  const call = new WasmCall(runtime);
+  try {
+    const inputs = [p!, g!, m!, v!].map((x) => call.input(x));
+    // The kernel writes whole vectors of all three outputs in one pass, so [3, n] is written in
+    // place only when n is a multiple of 4 (else one slot's spare lanes would overwrite the next's).
+    const out = n4 === n ? call.output(3 * n, allocate) : null;
+    const base = out ? out.address : call.scratch(3 * n4);
+    if (inputs.some((at) => at < 0) || base < 0) return null;
+    const slot = (s: number) => base + s * n4 * 4;
+    const decayWeights = o.weightDecay !== 0 && o.decoupledWeightDecay;
+    const decayGrad = o.weightDecay !== 0 && !o.decoupledWeightDecay;
+    runtime.exports.adam_step(
+      inputs[0]!,
+      inputs[1]!,
+      inputs[2]!,
+      inputs[3]!,
+      slot(0),
+      slot(1),
+      slot(2),
+      n4 / 4,
+      decayWeights ? f(1 - o.lr * o.weightDecay) : 1,
+      f(o.weightDecay),
+      f(1 - o.beta1),
+      f(o.beta2),
+      f(1 - o.beta2),
+      f(Math.sqrt(1 - o.beta2 ** o.step)),
+      f(o.eps),
+      f(-o.lr / (1 - o.beta1 ** o.step)),
+      (o.maximize ? 1 : 0) | (decayGrad ? 2 : 0),
+    );
+    if (out) return out.values();
+    const result = allocate(3 * n);
+    const h = runtime.f32;
+    for (let s = 0; s < 3; s++) result.set(h.subarray(slot(s) / 4, slot(s) / 4 + n), s * n);
+    return result;
+  } finally {
+    call.end();
+  }
 }

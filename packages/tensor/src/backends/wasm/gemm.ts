@@ -1,4 +1,5 @@
 import { MAX_POOL_TASKS, type TaskFunction, type WasmThreadPool } from './thread-pool.js';
+import { type Allocate, plainAllocate, WasmCall } from './wasm-call.js';
 import { GEMM_PARAMS, GEMM_MR as MR, GEMM_NR as NR } from './wasm-module-bytes.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
@@ -10,9 +11,8 @@ const NC = 256;
 const KC = 256;
 /** Below this many multiply-adds, waking workers costs more than it saves. */
 const MIN_THREADED_MACS = 1 << 22;
-/** Where the job parameters live; data starts after them. */
+/** Where the job parameters live (data comes from `WasmCall`). */
 const PARAMS_OFFSET = 0;
-const DATA_OFFSET = 256;
 
 export interface GemmProblem {
   /** Batches of A and of B: each 1 (broadcast) or `batch`. */
@@ -68,7 +68,7 @@ export function gemm(
   a: ArrayLike<number>,
   b: ArrayLike<number>,
   problem: GemmProblem,
-  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
+  allocate: Allocate = plainAllocate,
 ): Float32Array | null {
   const { batchA, batchB, batch, m, k, n, transposeA, transposeB } = problem;
   if (batch * m * n === 0 || k === 0) return new Float32Array(batch * m * n);
@@ -76,75 +76,89 @@ export function gemm(
   const np = roundUp(n, NR);
   const aStride = align16(mp * k);
   const bStride = align16(k * np);
-  const cStride = align16(mp * np);
-  // Layout (in floats): parameters, raw A, raw B (copied in as they are), packed A, packed B, C.
-  const rawA = DATA_OFFSET / 4;
-  const rawB = rawA + align16(batchA * m * k);
-  const aBase = rawB + align16(batchB * k * n);
-  const bBase = aBase + batchA * aStride;
-  const cBase = bBase + batchB * bStride;
-  const totalBytes = (cBase + batch * cStride) * 4;
-  if (totalBytes >= 2 ** 32 - 2 ** 16 || !runtime.reserve(totalBytes)) return null;
+  const call = new WasmCall(runtime);
+  try {
+    // Operands are read in place when they live in wasm memory (the heap), else copied in as they are.
+    const rawA = call.input(asFloat32(a, batchA * m * k));
+    const rawB = call.input(asFloat32(b, batchB * k * n));
+    const aBase = call.scratch(batchA * aStride);
+    const bBase = call.scratch(batchB * bStride);
+    // C is written straight into the output when its padded layout is the output's own: whole
+    // columns (np = n) and, with several batches, whole rows (mp = m); one batch may spill its
+    // padding rows into the output block's spare capacity.
+    const direct = np === n && (batch === 1 || mp === m);
+    const cStride = direct ? mp * np : align16(mp * np);
+    const out = direct ? call.output(batch * m * n, allocate, batch * cStride) : null;
+    const cBase = out ? out.address : call.scratch(batch * cStride);
+    if (rawA < 0 || rawB < 0 || aBase < 0 || bBase < 0 || cBase < 0) return null;
 
-  const heap = runtime.f32;
-  heap.set(a.length === batchA * m * k ? a : Array.prototype.slice.call(a, 0, batchA * m * k), rawA);
-  heap.set(b.length === batchB * k * n ? b : Array.prototype.slice.call(b, 0, batchB * k * n), rawB);
+    const [mc, nc] = blockSizes(batch, mp, np, pool ? pool.size + 1 : 1);
+    const rowBlocks = Math.ceil(mp / mc);
+    const colBlocks = Math.ceil(np / nc);
+    const tasks = batch * rowBlocks * colBlocks;
+    const packTasks = batchA * rowBlocks + batchB * colBlocks;
+    const i32 = runtime.i32;
+    const P = PARAMS_OFFSET / 4;
+    const set = (key: keyof typeof GEMM_PARAMS, value: number) => {
+      i32[P + GEMM_PARAMS[key] / 4] = value;
+    };
+    set('aBase', aBase);
+    set('aStride', batchA === 1 ? 0 : aStride * 4);
+    set('bBase', bBase);
+    set('bStride', batchB === 1 ? 0 : bStride * 4);
+    set('cBase', cBase);
+    set('cStride', cStride * 4);
+    set('mp', mp);
+    set('np', np);
+    set('k', k);
+    set('kc', KC);
+    set('mc', mc);
+    set('nc', nc);
+    set('rowBlocks', rowBlocks);
+    set('colBlocks', colBlocks);
+    // op(A)(i, q) is A[i, q] (strides k, 1) or, transposed, A[q, i] (strides 1, m); op(B)(q, j) likewise.
+    set('aRaw', rawA);
+    set('bRaw', rawB);
+    set('aRawStride', m * k);
+    set('bRawStride', k * n);
+    set('aPackStride', aStride);
+    set('bPackStride', bStride);
+    set('soA', transposeA ? 1 : k);
+    set('sqA', transposeA ? m : 1);
+    set('soB', transposeB ? k : 1);
+    set('sqB', transposeB ? 1 : n);
+    set('m', m);
+    set('n', n);
+    set('aPackTasks', batchA * rowBlocks);
 
-  const [mc, nc] = blockSizes(batch, mp, np, pool ? pool.size + 1 : 1);
-  const rowBlocks = Math.ceil(mp / mc);
-  const colBlocks = Math.ceil(np / nc);
-  const tasks = batch * rowBlocks * colBlocks;
-  const packTasks = batchA * rowBlocks + batchB * colBlocks;
-  const i32 = runtime.i32;
-  const P = PARAMS_OFFSET / 4;
-  const set = (key: keyof typeof GEMM_PARAMS, value: number) => {
-    i32[P + GEMM_PARAMS[key] / 4] = value;
-  };
-  set('aBase', aBase * 4);
-  set('aStride', batchA === 1 ? 0 : aStride * 4);
-  set('bBase', bBase * 4);
-  set('bStride', batchB === 1 ? 0 : bStride * 4);
-  set('cBase', cBase * 4);
-  set('cStride', cStride * 4);
-  set('mp', mp);
-  set('np', np);
-  set('k', k);
-  set('kc', KC);
-  set('mc', mc);
-  set('nc', nc);
-  set('rowBlocks', rowBlocks);
-  set('colBlocks', colBlocks);
-  // op(A)(i, q) is A[i, q] (strides k, 1) or, transposed, A[q, i] (strides 1, m); op(B)(q, j) likewise.
-  set('aRaw', rawA * 4);
-  set('bRaw', rawB * 4);
-  set('aRawStride', m * k);
-  set('bRawStride', k * n);
-  set('aPackStride', aStride);
-  set('bPackStride', bStride);
-  set('soA', transposeA ? 1 : k);
-  set('sqA', transposeA ? m : 1);
-  set('soB', transposeB ? k : 1);
-  set('sqB', transposeB ? 1 : n);
-  set('m', m);
-  set('n', n);
-  set('aPackTasks', batchA * rowBlocks);
+    const threaded =
+      pool !== null &&
+      tasks > 1 &&
+      tasks <= MAX_POOL_TASKS &&
+      packTasks <= MAX_POOL_TASKS &&
+      batch * m * n * k >= MIN_THREADED_MACS;
+    // Packing first (every task reads packed panels of both operands), then the GEMM tasks.
+    runTasks(runtime, threaded ? pool : null, 'pack_task', packTasks);
+    runTasks(runtime, threaded ? pool : null, 'run_task', tasks);
 
-  const threaded =
-    pool !== null &&
-    tasks > 1 &&
-    tasks <= MAX_POOL_TASKS &&
-    packTasks <= MAX_POOL_TASKS &&
-    batch * m * n * k >= MIN_THREADED_MACS;
-  // Packing first (every task reads packed panels of both operands), then the GEMM tasks.
-  runTasks(runtime, threaded ? pool : null, 'pack_task', packTasks);
-  runTasks(runtime, threaded ? pool : null, 'run_task', tasks);
-
-  const out = allocate(batch * m * n);
-  const c = runtime.f32;
-  for (let p = 0; p < batch; p++) {
-    const src = cBase + p * cStride;
-    if (np === n) out.set(c.subarray(src, src + m * n), p * m * n);
-    else for (let i = 0; i < m; i++) out.set(c.subarray(src + i * np, src + i * np + n), (p * m + i) * n);
+    if (out) return out.values();
+    const result = allocate(batch * m * n);
+    const c = runtime.f32;
+    const c0 = cBase / 4;
+    for (let p = 0; p < batch; p++) {
+      const src = c0 + p * cStride;
+      if (np === n) result.set(c.subarray(src, src + m * n), p * m * n);
+      else
+        for (let i = 0; i < m; i++) result.set(c.subarray(src + i * np, src + i * np + n), (p * m + i) * n);
+    }
+    return result;
+  } finally {
+    call.end();
   }
-  return out;
+}
+
+/** The first `length` values of `x` as a Float32Array (a view where it already is one). */
+function asFloat32(x: ArrayLike<number>, length: number): Float32Array {
+  if (x instanceof Float32Array) return x.length === length ? x : x.subarray(0, length);
+  return Float32Array.from(Array.prototype.slice.call(x, 0, length) as number[]);
 }

@@ -531,10 +531,276 @@ const rget = (name) => `(i32.load offset=${RP[name]} (local.get $params))`;
 
 const get = (name) => `(i32.load offset=${P[name]} (local.get $params))`;
 
+/**
+ * Byte offsets of the i32 parameters of a channels-last im2col job (see `taps_task`). A job works
+ * in units (op 0, gather: taps; op 1, scatter-add: whole images, so that two tasks never add into
+ * the same pixel), `chunk` units per task; unit u covers taps [u·tapsPerUnit, (u+1)·tapsPerUnit),
+ * and a scatter first zeroes its units' `zeroBytes` each of dst.
+ */
+const TP = {
+  op: 0,
+  src: 4,
+  dst: 8,
+  offsets: 12,
+  c: 16,
+  chunk: 20,
+  units: 24,
+  tapsPerUnit: 28,
+  zeroBytes: 32,
+};
+
+/**
+ * Channels-last im2col and its adjoint over a table of tap offsets (in floats; −1 for padding):
+ * tap t is the C floats at src + 4·offsets[t] (gather: copied to row block t of dst, zeros for
+ * padding) or, going back, row block t of src added into dst at 4·offsets[t]. C is a multiple of 4.
+ */
+function tapsFuncs() {
+  const vloop = (label, body) => `
+        (local.set $j (i32.const 0))
+        (block $${label}Done
+          (loop $${label}
+            (br_if $${label}Done (i32.ge_u (local.get $j) (local.get $cb)))
+            ${body}
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $${label})))`;
+  const tg = (k) => `(i32.load offset=${TP[k]} (local.get $params))`;
+  return `
+  ;; taps [t0, t1): gather (op 0) or scatter-add (op 1)
+  (func $taps (param $op i32) (param $src i32) (param $dst i32) (param $offs i32) (param $cb i32) (param $t0 i32) (param $t1 i32)
+    (local $t i32) (local $s i32) (local $o i32) (local $j i32)
+    (local.set $t (local.get $t0))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $t) (local.get $t1)))
+        (local.set $s (i32.load (i32.add (local.get $offs) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $o (i32.mul (local.get $t) (local.get $cb)))
+        (if (i32.eqz (local.get $op))
+          (then
+            (if (i32.lt_s (local.get $s) (i32.const 0))
+              (then ${vloop('zero', `(v128.store (i32.add (local.get $dst) (i32.add (local.get $o) (local.get $j))) (v128.const i32x4 0 0 0 0))`)})
+              (else
+                (local.set $s (i32.add (local.get $src) (i32.shl (local.get $s) (i32.const 2))))
+                ${vloop(
+                  'copy',
+                  `(v128.store (i32.add (local.get $dst) (i32.add (local.get $o) (local.get $j)))
+              (v128.load (i32.add (local.get $s) (local.get $j))))`,
+                )})))
+          (else
+            (if (i32.ge_s (local.get $s) (i32.const 0))
+              (then
+                (local.set $s (i32.add (local.get $dst) (i32.shl (local.get $s) (i32.const 2))))
+                ${vloop(
+                  'add',
+                  `(v128.store (i32.add (local.get $s) (local.get $j))
+              (f32x4.add (v128.load (i32.add (local.get $s) (local.get $j)))
+                         (v128.load (i32.add (local.get $src) (i32.add (local.get $o) (local.get $j))))))`,
+                )}))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $next))))
+
+  (func (export "taps_task") (param $params i32) (param $t i32)
+    (local $u0 i32) (local $u1 i32) (local $z i32)
+    (local.set $u0 (i32.mul (local.get $t) ${tg('chunk')}))
+    (local.set $u1 (i32.add (local.get $u0) ${tg('chunk')}))
+    (if (i32.gt_u (local.get $u1) ${tg('units')}) (then (local.set $u1 ${tg('units')})))
+    (local.set $z ${tg('zeroBytes')})
+    (if (local.get $z)
+      (then
+        (memory.fill (i32.add ${tg('dst')} (i32.mul (local.get $u0) (local.get $z))) (i32.const 0)
+                     (i32.mul (i32.sub (local.get $u1) (local.get $u0)) (local.get $z)))))
+    (call $taps ${tg('op')} ${tg('src')} ${tg('dst')} ${tg('offsets')} (i32.shl ${tg('c')} (i32.const 2))
+      (i32.mul (local.get $u0) ${tg('tapsPerUnit')}) (i32.mul (local.get $u1) ${tg('tapsPerUnit')})))`;
+}
+
+/**
+ * Batch-norm passes over x `[N, C, L]` (rows: L = 1, C a multiple of 4; runs: L a multiple of 4),
+ * per-channel coefficients and sums in float64 as the JS kernels keep them (batch-norm.ts):
+ * `bn_sums` adds into acc1 (and acc2) per channel — mode 0: Σx; 1: Σ(x − mean)²; 2: Σy and
+ * Σy·(x − mean), y being dy — and `bn_affine` writes dst = x·k + b (mode 0) or y·k + x·a + b (mode 1)
+ * per channel, computed in float64 and rounded once (the JS kernels' arithmetic). With L = 1 each
+ * channel sums its rows in order, as the JS loop does, so those sums are bit-identical to it.
+ */
+function bnFuncs() {
+  const hi = (v) =>
+    `(f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v}))`;
+  const lo = (v) => `(f64x2.promote_low_f32x4 ${v})`;
+  const join = (l, h) =>
+    `(i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (f32x4.demote_f64x2_zero ${l}) (f32x4.demote_f64x2_zero ${h}))`;
+  // sums of one vector of 4 channels (rows layout): coefficients/accumulators at byte ch·8
+  const rowSums = (mode) => {
+    const acc = (a, off, v) =>
+      `(v128.store offset=${off} (local.get ${a}) (f64x2.add (v128.load offset=${off} (local.get ${a})) ${v}))`;
+    const dev = (half, off) => `(f64x2.sub ${half} (v128.load offset=${off} (local.get $mp)))`;
+    if (mode === 0) return `${acc('$ap', 0, lo('(local.get $xv)'))} ${acc('$ap', 16, hi('(local.get $xv)'))}`;
+    if (mode === 1)
+      return `(local.set $d0 ${dev(lo('(local.get $xv)'), 0)}) (local.set $d1 ${dev(hi('(local.get $xv)'), 16)})
+        ${acc('$ap', 0, '(f64x2.mul (local.get $d0) (local.get $d0))')} ${acc('$ap', 16, '(f64x2.mul (local.get $d1) (local.get $d1))')}`;
+    return `(local.set $y0 ${lo('(local.get $yv)')}) (local.set $y1 ${hi('(local.get $yv)')})
+        ${acc('$ap', 0, '(local.get $y0)')} ${acc('$ap', 16, '(local.get $y1)')}
+        ${acc('$bp', 0, `(f64x2.mul (local.get $y0) ${dev(lo('(local.get $xv)'), 0)})`)}
+        ${acc('$bp', 16, `(f64x2.mul (local.get $y1) ${dev(hi('(local.get $xv)'), 16)})`)}`;
+  };
+  // sums of one vector of a run (runs layout): into v128 partials $s0/$s1 (and $t0/$t1), mean splatted in $mv
+  const runSums = (mode) => {
+    if (mode === 0)
+      return `(local.set $s0 (f64x2.add (local.get $s0) ${lo('(local.get $xv)')})) (local.set $s1 (f64x2.add (local.get $s1) ${hi('(local.get $xv)')}))`;
+    const d0 = `(f64x2.sub ${lo('(local.get $xv)')} (local.get $mv))`;
+    const d1 = `(f64x2.sub ${hi('(local.get $xv)')} (local.get $mv))`;
+    if (mode === 1)
+      return `(local.set $d0 ${d0}) (local.set $d1 ${d1})
+        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.mul (local.get $d0) (local.get $d0))))
+        (local.set $s1 (f64x2.add (local.get $s1) (f64x2.mul (local.get $d1) (local.get $d1))))`;
+    return `(local.set $y0 ${lo('(local.get $yv)')}) (local.set $y1 ${hi('(local.get $yv)')})
+        (local.set $s0 (f64x2.add (local.get $s0) (local.get $y0))) (local.set $s1 (f64x2.add (local.get $s1) (local.get $y1)))
+        (local.set $t0 (f64x2.add (local.get $t0) (f64x2.mul (local.get $y0) ${d0})))
+        (local.set $t1 (f64x2.add (local.get $t1) (f64x2.mul (local.get $y1) ${d1})))`;
+  };
+  const hsum = (a, b) =>
+    `(f64.add (f64x2.extract_lane 0 (f64x2.add ${a} ${b})) (f64x2.extract_lane 1 (f64x2.add ${a} ${b})))`;
+  const addTo = (addr, v) => `(f64.store ${addr} (f64.add (f64.load ${addr}) ${v}))`;
+  const modes = (f) =>
+    `(if (i32.eqz (local.get $mode)) (then ${f(0)}) (else (if (i32.eq (local.get $mode) (i32.const 1)) (then ${f(1)}) (else ${f(2)}))))`;
+  const affineRow = (mode) => {
+    const k0 = '(v128.load offset=0 (local.get $kp))';
+    const k1 = '(v128.load offset=16 (local.get $kp))';
+    const b0 = '(v128.load offset=0 (local.get $bp))';
+    const b1 = '(v128.load offset=16 (local.get $bp))';
+    if (mode === 0)
+      return join(
+        `(f64x2.add (f64x2.mul ${lo('(local.get $xv)')} ${k0}) ${b0})`,
+        `(f64x2.add (f64x2.mul ${hi('(local.get $xv)')} ${k1}) ${b1})`,
+      );
+    const a0 = '(v128.load offset=0 (local.get $ap))';
+    const a1 = '(v128.load offset=16 (local.get $ap))';
+    return join(
+      `(f64x2.add (f64x2.add (f64x2.mul ${lo('(local.get $yv)')} ${k0}) (f64x2.mul ${lo('(local.get $xv)')} ${a0})) ${b0})`,
+      `(f64x2.add (f64x2.add (f64x2.mul ${hi('(local.get $yv)')} ${k1}) (f64x2.mul ${hi('(local.get $xv)')} ${a1})) ${b1})`,
+    );
+  };
+  const affineRun = (mode) => {
+    if (mode === 0)
+      return join(
+        `(f64x2.add (f64x2.mul ${lo('(local.get $xv)')} (local.get $kv)) (local.get $bv))`,
+        `(f64x2.add (f64x2.mul ${hi('(local.get $xv)')} (local.get $kv)) (local.get $bv))`,
+      );
+    return join(
+      `(f64x2.add (f64x2.add (f64x2.mul ${lo('(local.get $yv)')} (local.get $kv)) (f64x2.mul ${lo('(local.get $xv)')} (local.get $av))) (local.get $bv))`,
+      `(f64x2.add (f64x2.add (f64x2.mul ${hi('(local.get $yv)')} (local.get $kv)) (f64x2.mul ${hi('(local.get $xv)')} (local.get $av))) (local.get $bv))`,
+    );
+  };
+  const locals = `(local $i i32) (local $ch i32) (local $j i32) (local $end i32) (local $xp i32) (local $yp i32)
+    (local $ap i32) (local $bp i32) (local $mp i32) (local $kp i32)
+    (local $xv v128) (local $yv v128) (local $d0 v128) (local $d1 v128) (local $y0 v128) (local $y1 v128)
+    (local $s0 v128) (local $s1 v128) (local $t0 v128) (local $t1 v128) (local $mv v128) (local $kv v128) (local $av v128) (local $bv v128)`;
+  return `
+  ;; x, y: [n, c, l] f32 (y = dy, mode 2 only); mean, acc1, acc2: [c] f64
+  (func (export "bn_sums") (param $x i32) (param $y i32) (param $n i32) (param $c i32) (param $l i32)
+                           (param $mean i32) (param $acc1 i32) (param $acc2 i32) (param $mode i32)
+    ${locals}
+    (local.set $xp (local.get $x)) (local.set $yp (local.get $y))
+    (if (i32.eq (local.get $l) (i32.const 1))
+      (then
+        ;; rows: every channel adds its rows in order
+        (local.set $end (i32.add (local.get $x) (i32.shl (i32.mul (local.get $n) (local.get $c)) (i32.const 2))))
+        (block $rowsDone (loop $rows
+          (br_if $rowsDone (i32.ge_u (local.get $xp) (local.get $end)))
+          (local.set $ap (local.get $acc1)) (local.set $bp (local.get $acc2)) (local.set $mp (local.get $mean))
+          (local.set $ch (i32.const 0))
+          (block $chDone (loop $chs
+            (br_if $chDone (i32.ge_u (local.get $ch) (local.get $c)))
+            (local.set $xv (v128.load (local.get $xp)))
+            (if (i32.eq (local.get $mode) (i32.const 2)) (then (local.set $yv (v128.load (local.get $yp)))))
+            ${modes(rowSums)}
+            (local.set $xp (i32.add (local.get $xp) (i32.const 16))) (local.set $yp (i32.add (local.get $yp) (i32.const 16)))
+            (local.set $ap (i32.add (local.get $ap) (i32.const 32))) (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+            (local.set $mp (i32.add (local.get $mp) (i32.const 32)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+            (br $chs)))
+          (br $rows))))
+      (else
+        ;; runs: each (sample, channel) run of l summed in f64x2 partials, then added to its channel
+        (local.set $i (i32.const 0))
+        (block $nDone (loop $samples
+          (br_if $nDone (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $ch (i32.const 0))
+          (block $chDone2 (loop $chs2
+            (br_if $chDone2 (i32.ge_u (local.get $ch) (local.get $c)))
+            (local.set $s0 (v128.const i64x2 0 0)) (local.set $s1 (v128.const i64x2 0 0))
+            (local.set $t0 (v128.const i64x2 0 0)) (local.set $t1 (v128.const i64x2 0 0))
+            (local.set $mv (f64x2.splat (f64.load (i32.add (local.get $mean) (i32.shl (local.get $ch) (i32.const 3))))))
+            (local.set $end (i32.add (local.get $xp) (i32.shl (local.get $l) (i32.const 2))))
+            (block $runDone (loop $run
+              (br_if $runDone (i32.ge_u (local.get $xp) (local.get $end)))
+              (local.set $xv (v128.load (local.get $xp)))
+              (if (i32.eq (local.get $mode) (i32.const 2)) (then (local.set $yv (v128.load (local.get $yp)))))
+              ${modes(runSums)}
+              (local.set $xp (i32.add (local.get $xp) (i32.const 16))) (local.set $yp (i32.add (local.get $yp) (i32.const 16)))
+              (br $run)))
+            ${addTo('(i32.add (local.get $acc1) (i32.shl (local.get $ch) (i32.const 3)))', hsum('(local.get $s0)', '(local.get $s1)'))}
+            (if (i32.eq (local.get $mode) (i32.const 2))
+              (then ${addTo('(i32.add (local.get $acc2) (i32.shl (local.get $ch) (i32.const 3)))', hsum('(local.get $t0)', '(local.get $t1)'))}))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
+            (br $chs2)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $samples))))))
+
+  ;; dst = x·k + b (mode 0) or y·k + x·a + b (mode 1); k, a, b: [c] f64
+  (func (export "bn_affine") (param $x i32) (param $y i32) (param $n i32) (param $c i32) (param $l i32)
+                             (param $k i32) (param $a i32) (param $b i32) (param $dst i32) (param $mode i32)
+    ${locals} (local $op i32)
+    (local.set $xp (local.get $x)) (local.set $yp (local.get $y)) (local.set $op (local.get $dst))
+    (if (i32.eq (local.get $l) (i32.const 1))
+      (then
+        (local.set $end (i32.add (local.get $x) (i32.shl (i32.mul (local.get $n) (local.get $c)) (i32.const 2))))
+        (block $rowsDone (loop $rows
+          (br_if $rowsDone (i32.ge_u (local.get $xp) (local.get $end)))
+          (local.set $kp (local.get $k)) (local.set $ap (local.get $a)) (local.set $bp (local.get $b))
+          (local.set $ch (i32.const 0))
+          (block $chDone (loop $chs
+            (br_if $chDone (i32.ge_u (local.get $ch) (local.get $c)))
+            (local.set $xv (v128.load (local.get $xp)))
+            (if (local.get $mode)
+              (then (local.set $yv (v128.load (local.get $yp))) (v128.store (local.get $op) ${affineRow(1)}))
+              (else (v128.store (local.get $op) ${affineRow(0)})))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 16))) (local.set $yp (i32.add (local.get $yp) (i32.const 16)))
+            (local.set $op (i32.add (local.get $op) (i32.const 16)))
+            (local.set $kp (i32.add (local.get $kp) (i32.const 32))) (local.set $ap (i32.add (local.get $ap) (i32.const 32)))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+            (br $chs)))
+          (br $rows))))
+      (else
+        (local.set $i (i32.const 0))
+        (block $nDone (loop $samples
+          (br_if $nDone (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $ch (i32.const 0))
+          (block $chDone2 (loop $chs2
+            (br_if $chDone2 (i32.ge_u (local.get $ch) (local.get $c)))
+            (local.set $kv (f64x2.splat (f64.load (i32.add (local.get $k) (i32.shl (local.get $ch) (i32.const 3))))))
+            (local.set $av (f64x2.splat (f64.load (i32.add (local.get $a) (i32.shl (local.get $ch) (i32.const 3))))))
+            (local.set $bv (f64x2.splat (f64.load (i32.add (local.get $b) (i32.shl (local.get $ch) (i32.const 3))))))
+            (local.set $end (i32.add (local.get $xp) (i32.shl (local.get $l) (i32.const 2))))
+            (block $runDone (loop $run
+              (br_if $runDone (i32.ge_u (local.get $xp) (local.get $end)))
+              (local.set $xv (v128.load (local.get $xp)))
+              (if (local.get $mode)
+                (then (local.set $yv (v128.load (local.get $yp))) (v128.store (local.get $op) ${affineRun(1)}))
+                (else (v128.store (local.get $op) ${affineRun(0)})))
+              (local.set $xp (i32.add (local.get $xp) (i32.const 16))) (local.set $yp (i32.add (local.get $yp) (i32.const 16)))
+              (local.set $op (i32.add (local.get $op) (i32.const 16)))
+              (br $run)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
+            (br $chs2)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $samples))))))`;
+}
+
 function moduleText(shared) {
   return `(module
   (import "env" "memory" (memory 1${shared ? ' 65536 shared' : ''}))
 ${tileFunc()}
+${tapsFuncs()}
+${bnFuncs()}
 
   ;; Rows [i0, i1) × columns [j0, j1) of one GEMM (multiples of MR and NR), blocked over K by kc so
   ;; that a kc×NR slice of packed B stays in L1 while the row block of packed A streams past it.
@@ -691,8 +957,9 @@ function compile(shared, fma) {
     simd: true,
     threads: true,
     relaxed_simd: true,
+    bulk_memory: true,
   });
-  mod.validate({ simd: true, threads: true, relaxed_simd: true });
+  mod.validate({ simd: true, threads: true, relaxed_simd: true, bulk_memory: true });
   const { buffer } = mod.toBinary({});
   mod.destroy();
   return Buffer.from(buffer).toString('base64');
@@ -715,6 +982,8 @@ export const UNARY_PARAMS = ${JSON.stringify(UP)} as const;
 export const ROW_OPS = ${JSON.stringify(ROW_OPS)} as const;
 /** Byte offsets of the parameters that \`rows_task(params, t)\` reads (\`eps\` is a float32). */
 export const ROW_PARAMS = ${JSON.stringify(RP)} as const;
+/** Byte offsets of the i32 parameters that \`taps_task(params, t)\` reads (channels-last im2col). */
+export const TAPS_PARAMS = ${JSON.stringify(TP)} as const;
 /** Binary functions the module exports, each \`(a, b, dst, count4, mode)\`. */
 export const BINARY_OPS = ${JSON.stringify([...Object.keys(BINARY_OPS), 'gelu_grad'])} as const;
 /** The module importing \`env.memory\` as a shared memory (threads). */

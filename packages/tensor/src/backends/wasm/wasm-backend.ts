@@ -1,21 +1,25 @@
+import type { TypedArray } from '../../dtype.js';
 import type { AdamStepAttrs } from '../../kernel-names.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { adamStepWasm } from './adam.js';
 import { binary, type WasmBinaryOp } from './binary.js';
 import { type GemmProblem, gemm } from './gemm.js';
 import { rowwise, type WasmRowOp } from './rows.js';
+import { type TapsProblem, taps } from './taps.js';
 import { hardwareThreads, threadsSupported, WasmThreadPool } from './thread-pool.js';
 import { unary, type WasmUnaryOp } from './unary.js';
+import type { Allocate } from './wasm-call.js';
 import { WasmRuntime } from './wasm-runtime.js';
 
 /** Most threads `'auto'` picks: past 8, a 512² GEMM (16 tasks of 64×256) has too few tasks to share. */
 const MAX_AUTO_THREADS = 8;
 
 /**
- * The fast CPU backend: the cpu backend's typed-array storage and kernels, with the hot kernels
- * (BatchMatMul; Add, Sub, Mul; Exp, Sigmoid, Tanh; Relu and Gelu with their fused backward kernels;
- * softmax and layerNorm rows; AdamStep) in WebAssembly SIMD (f32x4), and GEMM
- * spread over a lazily created worker pool sharing one `WebAssembly.Memory`. Results do not depend
+ * The fast CPU backend: the cpu backend's kernels, with the hot ones (BatchMatMul; Add, Sub, Mul;
+ * Exp, Sigmoid, Tanh; Relu and Gelu with their fused backward kernels; softmax and layerNorm rows;
+ * channels-last im2col; batch norm; AdamStep) in WebAssembly SIMD (f32x4), GEMM and the larger
+ * passes spread over a lazily created worker pool sharing one `WebAssembly.Memory`, and float32
+ * tensors stored in that memory where it is shared, so kernels work on them in place (README.md). Results do not depend
  * on the thread count: each output element is summed by one thread in a fixed order.
  *
  * Threads work in Node and in cross-origin-isolated browser workers; a browser main thread cannot
@@ -34,8 +38,8 @@ export class WasmBackend extends CpuBackend {
   private runtimeInstance: WasmRuntime | null = null;
   private pool: WasmThreadPool | null = null;
   private poolTried = false;
-  /** Kernel outputs come from the buffer pool: each driver writes every element. */
-  private readonly allocateOutput = (length: number) => this.uninitializedFloat32(length);
+  /** Kernel outputs come from the heap (or the buffer pool): each driver writes every element. */
+  readonly allocateOutput: Allocate = (length, capacity) => this.uninitializedFloat32(length, capacity);
 
   /** @param threads threads for GEMM, calling thread included; `'auto'`: the machine's cores (at most 8). */
   constructor(name = 'wasm', threads: number | 'auto' = 'auto') {
@@ -60,6 +64,24 @@ export class WasmBackend extends CpuBackend {
     this.pool?.destroy();
     this.pool = null;
     this.poolTried = false;
+  }
+
+  /**
+   * Float32 outputs live in the wasm memory's heap where the memory is shared (see wasm-heap.ts),
+   * so the SIMD kernels read and write them in place; `capacity` floats of room (≥ `length`) for a
+   * kernel that writes padding past the end. Elsewhere, or when the memory is full, the buffer pool.
+   */
+  override uninitializedFloat32(length: number, capacity = length): Float32Array {
+    return this.runtime.heap?.take(length, capacity) ?? super.uninitializedFloat32(length);
+  }
+
+  protected override recycle(values: TypedArray): void {
+    if (!this.runtime.heap?.free(values)) super.recycle(values);
+  }
+
+  /** Bytes of the heap in use by tensors and kernels, and taken from the memory in all (null without a heap). */
+  get heapStats(): { liveBytes: number; reservedBytes: number } | null {
+    return this.runtimeInstance?.heap?.stats ?? null;
   }
 
   get runtime(): WasmRuntime {
@@ -127,6 +149,20 @@ export class WasmBackend extends CpuBackend {
     bShape: readonly number[],
   ): Float32Array | null {
     return binary(this.runtime, op, a, aShape, b, bShape, this.allocateOutput);
+  }
+
+  /** Channels-last im2col or its adjoint (see taps.ts); null where the JS kernel should run. */
+  taps(op: 'gather' | 'scatter', src: Float32Array, problem: TapsProblem): Float32Array | null {
+    const size =
+      op === 'gather' ? problem.offsets.length * problem.channels : problem.images * problem.imageFloats;
+    return taps(
+      this.runtime,
+      size >= 65536 ? this.threadPool() : null,
+      op,
+      src,
+      problem,
+      this.allocateOutput,
+    );
   }
 
   /** One fused Adam/AdamW update (see adam.ts); null when it does not fit in wasm memory. */

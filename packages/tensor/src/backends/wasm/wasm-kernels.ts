@@ -1,7 +1,9 @@
 import type { TensorInfo } from '../../backend.js';
 import type { KernelConfig } from '../../kernel-registry.js';
 import { broadcastShapes } from '../../shape.js';
+import { tapOffsets } from '../cpu/kernels/conv-nhwc.js';
 import { CPU_KERNELS } from '../cpu/kernels/index.js';
+import { wasmBatchNormKernels } from './batch-norm.js';
 import type { WasmBinaryOp } from './binary.js';
 import type { WasmUnaryOp } from './unary.js';
 import type { WasmBackend } from './wasm-backend.js';
@@ -128,6 +130,43 @@ function wasmAdamStepKernel(backendName: string): KernelConfig<'AdamStep'> {
   };
 }
 
+/**
+ * Channels-last im2col and its adjoint in WebAssembly SIMD over the pool (see taps.ts); C not a
+ * multiple of 4 is declined.
+ */
+function wasmTapsKernels(backendName: string): KernelConfig[] {
+  const gather: KernelConfig<'Im2ColNhwc'> = {
+    kernelName: 'Im2ColNhwc',
+    backendName,
+    kernelFunc: ({ inputs: [x], attrs: g, backend: b }) => {
+      const backend = b as WasmBackend;
+      const xs = backend.values(x!.dataId);
+      const [n, h, w, c] = x!.shape as [number, number, number, number];
+      if (!(xs instanceof Float32Array) || c % 4 !== 0) return null;
+      const offsets = tapOffsets(n, h, w, c, g);
+      const out = backend.taps('gather', xs, { offsets, channels: c, images: n, imageFloats: h * w * c });
+      return (
+        out &&
+        backend.output(out, [offsets.length / (g.kernelH * g.kernelW), g.kernelH * g.kernelW * c], 'float32')
+      );
+    },
+  };
+  const scatter: KernelConfig<'Col2ImNhwc'> = {
+    kernelName: 'Col2ImNhwc',
+    backendName,
+    kernelFunc: ({ inputs: [cols], attrs: g, backend: b }) => {
+      const backend = b as WasmBackend;
+      const cs = backend.values(cols!.dataId);
+      const { batch: n, height: h, width: w, channels: c } = g;
+      if (!(cs instanceof Float32Array) || c % 4 !== 0) return null;
+      const offsets = tapOffsets(n, h, w, c, g);
+      const out = backend.taps('scatter', cs, { offsets, channels: c, images: n, imageFloats: h * w * c });
+      return out && backend.output(out, [n, h, w, c], 'float32');
+    },
+  };
+  return [gather, scatter] as unknown as KernelConfig[];
+}
+
 /** Fused last-axis softmax and layerNorm in WebAssembly SIMD (rows over the pool). */
 function wasmRowKernels(backendName: string): KernelConfig[] {
   const softmax: KernelConfig<'SoftmaxLastAxis'> = {
@@ -168,6 +207,8 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...UNARY.map(([kernel, op]) => wasmUnaryKernel(kernel, op, backendName)),
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
     ...wasmRowKernels(backendName),
+    ...wasmTapsKernels(backendName),
+    ...wasmBatchNormKernels(backendName),
     wasmUnaryKernel('Gelu', 'gelu', backendName, exactGelu),
     wasmBinaryKernel('ReluGrad', 'relu_grad', backendName),
     wasmBinaryKernel('GeluGrad', 'gelu_grad', backendName, exactGelu),

@@ -1,4 +1,5 @@
 import { relaxedSimdAvailable } from './relaxed-simd.js';
+import { WasmHeap } from './wasm-heap.js';
 import {
   WASM_MODULE_PLAIN,
   WASM_MODULE_PLAIN_FMA,
@@ -12,6 +13,33 @@ export interface WasmExports {
   run_task(params: number, t: number): void;
   /** Runs chunk `t` of the elementwise job whose i32 parameters start at byte `params`. */
   unary_task(params: number, t: number): void;
+  /** Batch-norm per-channel sums over x (and dy) `[n, c, l]` into float64 accumulators (see batch-norm.ts). */
+  bn_sums(
+    x: number,
+    y: number,
+    n: number,
+    c: number,
+    l: number,
+    mean: number,
+    acc1: number,
+    acc2: number,
+    mode: number,
+  ): void;
+  /** Batch-norm per-channel affine pass: x·k + b (mode 0) or dy·k + x·a + b (mode 1). */
+  bn_affine(
+    x: number,
+    y: number,
+    n: number,
+    c: number,
+    l: number,
+    k: number,
+    a: number,
+    b: number,
+    dst: number,
+    mode: number,
+  ): void;
+  /** Runs task `t` of the channels-last im2col job at `params` (see taps.ts). */
+  taps_task(params: number, t: number): void;
   /** Runs task `t` (a block of rows) of the softmax / layerNorm job at `params`. */
   rows_task(params: number, t: number): void;
   /** Runs packing task `t` (a row block of A or a column block of B) of the GEMM job at `params`. */
@@ -57,6 +85,12 @@ export interface WasmExports {
 
 const PAGE_BYTES = 65536;
 
+/** False where `POLYMODAL_WASM_HEAP=0` is set (Node); browsers have no environment. */
+function heapWanted(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.POLYMODAL_WASM_HEAP !== '0';
+}
+
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
@@ -95,14 +129,21 @@ export class WasmRuntime {
   /** Whether the GEMM micro-kernel uses a fused multiply-add (relaxed SIMD). */
   readonly fusedMultiplyAdd: boolean;
   readonly exports: WasmExports;
+  /**
+   * Where tensors live on a shared memory (see wasm-heap.ts); null on a plain memory, whose growth
+   * would detach views into it: there kernels copy operands in and results out.
+   */
+  readonly heap: WasmHeap | null;
   private f32View: Float32Array;
   private i32View: Int32Array;
 
   /**
    * @param preferShared false: a plain memory even where a shared one is possible (tests the browser path).
    * @param preferFma false: the plain-SIMD micro-kernel even where relaxed SIMD is available.
+   * @param preferHeap false: tensors stay in JS arrays and kernels copy them in and out even on a
+   *   shared memory (for comparison; `POLYMODAL_WASM_HEAP=0` sets it).
    */
-  constructor(preferShared = true, preferFma = true) {
+  constructor(preferShared = true, preferFma = true, preferHeap = heapWanted()) {
     const shared = preferShared ? createSharedMemory() : null;
     this.shared = shared !== null;
     this.fusedMultiplyAdd = preferFma && relaxedSimdAvailable();
@@ -120,6 +161,7 @@ export class WasmRuntime {
     this.exports = instance.exports as unknown as WasmExports;
     this.f32View = new Float32Array(this.memory.buffer);
     this.i32View = new Int32Array(this.memory.buffer);
+    this.heap = this.shared && preferHeap ? new WasmHeap(this.memory, (bytes) => this.reserve(bytes)) : null;
   }
 
   /** Grows the memory to hold at least `bytes`; false when that is beyond what it can hold. */

@@ -12,12 +12,27 @@ const f32 = (v: ArrayLike<number>): Float32Array => (v instanceof Float32Array ?
 /** Below this many channels a tap is copied element by element (a subarray costs more than a few stores). */
 const BLOCK_COPY_CHANNELS = 16;
 
+/** Tables of the last few geometries: a training step asks for the same few every time. */
+const recentTables = new Map<string, Int32Array>();
+const RECENT_TABLES = 16;
+
 /**
  * For each tap t of each output pixel (row-major over n, y, x, ki, kj — the order of the column
  * rows' blocks), the offset of its C channels in the `[N, H, W, C]` input, or −1 where the tap
  * falls on padding. Both kernels walk this one table (gather one way, scatter-add the other).
+ * Tables are kept for the last few geometries (building one costs about as much as the gather).
  */
-function tapOffsets(n: number, h: number, w: number, c: number, g: ConvGeometry): Int32Array {
+export function tapOffsets(n: number, h: number, w: number, c: number, g: ConvGeometry): Int32Array {
+  const key = `${n},${h},${w},${c},${g.kernelH},${g.kernelW},${g.strideH},${g.strideW},${g.padH},${g.padW}`;
+  const known = recentTables.get(key);
+  if (known) return known;
+  const table = buildTapOffsets(n, h, w, c, g);
+  if (recentTables.size >= RECENT_TABLES) recentTables.delete(recentTables.keys().next().value!);
+  recentTables.set(key, table);
+  return table;
+}
+
+function buildTapOffsets(n: number, h: number, w: number, c: number, g: ConvGeometry): Int32Array {
   const oh = outSize(h, g.kernelH, g.strideH, g.padH);
   const ow = outSize(w, g.kernelW, g.strideW, g.padW);
   const offsets = new Int32Array(n * oh * ow * g.kernelH * g.kernelW);

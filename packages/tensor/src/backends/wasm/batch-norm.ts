@@ -1,0 +1,173 @@
+import type { TensorInfo } from '../../backend.js';
+import type { KernelConfig } from '../../kernel-registry.js';
+import type { WasmBackend } from './wasm-backend.js';
+import { WasmCall } from './wasm-call.js';
+
+/**
+ * Batch normalization's four fused kernels (the JS ones are in ../cpu/kernels/batch-norm.ts) as
+ * WebAssembly SIMD passes over tensors in wasm memory: per-channel sums and coefficients in
+ * float64, the outputs computed in float64 and rounded once, as the JS kernels do. For `[N, C]`
+ * rows (L = 1, the channels-last layout the FiLM blocks use) every sum adds in the JS kernel's
+ * order, so all four results are bit-identical to it; for `[N, C, L]` runs the sums are split into
+ * four float64 partials per run (within float64 rounding of the JS sums). Declined (the JS kernel
+ * runs) unless C (rows) or L (runs) is a multiple of 4, or for other dtypes.
+ */
+
+/** `[N, C, L]` of a batch-norm input, and whether the SIMD passes take it. */
+function layout(x: TensorInfo): [n: number, c: number, l: number] | null {
+  const [n, c, l] = x.shape as [number, number, number];
+  if (x.dtype !== 'float32') return null;
+  return (l === 1 && c % 4 === 0) || (l > 1 && l % 4 === 0) ? [n, c, l] : null;
+}
+
+/** The float32 values of `inputs`, or null when one is stored otherwise. */
+function floats(backend: WasmBackend, inputs: readonly TensorInfo[]): Float32Array[] | null {
+  const values = inputs.map((t) => backend.values(t.dataId));
+  return values.every((v) => v instanceof Float32Array) ? (values as Float32Array[]) : null;
+}
+
+/** `count` float64s of scratch, zeroed; its address and a view. */
+function f64Scratch(call: WasmCall, backend: WasmBackend, count: number): [number, Float64Array] | null {
+  const at = call.scratch(2 * count);
+  if (at < 0) return null;
+  const view = new Float64Array(backend.runtime.memory.buffer, at, count);
+  view.fill(0);
+  return [at, view];
+}
+
+export function wasmBatchNormKernels(backendName: string): KernelConfig[] {
+  const stats: KernelConfig<'BatchNormStats'> = {
+    kernelName: 'BatchNormStats',
+    backendName,
+    kernelFunc: ({ inputs: [x], backend: b }) => {
+      const backend = b as WasmBackend;
+      const dims = layout(x!);
+      const values = floats(backend, [x!]);
+      if (!dims || !values) return null;
+      const [n, c, l] = dims;
+      const m = n * l;
+      const call = new WasmCall(backend.runtime);
+      try {
+        const xAt = call.input(values[0]!);
+        const mean = f64Scratch(call, backend, c);
+        const acc = f64Scratch(call, backend, c);
+        if (xAt < 0 || !mean || !acc) return null;
+        const bn = backend.runtime.exports;
+        bn.bn_sums(xAt, 0, n, c, l, mean[0], mean[0], 0, 0);
+        // The variance around the mean, in a second pass (no cancellation).
+        for (let ch = 0; ch < c; ch++) mean[1][ch] = mean[1][ch]! / m;
+        bn.bn_sums(xAt, 0, n, c, l, mean[0], acc[0], 0, 1);
+        const out = new Float32Array(2 * c);
+        for (let ch = 0; ch < c; ch++) {
+          out[ch] = mean[1][ch]!;
+          out[c + ch] = acc[1][ch]! / m;
+        }
+        return backend.output(out, [2, c], 'float32');
+      } finally {
+        call.end();
+      }
+    },
+  };
+  // y = x·scale + shift with scale = w·rstd, shift = b − mean·scale, per channel.
+  const train: KernelConfig<'BatchNormTrain'> = {
+    kernelName: 'BatchNormTrain',
+    backendName,
+    kernelFunc: ({ inputs, attrs: { eps }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const dims = layout(inputs[0]!);
+      const values = floats(backend, inputs);
+      if (!dims || !values) return null;
+      const [n, c, l] = dims;
+      const [xs, ws, bs, ss] = values as [Float32Array, Float32Array, Float32Array, Float32Array];
+      const call = new WasmCall(backend.runtime);
+      try {
+        const xAt = call.input(xs);
+        const scale = f64Scratch(call, backend, c);
+        const shift = f64Scratch(call, backend, c);
+        const out = call.output(xs.length, backend.allocateOutput);
+        if (xAt < 0 || !scale || !shift || out.address < 0) return null;
+        for (let ch = 0; ch < c; ch++) {
+          scale[1][ch] = ws[ch]! / Math.sqrt(ss[c + ch]! + eps);
+          shift[1][ch] = bs[ch]! - ss[ch]! * scale[1][ch]!;
+        }
+        backend.runtime.exports.bn_affine(xAt, 0, n, c, l, scale[0], scale[0], shift[0], out.address, 0);
+        return backend.output(out.values(), inputs[0]!.shape, 'float32');
+      } finally {
+        call.end();
+      }
+    },
+  };
+  // [2, C]: Σ dy·x̂ = rstd·Σ dy·(x − mean), and Σ dy, per channel.
+  const paramGrad: KernelConfig<'BatchNormParamGrad'> = {
+    kernelName: 'BatchNormParamGrad',
+    backendName,
+    kernelFunc: ({ inputs, attrs: { eps }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const dims = layout(inputs[0]!);
+      const values = floats(backend, inputs);
+      if (!dims || !values) return null;
+      const [n, c, l] = dims;
+      const [xs, gs, ss] = values as [Float32Array, Float32Array, Float32Array];
+      const call = new WasmCall(backend.runtime);
+      try {
+        const xAt = call.input(xs);
+        const gAt = call.input(gs);
+        const mean = f64Scratch(call, backend, c);
+        const sumG = f64Scratch(call, backend, c);
+        const sumGx = f64Scratch(call, backend, c);
+        if (xAt < 0 || gAt < 0 || !mean || !sumG || !sumGx) return null;
+        for (let ch = 0; ch < c; ch++) mean[1][ch] = ss[ch]!;
+        backend.runtime.exports.bn_sums(xAt, gAt, n, c, l, mean[0], sumG[0], sumGx[0], 2);
+        const out = new Float32Array(2 * c);
+        for (let ch = 0; ch < c; ch++) {
+          out[ch] = sumGx[1][ch]! / Math.sqrt(ss[c + ch]! + eps);
+          out[c + ch] = sumG[1][ch]!;
+        }
+        return backend.output(out, [2, c], 'float32');
+      } finally {
+        call.end();
+      }
+    },
+  };
+  // dx = k·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with k = w·rstd, as dy·k + x·a + b per channel.
+  const grad: KernelConfig<'BatchNormGrad'> = {
+    kernelName: 'BatchNormGrad',
+    backendName,
+    kernelFunc: ({ inputs, attrs: { eps }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const dims = layout(inputs[0]!);
+      const values = floats(backend, inputs);
+      if (!dims || !values) return null;
+      const [n, c, l] = dims;
+      const m = n * l;
+      const [xs, ws, gs, ss, ps] = values as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array,
+      ];
+      const call = new WasmCall(backend.runtime);
+      try {
+        const xAt = call.input(xs);
+        const gAt = call.input(gs);
+        const k = f64Scratch(call, backend, c);
+        const a = f64Scratch(call, backend, c);
+        const shift = f64Scratch(call, backend, c);
+        const out = call.output(xs.length, backend.allocateOutput);
+        if (xAt < 0 || gAt < 0 || !k || !a || !shift || out.address < 0) return null;
+        for (let ch = 0; ch < c; ch++) {
+          const rstd = 1 / Math.sqrt(ss[c + ch]! + eps);
+          k[1][ch] = ws[ch]! * rstd;
+          a[1][ch] = (-k[1][ch]! * rstd * ps[ch]!) / m;
+          shift[1][ch] = -a[1][ch]! * ss[ch]! - (k[1][ch]! * ps[c + ch]!) / m;
+        }
+        backend.runtime.exports.bn_affine(xAt, gAt, n, c, l, k[0], a[0], shift[0], out.address, 1);
+        return backend.output(out.values(), inputs[0]!.shape, 'float32');
+      } finally {
+        call.end();
+      }
+    },
+  };
+  return [stats, train, paramGrad, grad] as unknown as KernelConfig[];
+}
