@@ -111,6 +111,31 @@ export abstract class BatchNorm extends Module {
         `input must be ${this.form} with C = ${this.numFeatures}, got ${formatShape(x.shape)}`,
       );
     }
+    return this.normalize(x);
+  }
+
+  /**
+   * The same normalization of channels-last input `[…, C]` (e.g. `[N, H, W, C]`): per channel
+   * across every other axis, with the same parameters and running statistics as `forward` on the
+   * channels-first tensor. For convolutions computed channels-last (`conv2dNhwc`), so no transpose
+   * is needed around the norm.
+   *
+   * ```ts
+   * bn.forwardChannelsLast(randn([8, 16, 16, 24])); // BatchNorm2d(24) over [8, 16, 16, 24]
+   * ```
+   */
+  forwardChannelsLast(x: Tensor): Tensor {
+    const op = `${this.constructor.name}.forwardChannelsLast`;
+    if (x.rank < 2 || x.shape[x.rank - 1] !== this.numFeatures) {
+      throw new ShapeError(
+        op,
+        `input must be [..., C] with C = ${this.numFeatures}, got ${formatShape(x.shape)}`,
+      );
+    }
+    return scope(() => this.normalize(x.reshape(-1, this.numFeatures)).reshape(...x.shape));
+  }
+
+  private normalize(x: Tensor): Tensor {
     let momentum = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
       const counter = this.numBatchesTracked;

@@ -3,7 +3,16 @@
  * coordinate columns read through an identity projection, gradients against central differences,
  * the state-dict keys the apps' saved bundles use, and bad options.
  */
-import { ArgumentError, randn, ShapeError, scope, tensor, zeros } from '@polymodal/tensor';
+import {
+  ArgumentError,
+  getBackend,
+  randn,
+  ShapeError,
+  scope,
+  setBackend,
+  tensor,
+  zeros,
+} from '@polymodal/tensor';
 import { describe, expect, it } from 'vitest';
 import { ConvStem, type ConvStemLayer } from './conv-stem.js';
 import { featureMapToSequence } from './coord-channels.js';
@@ -85,6 +94,49 @@ describe('ConvStem', () => {
     const check = gradCheckModule(stem, loss, { maxEntries: 6, skipKinks: true });
     expect(check.ok, `${check.parameter}: ${JSON.stringify(check)}`).toBe(true);
   });
+
+  it.each(['cpu', 'wasm'])(
+    '%s: channels-last forward (the default) equals channels-first: cells, every gradient, running statistics',
+    (backend) => {
+      const previous = getBackend();
+      setBackend(backend);
+      try {
+        const run = (channelsLast: boolean) => {
+          const stem = new ConvStem(12, {
+            layers: layersOf([8, 2], [12, 2]),
+            outputDim: 6,
+            seed: 9,
+            channelsLast,
+          });
+          const x = randn([4, 3, 12, 12], { seed: 10 });
+          const weights = randn([4, 9, 6], { seed: 11 });
+          const cells = stem.forward(x);
+          scope(() => cells.mul(weights).tanh().sum().backward());
+          const read = (t: { dataSync(): ArrayLike<number> }) => Array.from(t.dataSync());
+          return {
+            cells: read(cells),
+            grads: stem.namedParameters().map(([name, p]) => [name, read(p.grad!)] as const),
+            buffers: Object.entries(stem.stateDict())
+              .filter(([k]) => k.includes('running'))
+              .map(([k, t]) => [k, read(t)] as const),
+          };
+        };
+        const last = run(true);
+        const first = run(false);
+        const close = (a: number[], b: number[], what: string) =>
+          a.forEach((v, i) =>
+            expect(Math.abs(v - b[i]!), `${what}[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(b[i]!))),
+          );
+        close(last.cells, first.cells, 'cells');
+        last.grads.forEach(([name, g], i) => close(g, first.grads[i]![1], name));
+        last.buffers.forEach(([name, v], i) => close(v, first.buffers[i]![1], name));
+        expect(last.grads.length).toBe(8); // 2 convs, 2 × BatchNorm weight and bias, the projection
+        expect(last.buffers.length).toBe(4);
+      } finally {
+        setBackend(previous);
+      }
+    },
+  );
 
   it('refuses bad layers and input, naming what is wrong', () => {
     const ok = { layers: layersOf([4, 2]), outputDim: 4 };

@@ -1,6 +1,7 @@
 import {
   ArgumentError,
   assertShape,
+  cat,
   checkPositiveInt,
   generatorFrom,
   type RandomOptions,
@@ -11,7 +12,7 @@ import { ReLU } from './activations.js';
 import { BatchNorm2d } from './batch-norm.js';
 import { Sequential } from './containers.js';
 import { Conv2d } from './conv2d.js';
-import { featureMapToSequence } from './coord-channels.js';
+import { coordinateGrid, featureMapToSequence } from './coord-channels.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -30,6 +31,13 @@ export interface ConvStemOptions extends RandomOptions {
   coordinates?: boolean;
   /** Channels of the input image. Default 3. */
   inChannels?: number;
+  /**
+   * Compute `forward` channels-last: one transpose of the input, then every convolution, BatchNorm
+   * and ReLU on `[B, H, W, C]` (`Conv2d.forwardNhwc`, `BatchNorm.forwardChannelsLast`), whose cells
+   * are already the output's rows. The same function as channels-first (only the order of the
+   * sums differs); faster where the backend has channels-last im2col kernels (wasm). Default true.
+   */
+  channelsLast?: boolean;
 }
 
 /**
@@ -61,6 +69,7 @@ export class ConvStem extends Module {
   readonly channels: number;
   readonly inChannels: number;
   readonly coordinates: boolean;
+  readonly channelsLast: boolean;
 
   constructor(imageSize: number | readonly [number, number], options: ConvStemOptions) {
     super();
@@ -81,6 +90,7 @@ export class ConvStem extends Module {
     checkPositiveInt('ConvStem', 'outputDim', options.outputDim);
     this.inChannels = checkPositiveInt('ConvStem', 'inChannels', options.inChannels ?? 3);
     this.coordinates = options.coordinates ?? true;
+    this.channelsLast = options.channelsLast ?? true;
     const generator = generatorFrom(options);
     const modules: Module[] = [];
     let channels = this.inChannels;
@@ -116,9 +126,40 @@ export class ConvStem extends Module {
 
   /** `[B, C, H, W] → [B, h·w, outputDim]`. */
   override forward(pixelValues: Tensor): Tensor {
-    return scope(() =>
-      this.project.forward(featureMapToSequence(this.featureMap(pixelValues), { coords: this.coordinates })),
+    if (!this.channelsLast) {
+      return scope(() =>
+        this.project.forward(
+          featureMapToSequence(this.featureMap(pixelValues), { coords: this.coordinates }),
+        ),
+      );
+    }
+    const c = this.inChannels;
+    assertShape(
+      'ConvStem',
+      'pixelValues',
+      pixelValues,
+      [null, c, null, null],
+      `[batch, ${c}, height, width]`,
     );
+    return scope(() => {
+      let x = pixelValues.permute(0, 2, 3, 1);
+      const layers = this.convs.children();
+      for (let i = 0; i < layers.length; i += 3) {
+        const conv = layers[i] as Conv2d;
+        const norm = layers[i + 1] as BatchNorm2d;
+        x = norm.forwardChannelsLast(conv.forwardNhwc(x)).relu();
+      }
+      const [b, h, w, channels] = x.shape as [number, number, number, number];
+      let cells = x.reshape(b, h * w, channels);
+      if (this.coordinates) {
+        // Each cell's x and y, as featureMapToSequence appends them: [h·w, 2], the same for every image.
+        const grid = coordinateGrid(h, w)
+          .reshape(2, h * w)
+          .transpose(0, 1);
+        cells = cat([cells, grid.unsqueeze(0).expand(b, h * w, 2)], 2);
+      }
+      return this.project.forward(cells);
+    });
   }
 
   protected override extraRepr(): string {

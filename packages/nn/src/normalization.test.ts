@@ -190,6 +190,37 @@ describe('BatchNorm buffers', () => {
   });
 });
 
+describe('BatchNorm.forwardChannelsLast', () => {
+  it('equals forward on the channels-first tensor: output, gradients, running statistics, counter', () => {
+    const x = randn([3, 5, 4, 6], { seed: 21 }).mul(1.5).add(0.5); // [N, C, H, W], C = 5
+    const dy = randn([3, 5, 4, 6], { seed: 22 });
+    const first = new BatchNorm2d(5, { momentum: null });
+    const last = new BatchNorm2d(5, { momentum: null });
+    for (const bn of [first, last]) {
+      bn.weight!.assign(randn([5], { seed: 23 }));
+      bn.bias!.assign(randn([5], { seed: 24 }));
+    }
+    const yFirst = first.forward(x);
+    scope(() => yFirst.backward(dy));
+    const xLast = x.permute(0, 2, 3, 1); // [N, H, W, C]
+    const yLast = last.forwardChannelsLast(xLast);
+    expect(yLast.shape).toEqual([3, 4, 6, 5]);
+    scope(() => yLast.backward(dy.permute(0, 2, 3, 1)));
+    expectClose(yLast.permute(0, 3, 1, 2), yFirst.dataSync(), 1e-5, 'y');
+    expectClose(last.weight!.grad!, first.weight!.grad!.dataSync(), 1e-4, 'dw');
+    expectClose(last.bias!.grad!, first.bias!.grad!.dataSync(), 1e-4, 'db');
+    expectClose(last.runningMean!, first.runningMean!.dataSync(), 1e-6, 'running mean');
+    expectClose(last.runningVar!, first.runningVar!.dataSync(), 1e-5, 'running var');
+    expect(last.numBatchesTracked!.item()).toBe(1);
+  });
+
+  it('refuses input whose last axis is not C', () => {
+    expect(() => new BatchNorm2d(5).forwardChannelsLast(randn([2, 5, 3, 3]))).toThrow(
+      /BatchNorm2d\.forwardChannelsLast: input must be \[\.\.\., C\] with C = 5, got \[2,5,3,3\]/,
+    );
+  });
+});
+
 describe('gradient checks (central differences)', () => {
   const cases: [string, () => Module, number[]][] = [
     ['BatchNorm2d train', () => new BatchNorm2d(3), [4, 3, 2, 2]],
