@@ -1,6 +1,6 @@
 """PyTorch side of the VQA training-step benchmark: the app's default model (apps/vqa DEFAULT_CONFIG,
 the same layers as apps/vqa/scripts/torch_twin.py with its defaults: BatchNorm conv stem 3->24->48->64
-with coordinates, a 1-layer pre-norm Transformer text encoder d=64, FiLM fusion with 2 blocks of
+with coordinates, a 1-layer pre-norm Transformer text encoder, d = --d-model (32, the app default), FiLM fusion with 2 blocks of
 Linear(coords) + 3x3 conv + BatchNorm1d starting from the stem's cells (no input projection),
 flatten readout, MLP head) on random data of the app's batch
 shape (26 images x 5 questions), one step = forward, backward, AdamW, zero_grad.
@@ -19,10 +19,11 @@ p = argparse.ArgumentParser()
 p.add_argument('--threads', type=int, default=1)
 p.add_argument('--profile', action='store_true')
 p.add_argument('--budget', type=float, default=6.0)
+p.add_argument('--d-model', type=int, default=32, help="the model's width (apps/vqa DEFAULT_CONFIG.model.dModel)")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
-IMAGES, PER_IMAGE, VOCAB, ANSWERS, LENGTH, D = 26, 5, 48, 22, 12, 64
+IMAGES, PER_IMAGE, VOCAB, ANSWERS, LENGTH, D = 26, 5, 48, 22, 12, args.d_model
 B = IMAGES * PER_IMAGE
 
 
