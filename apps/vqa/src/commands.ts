@@ -36,7 +36,7 @@ const D = PRESETS.default;
 const trainOptions = {
   preset: choice({
     description:
-      'quick (CI smoke run, < 1 min), default (2,800 steps, ~8 min on 2 cores), full (9,000 steps, ~41 min)',
+      'quick (CI smoke run, < 1 min), default (5,000 steps, ~8 min on 2 cores), full (9,000 steps, ~41 min)',
     choices: ['quick', 'default', 'full'] as const,
     default: 'default',
   }),

@@ -97,8 +97,9 @@ export const DEFAULT_CONFIG: VqaRunConfig = {
   },
   finetune: {
     // What fits ten minutes on two idle cores with the data and pretraining: the 32-wide model at
-    // 0.15 s a step on wasm; 2,800 steps took 8 min 0 s end to end (apps/vqa/README.md has the run).
-    steps: 2800,
+    // 0.09 s a step on wasm (tensors in wasm memory, a channels-last stem); 5,000 steps
+    // (apps/vqa/README.md has the run).
+    steps: 5000,
     lr: 1.5e-3,
     weightDecay: 0.01,
     warmupRatio: 0.03,
@@ -109,8 +110,8 @@ export const DEFAULT_CONFIG: VqaRunConfig = {
     freeze: [],
     imagesPerBatch: 26,
     questionsPerImage: 5,
-    evalEvery: 700,
-    checkpointEvery: 700,
+    evalEvery: 1250,
+    checkpointEvery: 1250,
   },
   runDir: 'runs/vqa',
   seed: 1,
