@@ -113,7 +113,17 @@ export async function runVqaPipeline(
   const t0 = performance.now();
   if (config.backend) setBackend(config.backend);
   manualSeed(config.seed);
-  const run = await prepareRunDir(config.runDir, { resume: config.resume, config });
+  const run = await prepareRunDir(config.runDir, {
+    resume: config.resume,
+    config,
+    // What positions the fine-tuning data stream: a resume with other values would continue another one.
+    resumeMustMatch: {
+      '--seed': config.seed,
+      '--images-per-batch': config.finetune.imagesPerBatch,
+      '--questions-per-image': config.finetune.questionsPerImage,
+      '--curriculum': config.finetune.curriculum ?? null,
+    },
+  });
   run.notes.forEach(log);
   log(`backend: ${getBackend()}`);
   const data = prepared ?? (await prepareData(await runSources(config, log), config.data.imageSize, log));

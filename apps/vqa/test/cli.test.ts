@@ -173,6 +173,40 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
     expect(r.out).not.toMatch(/pretraining/);
   }, 60_000);
 
+  it('--resume with another --curriculum or batch size is refused, naming both, before any work', async () => {
+    const run = join(dir, 'resume-mismatch');
+    const first = await cli(
+      'train',
+      ...TINY_TRAIN,
+      '--steps',
+      '2',
+      '--curriculum',
+      'is the:1',
+      '--run-dir',
+      run,
+    );
+    expect([first.code, first.err]).toEqual([0, '']);
+    const r = await cli('train', ...TINY_TRAIN, '--steps', '4', '--resume', '--run-dir', run);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /--resume: --curriculum was \{"questionTypes":\["is the"\],"steps":1\} in .*resume-mismatch, now null\. A resumed run continues the same data stream/,
+    );
+    expect(r.out).not.toMatch(/pretraining|step 3/);
+    const ok = await cli(
+      'train',
+      ...TINY_TRAIN,
+      '--steps',
+      '4',
+      '--curriculum',
+      'is the:1',
+      '--resume',
+      '--run-dir',
+      run,
+    );
+    expect([ok.code, ok.err]).toEqual([0, '']);
+    expect(ok.out).toMatch(/resumed from step 2/);
+  }, 90_000);
+
   it('malformed dataset JSON: the file and the field are named', async () => {
     const copy = fixtureCopy();
     const file = join(copy, 'v2_mscoco_train2014_annotations.json');

@@ -51,6 +51,34 @@ describe('prepareRunDir', () => {
   });
 });
 
+describe('prepareRunDir resumeMustMatch', () => {
+  it('refuses a resume whose recorded settings differ, naming each, and accepts the same ones', async () => {
+    const dir = join(tmp(), 'run');
+    const first = { '--curriculum': { questionTypes: ['shape'], steps: 300 }, '--images-per-batch': 26 };
+    await prepareRunDir(dir, { resumeMustMatch: first });
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).resumeMustMatch).toEqual(first);
+    const e = (await prepareRunDir(dir, {
+      resume: true,
+      resumeMustMatch: { '--images-per-batch': 13 },
+    }).catch((x) => x)) as Error;
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e.message).toMatch(
+      /--resume: --curriculum was \{"questionTypes":\["shape"\],"steps":300\} in .*run, now not set; --images-per-batch was 26 in .*run, now 13\. A resumed run continues the same data stream/,
+    );
+    // The refused resume left run.json as it was; the same settings resume.
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).resumeMustMatch).toEqual(first);
+    await expect(prepareRunDir(dir, { resume: true, resumeMustMatch: { ...first } })).resolves.toBeDefined();
+  });
+
+  it('lets a run that recorded nothing resume (folders from before the check)', async () => {
+    const dir = join(tmp(), 'run');
+    await prepareRunDir(dir, { config: { steps: 3 } });
+    await expect(
+      prepareRunDir(dir, { resume: true, resumeMustMatch: { '--seed': 2 } }),
+    ).resolves.toBeDefined();
+  });
+});
+
 describe('createProgressBar', () => {
   it('logs about every 10 % when not on a terminal, and nothing in none mode', () => {
     const lines: string[] = [];

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeJsonAtomic } from './json-file.js';
@@ -20,6 +20,13 @@ export interface PrepareRunDirOptions {
   config?: unknown;
   /** The command line to record (default `process.argv.slice(2)`). */
   argv?: readonly string[];
+  /**
+   * Settings a resumed run must share with the run it continues (what positions the data stream
+   * or shapes the state: the seed, the batch size, a curriculum), by the name the user knows them
+   * by (e.g. `--curriculum`). Recorded in `run.json`; with `resume`, a recorded value that differs
+   * is refused, naming both, before anything is loaded.
+   */
+  resumeMustMatch?: Record<string, unknown>;
 }
 
 /**
@@ -42,6 +49,7 @@ export async function prepareRunDir(
   if (options.resume && !existsSync(root)) {
     throw new UsageError(`--resume: run folder ${dir} does not exist (nothing to resume)`);
   }
+  if (options.resume && options.resumeMustMatch) checkResumeMatches(dir, root, options.resumeMustMatch);
   await mkdir(root, { recursive: true });
   const checkpoints = join(root, 'checkpoints');
   if (!options.resume && existsSync(checkpoints)) {
@@ -57,6 +65,30 @@ export async function prepareRunDir(
     argv: options.argv ?? process.argv.slice(2),
     resume: Boolean(options.resume),
     config: options.config ?? null,
+    ...(options.resumeMustMatch ? { resumeMustMatch: options.resumeMustMatch } : {}),
   });
   return { root, path: (...parts) => join(root, ...parts), checkpoints, notes };
+}
+
+/** The previous `run.json`'s `resumeMustMatch`, compared with this run's (runs that recorded none pass). */
+function checkResumeMatches(dir: string, root: string, now: Record<string, unknown>): void {
+  const file = join(root, 'run.json');
+  if (!existsSync(file)) return;
+  let before: Record<string, unknown> | undefined;
+  try {
+    before = (JSON.parse(readFileSync(file, 'utf8')) as { resumeMustMatch?: Record<string, unknown> })
+      .resumeMustMatch;
+  } catch {
+    return; // an unreadable run.json says nothing about the settings; the checkpoints are checked on load
+  }
+  if (!before) return;
+  const show = (v: unknown) => (v === undefined ? 'not set' : JSON.stringify(v));
+  const differ = Object.keys({ ...before, ...now }).filter(
+    (k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]),
+  );
+  if (differ.length > 0) {
+    throw new UsageError(
+      `--resume: ${differ.map((k) => `${k} was ${show(before[k])} in ${dir}, now ${show(now[k])}`).join('; ')}. A resumed run continues the same data stream: pass the same settings, or start over without --resume`,
+    );
+  }
 }
