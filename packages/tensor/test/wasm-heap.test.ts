@@ -16,19 +16,27 @@ afterAll(() => T.setBackend('cpu'));
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
-/** A wasm backend registered as `name` with `threads` threads and the heap on or off. */
-function wasmBackend(name: string, threads: number, heap: boolean): string {
+/**
+ * A wasm backend registered as `name` with `threads` threads on a shared memory with the heap
+ * (`heap`), a shared memory without it (`copying`), or a plain memory (`plain`: as in a browser
+ * page that is not cross-origin isolated; growth detaches views, so kernels copy).
+ */
+function wasmBackend(name: string, threads: number, memory: 'heap' | 'copying' | 'plain'): string {
   registerKernels(wasmKernelConfigs(name));
   T.registerBackend(name, () => {
     const backend = new WasmBackend(name, threads);
-    if (!heap) Object.defineProperty(backend, 'runtime', { value: new WasmRuntime(true, true, false) });
+    if (memory !== 'heap') {
+      const runtime = memory === 'plain' ? new WasmRuntime(false) : new WasmRuntime(true, true, false);
+      Object.defineProperty(backend, 'runtime', { value: runtime });
+    }
     return backend;
   });
   return name;
 }
-const HEAP_1T = wasmBackend('wasm-heap-1t', 1, true);
-const HEAP_3T = wasmBackend('wasm-heap-3t', 3, true);
-const COPYING = wasmBackend('wasm-copying', 1, false);
+const HEAP_1T = wasmBackend('wasm-heap-1t', 1, 'heap');
+const HEAP_3T = wasmBackend('wasm-heap-3t', 3, 'heap');
+const COPYING = wasmBackend('wasm-copying', 1, 'copying');
+const PLAIN = wasmBackend('wasm-plain', 1, 'plain');
 
 describe('WasmHeap', () => {
   it('serves sizes in classes of at most 25 % waste, with 16 bytes of slack, 16-byte aligned', () => {
@@ -130,7 +138,7 @@ describe('wasm kernels on tensors in wasm memory', () => {
         return { y: y.dataSync().slice() as Float32Array, dx: x.grad!.dataSync().slice() as Float32Array };
       };
       const cpu = grads('cpu');
-      for (const backend of [HEAP_1T, HEAP_3T, COPYING]) {
+      for (const backend of [HEAP_1T, HEAP_3T, COPYING, PLAIN]) {
         const got = grads(backend);
         expect(got.dx.length).toBe(cpu.dx.length);
         // The forward's GEMM sums in another order than the cpu kernel's: close, not identical.
@@ -211,7 +219,7 @@ describe('wasm kernels on tensors in wasm memory', () => {
       [7, 12],
     ]) {
       const cpu = run('cpu', shape);
-      for (const backend of [HEAP_1T, COPYING]) {
+      for (const backend of [HEAP_1T, COPYING, PLAIN]) {
         const got = run(backend, shape);
         got.forEach((values, i) => expect(bits(values)).toEqual(bits(cpu[i]!)));
       }

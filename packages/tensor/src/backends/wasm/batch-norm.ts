@@ -26,13 +26,24 @@ function floats(backend: WasmBackend, inputs: readonly TensorInfo[]): Float32Arr
   return values.every((v) => v instanceof Float32Array) ? (values as Float32Array[]) : null;
 }
 
-/** `count` float64s of scratch, zeroed; its address and a view. */
-function f64Scratch(call: WasmCall, backend: WasmBackend, count: number): [number, Float64Array] | null {
-  const at = call.scratch(2 * count);
-  if (at < 0) return null;
-  const view = new Float64Array(backend.runtime.memory.buffer, at, count);
-  view.fill(0);
-  return [at, view];
+/**
+ * `arrays` × `count` float64s of scratch, zeroed: their addresses and views, or null when they do
+ * not fit. The views are made after every allocation of the call (a plain memory's growth would
+ * detach earlier ones), so call this last.
+ */
+function f64Scratch(
+  call: WasmCall,
+  backend: WasmBackend,
+  arrays: number,
+  count: number,
+): [number, Float64Array][] | null {
+  const addresses = Array.from({ length: arrays }, () => call.scratch(2 * count));
+  if (addresses.some((at) => at < 0)) return null;
+  return addresses.map((at) => {
+    const view = new Float64Array(backend.runtime.memory.buffer, at, count);
+    view.fill(0);
+    return [at, view];
+  });
 }
 
 export function wasmBatchNormKernels(backendName: string): KernelConfig[] {
@@ -49,9 +60,9 @@ export function wasmBatchNormKernels(backendName: string): KernelConfig[] {
       const call = new WasmCall(backend.runtime);
       try {
         const xAt = call.input(values[0]!);
-        const mean = f64Scratch(call, backend, c);
-        const acc = f64Scratch(call, backend, c);
-        if (xAt < 0 || !mean || !acc) return null;
+        const scratch = xAt < 0 ? null : f64Scratch(call, backend, 2, c);
+        if (!scratch) return null;
+        const [mean, acc] = scratch as [[number, Float64Array], [number, Float64Array]];
         const bn = backend.runtime.exports;
         bn.bn_sums(xAt, 0, n, c, l, mean[0], mean[0], 0, 0);
         // The variance around the mean, in a second pass (no cancellation).
@@ -82,10 +93,10 @@ export function wasmBatchNormKernels(backendName: string): KernelConfig[] {
       const call = new WasmCall(backend.runtime);
       try {
         const xAt = call.input(xs);
-        const scale = f64Scratch(call, backend, c);
-        const shift = f64Scratch(call, backend, c);
         const out = call.output(xs.length, backend.allocateOutput);
-        if (xAt < 0 || !scale || !shift || out.address < 0) return null;
+        const scratch = xAt < 0 || out.address < 0 ? null : f64Scratch(call, backend, 2, c);
+        if (!scratch) return null;
+        const [scale, shift] = scratch as [[number, Float64Array], [number, Float64Array]];
         for (let ch = 0; ch < c; ch++) {
           scale[1][ch] = ws[ch]! / Math.sqrt(ss[c + ch]! + eps);
           shift[1][ch] = bs[ch]! - ss[ch]! * scale[1][ch]!;
@@ -112,10 +123,13 @@ export function wasmBatchNormKernels(backendName: string): KernelConfig[] {
       try {
         const xAt = call.input(xs);
         const gAt = call.input(gs);
-        const mean = f64Scratch(call, backend, c);
-        const sumG = f64Scratch(call, backend, c);
-        const sumGx = f64Scratch(call, backend, c);
-        if (xAt < 0 || gAt < 0 || !mean || !sumG || !sumGx) return null;
+        const scratch = xAt < 0 || gAt < 0 ? null : f64Scratch(call, backend, 3, c);
+        if (!scratch) return null;
+        const [mean, sumG, sumGx] = scratch as [
+          [number, Float64Array],
+          [number, Float64Array],
+          [number, Float64Array],
+        ];
         for (let ch = 0; ch < c; ch++) mean[1][ch] = ss[ch]!;
         backend.runtime.exports.bn_sums(xAt, gAt, n, c, l, mean[0], sumG[0], sumGx[0], 2);
         const out = new Float32Array(2 * c);
@@ -151,11 +165,14 @@ export function wasmBatchNormKernels(backendName: string): KernelConfig[] {
       try {
         const xAt = call.input(xs);
         const gAt = call.input(gs);
-        const k = f64Scratch(call, backend, c);
-        const a = f64Scratch(call, backend, c);
-        const shift = f64Scratch(call, backend, c);
         const out = call.output(xs.length, backend.allocateOutput);
-        if (xAt < 0 || gAt < 0 || !k || !a || !shift || out.address < 0) return null;
+        const scratch = xAt < 0 || gAt < 0 || out.address < 0 ? null : f64Scratch(call, backend, 3, c);
+        if (!scratch) return null;
+        const [k, a, shift] = scratch as [
+          [number, Float64Array],
+          [number, Float64Array],
+          [number, Float64Array],
+        ];
         for (let ch = 0; ch < c; ch++) {
           const rstd = 1 / Math.sqrt(ss[c + ch]! + eps);
           k[1][ch] = ws[ch]! * rstd;
