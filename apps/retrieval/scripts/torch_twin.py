@@ -77,6 +77,18 @@ p.add_argument('--replay', default='', help='folder written by scripts/twin-comp
 p.add_argument('--report', default='', help='--replay: write the comparison as JSON here')
 p.add_argument('--batches', default='', help="train on these batches: a stream.json of image ids per step (scripts/twin-compare.ts --stream N) instead of this script's random draw (ITM negatives still drawn here)")
 p.add_argument('--perturb', type=float, default=0.0, help='--replay control: multiply every initial weight by (1 + this × N(0, 1)), to see how fast a rounding-level difference grows on its own')
+# Recipe search 2 (apps/retrieval/results/recipe-search-2.json); every default keeps the app's recipe.
+p.add_argument('--caps-per-image', type=int, default=0, help='0 = the image\'s own two captions; K > 0: K captions per image per step drawn from every ordered object pair of its scene in a clear relation (generated from the scene annotations with the generator\'s template; truth in a batch from the scenes, leniently as captionHolds)')
+p.add_argument('--neg-caps', type=int, default=0, help='per image and step, this many generated false captions (one attribute of the subject or object changed, or the relation swapped; checked false for the image) added as extra image→text negatives of the contrastive loss (NegCLIP-style)')
+p.add_argument('--itm-gen-neg', type=int, default=0, help='1: one generated false caption per image as an extra ITM negative (needs --neg-caps ≥ 1)')
+p.add_argument('--aux-weight', type=float, default=0.0, help='dense auxiliary loss: each cell of the image sequence predicts the kind (size, colour, shape; 36 + none) of the object whose centre lies in it, from the scene annotations (bn stem)')
+p.add_argument('--train-eval', type=int, default=0, help='also evaluate on the first N training images (memorisation vs generalisation)')
+p.add_argument('--rerank-evals', type=int, default=0, help='1: ITM re-ranking at every eval, not only the last')
+p.add_argument('--film-itm', type=int, default=0, help='1: FiLM ITM head instead of the co-attention fusion: the caption\'s [CLS] state conditions --film-blocks residual conv blocks over the stem\'s feature map (as the VQA app\'s FiLM model)')
+p.add_argument('--film-blocks', type=int, default=2)
+p.add_argument('--aux-embed-weight', type=float, default=0.0, help='auxiliary losses on the joint embeddings (before L2 normalisation), from the scene annotations: a linear head reads from the image embedding, for each colour, whether it is present, its size, shape and x/y; another reads from the caption embedding its subject\'s and object\'s size, colour and shape and the relation (needs --caps-per-image)')
+p.add_argument('--rerank-mix', type=float, default=0.0, help='also report re-ranking by ITM logit difference + this × the contrastive logit (scale × cosine) as rerankmix_* (0 = only the plain ITM re-ranking)')
+p.add_argument('--save', default='', help='save the final state dict here (torch.save)')
 args = p.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
@@ -95,6 +107,9 @@ def load(root):
             images.append((px / 255 - 0.5) / 0.5)
             group_of.append(g['group_id'])
             image_ids.append(i)
+            load.meta.setdefault(root, {'kinds': [], 'scenes': []})
+            load.meta[root]['kinds'].append(im['kind'])
+            load.meta[root]['scenes'].append(im.get('scene'))
             for c in im['captions']:
                 caption_ids.append(c['id'])
                 captions.append(c['text'])
@@ -106,6 +121,7 @@ def load(root):
 
 
 load.ids = {}
+load.meta = {}
 xt, ct, cit, ht, gt = load(args.train)
 xv, cv, civ, hv, gv = load(args.test)
 if args.replay:
@@ -139,7 +155,60 @@ def ids_of(caps):
     return out
 
 
+test_kinds = load.meta[args.test]['kinds']
+train_scenes = load.meta[args.train]['scenes'][:len(xt)]
+RELS = ['above', 'below', 'to the left of', 'to the right of']
+
+
+def plausible(a, b, ratio=2):
+    # relation-captions.ts plausibleRelations: a relative to b, y grows downwards.
+    dx, dy, out = b['x'] - a['x'], b['y'] - a['y'], []
+    if dy != 0 and ratio * abs(dy) > abs(dx):
+        out.append('above' if dy > 0 else 'below')
+    if dx != 0 and ratio * abs(dx) > abs(dy):
+        out.append('to the left of' if dx > 0 else 'to the right of')
+    return out
+
+
+desc = lambda o: (o['size'], o['color'], o['shape'])
+cap_text = lambda key: f"a {' '.join(key[0])} {key[1]} a {' '.join(key[2])}"
+gen = None
+if args.caps_per_image or args.neg_caps or args.aux_weight:
+    # Scene facts: every (subject, relation, object) a viewer could read off each training image
+    # (lenient, as captionHolds); the caption pool: ordered pairs in a clear relation.
+    facts, pool_keys = [], []
+    for sc in train_scenes:
+        f, pk = set(), []
+        for a in sc['objects']:
+            for b in sc['objects']:
+                if a is b:
+                    continue
+                rs = plausible(a, b)
+                for r in rs:
+                    f.add((desc(a), r, desc(b)))
+                if len(rs) == 1:
+                    pk.append((desc(a), rs[0], desc(b)))
+        facts.append(f)
+        pool_keys.append(pk)
+    for k, c in enumerate(ct):  # the generator's captions are in the pools and hold by the facts
+        assert any(cap_text(key) == c for key in pool_keys[cit[k]]), c
+    gen_keys = [key for pk in pool_keys for key in pk]
+    gen_img = torch.tensor([i for i, pk in enumerate(pool_keys) for _ in pk])
+    gen_pool, at0 = [], 0
+    for pk in pool_keys:
+        gen_pool.append(list(range(at0, at0 + len(pk))))
+        at0 += len(pk)
+    gen_len = 2 + max(len(words(cap_text(k))) for k in gen_keys)
+    assert gen_len <= length, (gen_len, length)
+    SIZES = sorted({o['size'] for sc in train_scenes for o in sc['objects']})
+    COLORS = sorted({o['color'] for sc in train_scenes for o in sc['objects']})
+    SHAPES = sorted({o['shape'] for sc in train_scenes for o in sc['objects']})
+    gen = True
+    print(f'generated captions: {len(gen_keys)} clear ordered pairs over {len(train_scenes)} images '
+          f'({len(gen_keys) / len(train_scenes):.1f} per image; {sum(len(f) for f in facts) / len(facts):.1f} lenient facts)', flush=True)
 it_, iv = ids_of(ct), ids_of(cv)
+if gen:
+    gen_ids = ids_of([cap_text(k) for k in gen_keys])
 # Words the MLM objective may hide: colours, shapes, sizes, relation words (not specials or 'a', 'the', 'of', 'to').
 maskable = torch.tensor([i >= len(specials) and w not in ('a', 'the', 'of', 'to') for w, i in sorted(vocab.items(), key=lambda kv: kv[1])])
 size = xt.shape[-1]
@@ -203,6 +272,34 @@ class Fusion(nn.Module):
         return self.head(torch.cat([si.mean(1), masked_mean(st, text_mask)], -1))
 
 
+class FilmITM(nn.Module):
+    """--film-itm: the caption's [CLS] state gives FiLM (γ, β) for residual conv blocks over the image
+    tower's cells (as a d-channel grid, with x/y appended), then a 1×1 conv, max over cells, MLP → 2."""
+    def __init__(self, d, side):
+        super().__init__()
+        assert side, '--film-itm needs the bn stem'
+        self.side, self.d = side, d
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, side), torch.linspace(-1, 1, side), indexing='ij')
+        self.register_buffer('xy', torch.stack([xs, ys])[None])
+        self.film = nn.Linear(d, 2 * d * args.film_blocks)
+        self.c1 = nn.ModuleList([nn.Conv2d(d + 2, d, 1) for _ in range(args.film_blocks)])
+        self.c2 = nn.ModuleList([nn.Conv2d(d, d, 3, 1, 1, bias=False) for _ in range(args.film_blocks)])
+        self.bn = nn.ModuleList([nn.BatchNorm2d(d, affine=False) for _ in range(args.film_blocks)])
+        self.pre = nn.Conv2d(d + 2, d, 1)
+        self.out = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 2))
+
+    def forward(self, image, text, text_mask):
+        n = image.shape[0]
+        x = image.transpose(1, 2).reshape(n, self.d, self.side, self.side)
+        gb = self.film(text[:, 0]).view(n, -1, 2, self.d)
+        xy = self.xy.expand(n, -1, -1, -1)
+        for k in range(len(self.c1)):
+            h = F.relu(self.c1[k](torch.cat([x, xy], 1)))
+            g, b = gb[:, k, 0, :, None, None], gb[:, k, 1, :, None, None]
+            x = h + F.relu((1 + g) * self.bn[k](self.c2[k](h)) + b)
+        return self.out(F.relu(self.pre(torch.cat([x, xy], 1))).amax((2, 3)))
+
+
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
@@ -255,7 +352,12 @@ class Model(nn.Module):
         self.text_encoder = encoder(args.text_layers)
         self.text_proj = nn.Linear(d, e)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-        self.itm = Fusion(d, 2)
+        self.itm = FilmITM(d, self.cells) if args.film_itm else Fusion(d, 2)
+        if args.aux_weight:
+            self.aux_head = nn.Linear(d, 37)  # per cell: none, or size × colour × shape
+        if args.aux_embed_weight:
+            self.aux_img = nn.Linear(e, 6 * 8)  # per colour: present, size (2), shape (3), x, y
+            self.aux_txt = nn.Linear(e, 2 * (2 + 6 + 3) + 4)  # subject / object size, colour, shape; relation
         if args.mlm_weight:
             self.mlm_head = nn.Linear(d, len(vocab))
 
@@ -352,6 +454,107 @@ def truth(img_idx, cap_idx):
     return torch.tensor([[int(i) in holds_sets[c] for c in cap_idx.tolist()] for i in img_idx.tolist()])
 
 
+if gen:
+    def gen_truth(img_idx, cap_idx):
+        return torch.tensor([[gen_keys[c] in facts[i] for c in cap_idx.tolist()] for i in img_idx.tolist()])
+
+    tok_cache = {}
+
+    def tokens_of(key):
+        if key not in tok_cache:
+            tok_cache[key] = ids_of([cap_text(key)])[0]
+        return tok_cache[key]
+
+    def false_caption(i, gen_rng):
+        """A caption false for image i: one of its clear-pair captions with one attribute of the subject
+        or the object changed, or subject and object swapped (the relation reversed)."""
+        for _ in range(20):
+            s_, r_, o_ = pool_keys[i][int(torch.randint(len(pool_keys[i]), (1,), generator=gen_rng))]
+            how = int(torch.randint(7, (1,), generator=gen_rng))
+            if how == 6:
+                key = (o_, r_, s_)
+            else:
+                which, att = divmod(how, 3)
+                vals = (SIZES, COLORS, SHAPES)[att]
+                obj = list((s_, o_)[which])
+                obj[att] = [v for v in vals if v != obj[att]][int(torch.randint(len(vals) - 1, (1,), generator=gen_rng))]
+                key = (tuple(obj), r_, o_) if which == 0 else (s_, r_, tuple(obj))
+            if key not in facts[i]:
+                return key
+        return None
+    if args.aux_weight:
+        side = model.cells
+        cell_labels = torch.zeros(len(train_scenes), side * side, dtype=torch.long)
+        for i, sc in enumerate(train_scenes):
+            for o in sc['objects']:
+                cy, cx = min(side - 1, o['y'] * side // size), min(side - 1, o['x'] * side // size)
+                cell_labels[i, cy * side + cx] = 1 + SIZES.index(o['size']) * 18 + COLORS.index(o['color']) * 3 + SHAPES.index(o['shape'])
+        cell_labels = cell_labels.to(dev)
+        print('cell labels: objects per image', (cell_labels > 0).sum(1).float().mean().item(), 'of', sum(len(sc['objects']) for sc in train_scenes) / len(train_scenes), flush=True)
+    if args.aux_embed_weight:
+        assert args.caps_per_image, '--aux-embed-weight needs --caps-per-image'
+        assert len(COLORS) == 6 and len(SIZES) == 2 and len(SHAPES) == 3
+        img_present = torch.zeros(len(train_scenes), 6)
+        img_size = torch.full((len(train_scenes), 6), -100, dtype=torch.long)
+        img_shape = torch.full((len(train_scenes), 6), -100, dtype=torch.long)
+        img_xy = torch.zeros(len(train_scenes), 6, 2)
+        for i, sc in enumerate(train_scenes):
+            for o in sc['objects']:
+                c_ = COLORS.index(o['color'])
+                img_present[i, c_] = 1
+                img_size[i, c_], img_shape[i, c_] = SIZES.index(o['size']), SHAPES.index(o['shape'])
+                img_xy[i, c_] = torch.tensor([o['x'], o['y']]) / (size - 1) * 2 - 1
+        cap_target = torch.tensor([[SIZES.index(k[0][0]), COLORS.index(k[0][1]), SHAPES.index(k[0][2]), RELS.index(k[1]),
+                                    SIZES.index(k[2][0]), COLORS.index(k[2][1]), SHAPES.index(k[2][2])] for k in gen_keys])
+        img_present, img_size, img_shape, img_xy, cap_target = (t.to(dev) for t in (img_present, img_size, img_shape, img_xy, cap_target))
+
+
+    def aux_embed_loss(ie_raw, te_raw, imgs, caps):
+        """--aux-embed-weight: the scene read back from the image embedding, the caption's parse from its embedding."""
+        o = model.aux_img(ie_raw).view(-1, 6, 8)
+        pres, sz, sh, xy = img_present[imgs], img_size[imgs], img_shape[imgs], img_xy[imgs]
+        li = (F.binary_cross_entropy_with_logits(o[..., 0], pres) + F.cross_entropy(o[..., 1:3].reshape(-1, 2), sz.reshape(-1), ignore_index=-100)
+              + F.cross_entropy(o[..., 3:6].reshape(-1, 3), sh.reshape(-1), ignore_index=-100)
+              + ((o[..., 6:8] - xy) ** 2).sum(-1).mul(pres).sum() / pres.sum().clamp(min=1))
+        t = model.aux_txt(te_raw)
+        tg = cap_target[caps]
+        cuts = [(0, 2), (2, 8), (8, 11), (22, 26), (11, 13), (13, 19), (19, 22)]  # subj size/colour/shape, relation, obj size/colour/shape
+        lt = sum(F.cross_entropy(t[:, a:b], tg[:, k]) for k, (a, b) in enumerate(cuts)) / len(cuts)
+        with torch.no_grad():
+            acc = {'img_present': ((o[..., 0] > 0).float() == pres).float().mean().item(),
+                   'img_xy_err': (((o[..., 6:8] - xy).abs().sum(-1) * pres).sum() / pres.sum()).item() / 2,
+                   'txt': float(np.mean([(t[:, a:b].argmax(1) == tg[:, k]).float().mean().item() for k, (a, b) in enumerate(cuts)]))}
+        return li + lt, acc
+CIT = gen_img if args.caps_per_image else cit
+IDS = gen_ids.to(dev) if args.caps_per_image else it_
+TRUTH = gen_truth if args.caps_per_image else truth
+HOLDS = (lambda i, c: gen_keys[c] in facts[i]) if args.caps_per_image else (lambda i, c: i in holds_sets[c])
+
+
+train_split = None
+if args.train_eval:
+    n_te = args.train_eval
+    sel_te = [k for k in range(len(ct)) if cit[k] < n_te]
+    train_split = (xt[:n_te], it_[torch.tensor(sel_te).to(dev)], [ct[k] for k in sel_te], [[h for h in ht[k] if h < n_te] for k in sel_te],
+                   cit[sel_te], load.meta[args.train]['kinds'][:n_te])
+
+
+def add_train_eval(res, rk=0):
+    # --train-eval: the same metrics on the first N training images (seen in training).
+    if train_split is not None:
+        res.update({'train_' + k: v for k, v in evaluate(0, train_split).items() if k != 'train_seconds'})  # ITC only (re-ranking costs minutes)
+
+
+def stats():
+    # Means over the last 20 steps: in-batch accuracy (caption → an image it holds for; image → its own caption), aux accuracy.
+    out = f" acc t2i {np.mean(curve['acc_t2i'][-20:]):.3f} i2t {np.mean(curve['acc_i2t'][-20:]):.3f}"
+    if curve.get('aux_acc'):
+        out += ' aux ' + ' '.join(f'{k} {np.mean([a[k] for a in curve["aux_acc"][-20:]]):.2f}' for k in ('kind', 'size', 'color', 'shape'))
+    if curve.get('aux_embed_acc'):
+        out += ' emb ' + ' '.join(f'{k} {np.mean([a[k] for a in curve["aux_embed_acc"][-20:]]):.2f}' for k in ('img_present', 'img_xy_err', 'txt'))
+    return out
+
+
 def itm_logits(img_seq, txt_seq, txt_mask):
     return model.itm(img_seq, txt_seq, txt_mask)
 
@@ -359,7 +562,9 @@ def itm_logits(img_seq, txt_seq, txt_mask):
 eval_seconds = 0.0
 
 
-def evaluate(rerank_k):
+def evaluate(rerank_k, split=None):
+    """Recall@K on the test set, or on split = (images, token ids, captions, holds, caption image, kinds) (--train-eval)."""
+    xv, iv, cv, hv, civ, kinds = split or (globals()['xv'], globals()['iv'], globals()['cv'], globals()['hv'], globals()['civ'], test_kinds)
     global eval_seconds
     eval_start = time.time()
     model.eval()
@@ -378,46 +583,49 @@ def evaluate(rerank_k):
                     other[i, t] = True
         masked = sim.masked_fill(other, float('-inf'))
         res = {}
-        res.update(metrics(masked, 'itc'))
+        res.update(metrics(masked, 'itc', civ, kinds))
         if rerank_k:
-            # Re-rank the top k of each query by the ITM match logit (difference of the two logits).
-            rr = masked.clone()
-            k = rerank_k
-            top_i = masked.topk(k, dim=0).indices  # [k, T] images per caption
-            for t0 in range(0, len(cv), 250):
-                ts = torch.arange(t0, min(len(cv), t0 + 250))
-                ii = top_i[:, ts].T.reshape(-1)
-                tt = ts.repeat_interleave(k)
-                lg = itm_logits(iseq[ii.to(dev)], tseq[tt.to(dev)], tmask[tt.to(dev)]).cpu()
-                score = lg[:, 1] - lg[:, 0]
-                col = torch.full((len(xv), len(ts)), float('-inf'))
-                col.scatter_(0, top_i[:, ts], (score.view(len(ts), k).T + 1000))
-                # outside the top k: keep ITC order below the re-ranked ones
-                base = masked[:, ts].clone()
-                base[top_i[:, ts], torch.arange(len(ts)).repeat(k, 1)] = float('-inf')
-                rr[:, ts] = torch.maximum(col, base.masked_fill(other[:, ts], float('-inf')))
-            res.update({k2: v for k2, v in metrics(rr, 'rerank').items() if k2.startswith('rerank_t2i')})
-            top_t = masked.topk(k, dim=1).indices  # [I, k] captions per image
-            rr2 = masked.clone()
-            for i0 in range(0, len(xv), 250):
-                is_ = torch.arange(i0, min(len(xv), i0 + 250))
-                tt = top_t[is_].reshape(-1)
-                ii = is_.repeat_interleave(k)
-                lg = itm_logits(iseq[ii.to(dev)], tseq[tt.to(dev)], tmask[tt.to(dev)]).cpu()
-                score = (lg[:, 1] - lg[:, 0]).view(len(is_), k) + 1000
-                base = masked[is_].clone()
-                base.scatter_(1, top_t[is_], float('-inf'))
-                row = torch.full_like(base, float('-inf'))
-                row.scatter_(1, top_t[is_], score)
-                rr2[is_] = torch.maximum(row, base)
-            res.update({k2: v for k2, v in metrics(rr2, 'rerank').items() if k2.startswith('rerank_i2t')})
+            scale_now = model.logit_scale.clamp(0, math.log(100)).exp().item()
+            for name, mix in [('rerank', 0.0)] + ([('rerankmix', args.rerank_mix)] if args.rerank_mix else []):
+                # Re-rank the top k of each query by the ITM match logit (difference of the two logits).
+                rr = masked.clone()
+                k = rerank_k
+                top_i = masked.topk(k, dim=0).indices  # [k, T] images per caption
+                for t0 in range(0, len(cv), 250):
+                    ts = torch.arange(t0, min(len(cv), t0 + 250))
+                    ii = top_i[:, ts].T.reshape(-1)
+                    tt = ts.repeat_interleave(k)
+                    lg = itm_logits(iseq[ii.to(dev)], tseq[tt.to(dev)], tmask[tt.to(dev)]).cpu()
+                    score = lg[:, 1] - lg[:, 0] + (mix * scale_now * masked[ii, tt] if mix else 0)
+                    col = torch.full((len(xv), len(ts)), float('-inf'))
+                    col.scatter_(0, top_i[:, ts], (score.view(len(ts), k).T + 1000))
+                    # outside the top k: keep ITC order below the re-ranked ones
+                    base = masked[:, ts].clone()
+                    base[top_i[:, ts], torch.arange(len(ts)).repeat(k, 1)] = float('-inf')
+                    rr[:, ts] = torch.maximum(col, base.masked_fill(other[:, ts], float('-inf')))
+                res.update({k2: v for k2, v in metrics(rr, name, civ, kinds).items() if k2.startswith(name + '_t2i')})
+                top_t = masked.topk(k, dim=1).indices  # [I, k] captions per image
+                rr2 = masked.clone()
+                for i0 in range(0, len(xv), 250):
+                    is_ = torch.arange(i0, min(len(xv), i0 + 250))
+                    tt = top_t[is_].reshape(-1)
+                    ii = is_.repeat_interleave(k)
+                    lg = itm_logits(iseq[ii.to(dev)], tseq[tt.to(dev)], tmask[tt.to(dev)]).cpu()
+                    score = (lg[:, 1] - lg[:, 0] + (mix * scale_now * masked[ii, tt] if mix else 0)).view(len(is_), k) + 1000
+                    base = masked[is_].clone()
+                    base.scatter_(1, top_t[is_], float('-inf'))
+                    row = torch.full_like(base, float('-inf'))
+                    row.scatter_(1, top_t[is_], score)
+                    rr2[is_] = torch.maximum(row, base)
+                res.update({k2: v for k2, v in metrics(rr2, name, civ, kinds).items() if k2.startswith(name + '_i2t')})
     model.train()
     eval_seconds += time.time() - eval_start
     res['train_seconds'] = round(time.time() - start - eval_seconds, 1)
     return res
 
 
-def metrics(sim, name):
+def metrics(sim, name, civ=None, kinds=None):
+    civ = globals()['civ'] if civ is None else civ
     # text→image: rank of the caption's image among images (pessimistic ties: >=, minus itself).
     target = sim[civ, torch.arange(sim.shape[1])]
     t2i = (sim > target[None]).sum(0) + 1
@@ -430,6 +638,12 @@ def metrics(sim, name):
     for d, r in (('t2i', t2i), ('i2t', i2t)):
         for k in (1, 5, 10):
             out[f'{name}_{d}_r{k}'] = round(100 * (r <= k).float().mean().item(), 1)
+        if kinds is not None and d == 't2i':
+            # R@1 by the kind of the caption's own image (original, subject, object, relation).
+            kc = [kinds[i] for i in civ.tolist()]
+            for kind in sorted(set(kc)):
+                sel = torch.tensor([x == kind for x in kc])
+                out[f'{name}_t2i_r1_{kind}'] = round(100 * (r[sel] <= 1).float().mean().item(), 1)
     return out
 
 
@@ -560,30 +774,76 @@ for step in range(1, (args.stop_after or args.steps) + 1):
             img_order, img_at = torch.randperm(len(xt), generator=g), 0
         imgs = img_order[img_at:img_at + 4 * G].sort().values
         img_at += 4 * G
-    caps = torch.tensor([c for i in imgs.tolist() for c in caps_of_image[i]])
-    pair_img = cit[caps]  # image of each caption
+    if args.caps_per_image:
+        caps = torch.tensor([c for i in imgs.tolist() for c in
+                             (gen_pool[i] if len(gen_pool[i]) <= args.caps_per_image else
+                              [gen_pool[i][j] for j in torch.randperm(len(gen_pool[i]), generator=g)[:args.caps_per_image].tolist()])])
+    else:
+        caps = torch.tensor([c for i in imgs.tolist() for c in caps_of_image[i]])
+    pair_img = CIT[caps]  # image of each caption
     img_row = {int(i): r for r, i in enumerate(imgs.tolist())}
     rows = torch.tensor([img_row[int(i)] for i in pair_img.tolist()])
     iseq = model.image_seq(xt[imgs.to(dev)])
-    tseq, tmask = model.text_seq(it_[caps.to(dev)])
-    ie = F.normalize(model.embed_image(iseq), dim=-1)[rows.to(dev)]
-    te = F.normalize(model.embed_text(tseq, tmask), dim=-1)
+    n_neg = 0
+    if args.neg_caps:
+        # Generated false captions: extra image→text negatives (and ITM negatives with --itm-gen-neg).
+        neg_keys, neg_owner = [], []
+        for r_, i in enumerate(imgs.tolist()):
+            for _ in range(args.neg_caps):
+                key = false_caption(i, g)
+                if key is not None:
+                    neg_keys.append(key); neg_owner.append(r_)
+        n_neg = len(neg_keys)
+        text_ids = torch.cat([IDS[caps.to(dev)], torch.stack([tokens_of(k) for k in neg_keys]).to(dev)])
+    else:
+        text_ids = IDS[caps.to(dev)]
+    tseq, tmask = model.text_seq(text_ids)
+    ie_raw = model.embed_image(iseq)
+    ie = F.normalize(ie_raw, dim=-1)[rows.to(dev)]
+    te_raw = model.embed_text(tseq, tmask)
+    te_all = F.normalize(te_raw, dim=-1)
+    te = te_all[:len(caps)]
     scale = model.logit_scale.clamp(0, math.log(100)).exp()
     logits = scale * ie @ te.T  # [P, P]: pair i's image vs pair j's caption
-    holds = truth(pair_img, caps)  # caption j holds for image of pair i
+    holds = TRUTH(pair_img, caps)  # caption j holds for image of pair i
     dup = (holds & ~torch.eye(len(caps), dtype=torch.bool)).to(dev)
     lpi = logits.masked_fill(dup, float('-inf'))
     lpt = logits.T.masked_fill(dup.T, float('-inf'))
+    if n_neg:
+        neg_holds = torch.tensor([[k in facts[i] for k in neg_keys] for i in pair_img.tolist()], device=dev)
+        lpi = torch.cat([lpi, (scale * ie @ te_all[len(caps):].T).masked_fill(neg_holds, float('-inf'))], 1)
     target = torch.arange(len(caps), device=dev)
     itc = 0.5 * (F.cross_entropy(lpi, target) + F.cross_entropy(lpt, target))
+    with torch.no_grad():
+        acc_t2i = (pair_img[lpt.argmax(1).cpu()] == pair_img).float().mean().item()
+        acc_i2t = (lpi.argmax(1) == target).float().mean().item()
+    curve.setdefault('acc_t2i', []).append(acc_t2i); curve.setdefault('acc_i2t', []).append(acc_i2t)
+    aux = None
+    if args.aux_weight:
+        al = model.aux_head(iseq)
+        lab = cell_labels[imgs.to(dev)]
+        aux = F.cross_entropy(al.reshape(-1, 37), lab.reshape(-1))
+        with torch.no_grad():
+            pr, obj = al.argmax(-1), lab > 0
+            pk_, lk_ = (pr - 1).clamp(min=0), lab - 1
+            aux_acc = {'kind': (pr == lab)[obj].float().mean().item(), 'size': (pk_ // 18 == lk_ // 18)[obj].float().mean().item(),
+                       'color': (pk_ // 3 % 6 == lk_ // 3 % 6)[obj].float().mean().item(), 'shape': (pk_ % 3 == lk_ % 3)[obj].float().mean().item()}
+        curve.setdefault('aux', []).append(aux.item()); curve.setdefault('aux_acc', []).append(aux_acc)
+    if args.aux_embed_weight:
+        ae, ae_acc = aux_embed_loss(ie_raw, te_raw[:len(caps)], imgs.to(dev), caps.to(dev))
+        aux = args.aux_weight / args.aux_embed_weight * aux + ae if aux is not None else ae
+        aux_w = args.aux_embed_weight
+        curve.setdefault('aux_embed', []).append(ae.item()); curve.setdefault('aux_embed_acc', []).append(ae_acc)
+    else:
+        aux_w = args.aux_weight
     if args.itc_only:
-        loss = itc
+        loss = itc + (aux_w * aux if aux is not None else 0)
         curve['itc'].append(itc.item())
         opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); sched.step()
         if step % 20 == 0:
-            print(f'step {step} itc {itc.item():.4f} T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
+            print(f'step {step} itc {itc.item():.4f}' + stats() + f' T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
         if (args.eval_every and step % args.eval_every == 0) or step == args.steps:
-            res = evaluate(0); res['step'] = step; curve['eval'].append(res)
+            res = evaluate(0); res['step'] = step; add_train_eval(res, 0); curve['eval'].append(res)
             print('eval', json.dumps(res), f'({time.time() - start:.0f} s)', flush=True)
             if args.curve:
                 json.dump({'args': vars(args), **curve}, open(args.curve, 'w'))
@@ -601,15 +861,21 @@ for step in range(1, (args.stop_after or args.steps) + 1):
     pi = torch.cat([rows[sel], rows[sel], neg_i])
     pt = torch.cat([sel, neg_t, sel])
     # A drawn negative that is in fact true (a chance match) is labelled a match.
-    labels = torch.tensor([1] * len(sel) + [int(int(imgs[r]) in holds_sets[int(caps[t])]) for r, t in zip(pi[len(sel):].tolist(), pt[len(sel):].tolist())])
+    labels = torch.tensor([1] * len(sel) + [int(HOLDS(int(imgs[r]), int(caps[t]))) for r, t in zip(pi[len(sel):].tolist(), pt[len(sel):].tolist())])
+    if args.itm_gen_neg and n_neg:
+        # One generated false caption per image (its first) as a further negative.
+        first = [k for k in range(n_neg) if k == 0 or neg_owner[k] != neg_owner[k - 1]]
+        pi = torch.cat([pi, torch.tensor([neg_owner[k] for k in first])])
+        pt = torch.cat([pt, torch.tensor([len(caps) + k for k in first])])
+        labels = torch.cat([labels, torch.zeros(len(first), dtype=torch.long)])
     pi, pt = pi.to(dev), pt.to(dev)
     lg = itm_logits(iseq[pi], tseq[pt], tmask[pt])
     itm = F.cross_entropy(lg, labels.to(dev))
-    loss = itc + args.itm_weight * itm
+    loss = itc + args.itm_weight * itm + (aux_w * aux if aux is not None else 0)
     if args.mlm_weight:
         # MLM: one content word of each chosen caption replaced by [MASK]; the fusion of the image
         # with the masked caption predicts it from that token's output.
-        ids = it_[caps[sel].to(dev)].clone()
+        ids = IDS[caps[sel].to(dev)].clone()
         can = maskable[ids]
         pick = torch.multinomial(can.float().cpu(), 1, generator=g).flatten().to(dev)
         rows_m = torch.arange(len(sel), device=dev)
@@ -629,13 +895,17 @@ for step in range(1, (args.stop_after or args.steps) + 1):
         model.logit_scale.clamp_(0, math.log(100))
     curve['loss'].append(loss.item()); curve['itc'].append(itc.item()); curve['itm'].append(itm.item())
     if step % 20 == 0:
-        print(f'step {step} loss {loss.item():.4f} itc {itc.item():.4f} itm {itm.item():.4f}' + (f' mlm {mlm.item():.4f}' if args.mlm_weight else '') + f' T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
+        print(f'step {step} loss {loss.item():.4f} itc {itc.item():.4f} itm {itm.item():.4f}' + (f' mlm {mlm.item():.4f}' if args.mlm_weight else '') + stats() + f' T {1 / scale.item():.4f} ({time.time() - start:.0f} s)', flush=True)
     if (args.eval_every and step % args.eval_every == 0) or step == args.steps:
-        res = evaluate(args.rerank if step == args.steps else 0)
+        rk = args.rerank if step == args.steps or args.rerank_evals else 0
+        res = evaluate(rk)
         res['step'] = step
+        add_train_eval(res, rk)
         curve['eval'].append(res)
         print('eval', json.dumps(res), f'({time.time() - start:.0f} s)', flush=True)
         if args.curve:
             json.dump({'args': vars(args), **curve}, open(args.curve, 'w'))
 if args.curve:
     json.dump({'args': vars(args), **curve}, open(args.curve, 'w'))
+if args.save:
+    torch.save(model.state_dict(), args.save)
