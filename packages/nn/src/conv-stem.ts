@@ -113,6 +113,11 @@ export class ConvStem extends Module {
 
   /** The feature map `[B, C, H, W] → [B, channels, h, w]` before the projection (for pooled embeddings). */
   featureMap(pixelValues: Tensor): Tensor {
+    this.checkPixels(pixelValues);
+    return this.convs.forward(pixelValues);
+  }
+
+  private checkPixels(pixelValues: Tensor): void {
     const c = this.inChannels;
     assertShape(
       'ConvStem',
@@ -121,7 +126,6 @@ export class ConvStem extends Module {
       [null, c, null, null],
       `[batch, ${c}, height, width]`,
     );
-    return this.convs.forward(pixelValues);
   }
 
   /** `[B, C, H, W] → [B, h·w, outputDim]`. */
@@ -133,14 +137,7 @@ export class ConvStem extends Module {
         ),
       );
     }
-    const c = this.inChannels;
-    assertShape(
-      'ConvStem',
-      'pixelValues',
-      pixelValues,
-      [null, c, null, null],
-      `[batch, ${c}, height, width]`,
-    );
+    this.checkPixels(pixelValues);
     return scope(() => {
       let x = pixelValues.permute(0, 2, 3, 1);
       const layers = this.convs.children();

@@ -29,11 +29,6 @@ export class WasmCall {
 
   constructor(private readonly runtime: WasmRuntime) {}
 
-  /** Whether tensors live in wasm memory here (a shared memory). */
-  get inPlace(): boolean {
-    return this.runtime.heap !== null;
-  }
-
   /** Whether `x` lies in wasm memory already (it would be read in place). */
   resident(x: ArrayBufferView): boolean {
     return (this.runtime.heap?.offsetOf(x) ?? -1) >= 0;
