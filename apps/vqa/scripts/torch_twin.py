@@ -37,7 +37,7 @@ p.add_argument('--layer-decay', type=float, default=1.0)
 p.add_argument('--warmup-ratio', type=float, default=0.03)
 p.add_argument('--eval-every', type=int, default=1250)
 p.add_argument('--threads', type=int, default=2)
-p.add_argument('--pooling', default='flatten', choices=['flatten', 'max', 'attn'], help="FiLM's readout (the app's fusion option 'pooling')")
+p.add_argument('--pooling', default='flatten', choices=['flatten', 'max', 'attn', 'both'], help="FiLM's readout (the app's fusion option 'pooling'; 'both': flatten plus a question-guided attention read-out, summed)")
 p.add_argument('--d-model', type=int, default=32, help='width of cells, tokens and FiLM blocks (the app: 32)')
 p.add_argument('--json', default='')
 p.add_argument('--input-projection', type=int, default=0, help='0: the FiLM blocks start from the stem cells themselves (no Linear + ReLU before them)')
@@ -51,7 +51,8 @@ p.add_argument('--head-q', type=int, default=0, help="1: the answer head also se
 p.add_argument('--film-norm', default='bn', choices=['bn', 'ln', 'none'], help="normalisation inside the FiLM blocks (the fusion's 'norm')")
 p.add_argument('--stem', default='conv', choices=['conv', 'avg'], help="'avg': no learned stem, each cell is its 2x2 sub-cells' mean colour (a perception probe)")
 p.add_argument('--stem-layers', default='24:2,48:2,64:2', help='the conv stem: channels:stride per layer (the app: 24:2,48:2,64:2)')
-p.add_argument('--text-pool', default='mean', choices=['mean', 'max'], help="the question's vector from the Transformer's token states (a probe; the app: mean)")
+p.add_argument('--text-pool', default='mean', choices=['mean', 'max', 'queries', 'flatten', 'mean+flatten'], help="the question's vector from the Transformer's token states (the app: mean; 'queries': --text-queries learned queries attend over the tokens, their outputs concatenated and projected, so word order counts from the start; 'flatten': one Linear over the padded token states, each position its own weights; 'mean+flatten': their sum)")
+p.add_argument('--text-queries', type=int, default=4)
 p.add_argument('--att-path', type=int, default=0, help='a probe: heads of a question-to-cell attention over the stem cells whose read-out is added to the fused vector')
 p.add_argument('--warm-root', default='', help='a curriculum probe: a generated dataset folder (e.g. one object per scene) trained on first')
 p.add_argument('--warm-steps', type=int, default=0, help='steps on --warm-root before the main data (counted in --steps)')
@@ -59,6 +60,8 @@ p.add_argument('--type-curriculum', default='', help="'types:N': the first N fin
 p.add_argument('--share-image-rows', type=int, default=0, help="1: the app's forwardShared: the first FiLM block's projection and convolution run once per image, gathered per question before its BatchNorm (the same function; sums in another order)")
 p.add_argument('--blocks', type=int, default=2, help="FiLM blocks (the fusion's numBlocks; the app: 2)")
 p.add_argument('--kernel', type=int, default=3, help='kernel size of the stem convolutions (the app: 3)')
+p.add_argument('--anchor', type=int, default=0, help="K > 0: K question-guided attentions over the cells after the first FiLM block each find an anchor position; every later block and the output see each cell's offset and distance to it (3 channels per anchor)")
+p.add_argument('--anchor-features', type=int, default=0, help="1: with --anchor, every later block also sees each anchor's attended features (the cells' states weighted by its attention), broadcast to every cell")
 p.add_argument('--bn-batches', type=int, default=8, help='training batches that recompute the BatchNorm statistics before each evaluation (0: keep the running ones)')
 args = p.parse_args()
 MODEL_SEED = args.seed if args.model_seed < 0 else args.model_seed
@@ -144,6 +147,22 @@ class TextEncoder(nn.Module):
             nn.init.zeros_(layer.self_attn.out_proj.weight)  # residual branches start at zero
             nn.init.zeros_(layer.linear2.weight)
             s.layers.append(layer)
+        if args.text_pool == 'queries':
+            s.queries = nn.Parameter(torch.randn(args.text_queries, d) * d ** -0.5)
+            s.keys, s.merge = nn.Linear(d, d), nn.Linear(args.text_queries * d, d)
+        if args.text_pool in ('flatten', 'mean+flatten'):
+            s.merge = nn.Linear(max_len * d, d)
+
+    def pool(s, text, mask):
+        if args.text_pool in ('flatten', 'mean+flatten'):
+            x = F.pad(text * mask[..., None], (0, 0, 0, max_len - text.shape[1]))
+            flat = s.merge(x.flatten(1))
+            if args.text_pool == 'flatten':
+                return flat
+            m = mask.float()[..., None]
+            return flat + (text * m).sum(1) / m.sum(1)
+        logits = torch.einsum('bnd,kd->bkn', s.keys(text), s.queries).masked_fill(~mask[:, None], -1e9)
+        return s.merge((torch.softmax(logits, -1) @ text).flatten(1))
 
     def forward(s, ids):
         if args.text_encoder == 'gru':  # outputs after each word; pooled below at the last real one
@@ -156,6 +175,8 @@ class TextEncoder(nn.Module):
 
 def pool(text, mask):
     """The question's vector: the GRU's state after the last real word, or the mean of the tokens."""
+    if args.text_pool in ('queries', 'flatten', 'mean+flatten') and args.text_encoder != 'gru':
+        return model.text.pool(text, mask)
     if args.text_encoder == 'gru':  # right-padded: equal to the state of a packed sequence
         return text[torch.arange(text.shape[0]), mask.long().sum(1) - 1]
     m = mask.float()[..., None]
@@ -175,7 +196,11 @@ class FiLMFusion(nn.Module):
             s.film = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, 2 * blocks * hidden))
         s.convs = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1, bias=False) for _ in range(blocks)])
         extra = 2 if args.coords else 0
-        s.pre = nn.ModuleList([nn.Linear(hidden + 2, hidden) for _ in range(blocks)]) if args.coords else None
+        s.ax = (3 + (hidden if args.anchor_features else 0)) * args.anchor
+        s.pre = nn.ModuleList([nn.Linear(hidden + 2 + (s.ax if i else 0), hidden) for i in range(blocks)]) if args.coords else None
+        if args.anchor:
+            s.anchor_q, s.anchor_k = nn.Linear(d, args.anchor * hidden), nn.Linear(hidden, args.anchor * hidden)
+        extra += s.ax
         gy, gx = torch.meshgrid(torch.linspace(-1, 1, grid[0]), torch.linspace(-1, 1, grid[1]), indexing='ij')
         s.register_buffer('xy', torch.stack([gx.flatten(), gy.flatten()], 1))
         s.norms = nn.ModuleList([nn.BatchNorm1d(hidden, affine=False) for _ in range(blocks)])
@@ -183,8 +208,10 @@ class FiLMFusion(nn.Module):
         if args.att_path:
             s.aq, s.ak, s.av = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
             s.ao = nn.Linear(d, out)
-        if args.pooling == 'flatten':
+        if args.pooling in ('flatten', 'both'):
             s.readout = nn.Linear(grid[0] * grid[1] * out, out)
+        if args.pooling == 'both':
+            s.akey, s.aquery, s.aread = nn.Linear(out, out), nn.Linear(d, out), nn.Linear(out + d, out)
         if args.pooling == 'attn':  # question-guided attention over the output cells
             s.akey, s.aquery, s.readout = nn.Linear(out, out), nn.Linear(d, out), nn.Linear(out + d, out)
 
@@ -192,8 +219,11 @@ class FiLMFusion(nn.Module):
         q = pool(text, mask)
         params = s.film(q * args.q_scale).view(-1, s.k, 2 * s.hidden)
         h = torch.relu(s.input(cells)) if args.input_projection else cells
+        s.rel = None
         for i in range(s.k):
             dg, beta = params[:, i : i + 1, : s.hidden], params[:, i : i + 1, s.hidden :]
+            if i == 1 and args.anchor:
+                s.rel = s.anchor_offsets(h, q)
             if s.pre is not None:
                 h = torch.relu(s.pre[i](s.with_xy(h)))
             b, n, _ = h.shape
@@ -214,6 +244,9 @@ class FiLMFusion(nn.Module):
             r = torch.relu(s.readout(torch.cat([(a[..., None] * o).sum(1), q], 1)))
         else:
             r = torch.relu(s.readout(o.flatten(1)))
+        if args.pooling == 'both':
+            a = torch.softmax((s.akey(o) * s.aquery(q * args.q_scale)[:, None]).sum(-1) / math.sqrt(o.shape[-1]), 1)
+            r = r + torch.relu(s.aread(torch.cat([(a[..., None] * o).sum(1), q], 1)))
         if args.att_path:
             hh = args.att_path
             b, n, _ = cells.shape
@@ -224,8 +257,24 @@ class FiLMFusion(nn.Module):
             r = r + torch.relu(s.ao((a[..., None] * v).sum(1).reshape(b, -1)))
         return torch.cat([r, q], 1) if args.head_q else r
 
+    def anchor_offsets(s, h, q):
+        b, n, _ = h.shape
+        k = args.anchor
+        qq = s.anchor_q(q * args.q_scale).view(b, 1, k, -1)
+        kk = s.anchor_k(h).view(b, n, k, -1)
+        a = torch.softmax((qq * kk).sum(-1) / math.sqrt(kk.shape[-1]), 1)  # [b, n, k]
+        p = torch.einsum('bnk,nc->bkc', a, s.xy)  # [b, k, 2] the anchors' positions
+        off = s.xy[None, :, None, :] - p[:, None]  # [b, n, k, 2]
+        dist = (off.square().sum(-1, keepdim=True) + 1e-6).sqrt()
+        rel = torch.cat([off, dist], -1).reshape(b, n, 3 * k)
+        if args.anchor_features:  # what the anchor is (its colour, shape, size), at every cell
+            g = torch.einsum('bnk,bnc->bkc', a, h).reshape(b, 1, -1).expand(b, n, -1)
+            rel = torch.cat([rel, g], -1)
+        return rel
+
     def with_xy(s, h):
-        return torch.cat([h, s.xy.expand(h.shape[0], -1, -1)], 2)
+        out = torch.cat([h, s.xy.expand(h.shape[0], -1, -1)], 2)
+        return out if s.rel is None else torch.cat([out, s.rel], 2)
 
 
 class VqaModel(nn.Module):
@@ -242,7 +291,7 @@ class VqaModel(nn.Module):
 
     def fuse(s, cells, ids, rows=None):
         """cells per question, or per image with rows[i] the image of question i."""
-        if rows is not None and (args.att_path or not args.share_image_rows):
+        if rows is not None and (args.att_path or not args.share_image_rows):  # (with --anchor the shared rows end before block 1 anyway)
             cells, rows = cells[rows], None
         return s.fusion(cells, s.text(ids), ids != 0, rows)
 

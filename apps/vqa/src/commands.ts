@@ -99,6 +99,12 @@ const trainOptions = {
     description: "how the question is read: 'gru' (in word order) or 'transformer' (mean of token states)",
     default: D.model.textEncoder ?? 'transformer',
   }),
+  questionPool: choice({
+    choices: ['mean', 'flatten'] as const,
+    description:
+      "the Transformer's question vector: 'mean' of the token states or 'flatten' (each position its own weights: word order counts)",
+    default: D.model.questionPool ?? 'mean',
+  }),
   dropout: number({ description: 'dropout of the text encoder', default: D.model.dropout, min: 0, max: 0.9 }),
   checkpointEvery: int({
     description: 'fine-tuning steps between checkpoints (what --resume continues from)',
@@ -170,6 +176,11 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
   if (typed('curriculum')) c.finetune.curriculum = parseCurriculum(o.curriculum ?? '', c.finetune.steps);
   if (typed('dModel')) c.model.dModel = o.dModel;
   if (typed('textEncoder')) c.model.textEncoder = o.textEncoder;
+  if (typed('questionPool')) c.model.questionPool = o.questionPool;
+  if (c.model.questionPool === 'flatten' && c.model.textEncoder === 'gru')
+    throw new UsageError(
+      "--question-pool flatten pools the Transformer's tokens; --text-encoder gru has its own vector",
+    );
   if (typed('freeze'))
     c.finetune.freeze = (o.freeze ?? '')
       .split(',')

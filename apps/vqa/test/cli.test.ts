@@ -41,6 +41,11 @@ describe('vqa CLI: usage errors exit 2 and list what is valid', () => {
       2,
       expect.stringMatching(/--condition-scale is a FiLM option; --fusion is 'concat'/),
     ]);
+    const pool = await cli('train', '--text-encoder', 'gru', '--question-pool', 'flatten');
+    expect([pool.code, pool.err]).toEqual([
+      2,
+      expect.stringMatching(/--question-pool flatten pools the Transformer/),
+    ]);
     const form = await cli('train', '--curriculum', 'horizontal');
     expect([form.code, form.err]).toEqual([
       2,
@@ -148,7 +153,7 @@ describe('vqa train --data on a folder of mixed-size JPEG and PNG images', () =>
     expect(args.model.dModel).toBe(16);
     expect(args.finetune.curriculum).toEqual({ questionTypes: ['what color is the'], steps: 1 });
     expect(args.finetune.imagesPerBatch).toBe(2);
-    expect(args.finetune.checkpointEvery).toBe(10); // from --quick
+    expect(args.finetune.checkpointEvery).toBe(100); // from --quick
   }, 60_000);
 
   it('--steps 1 works (warmup and schedule scale with the steps)', async () => {

@@ -1,6 +1,6 @@
 import { TransformerEncoderLayer } from '@polymodal/attention';
 import { maskedMean } from '@polymodal/fusion';
-import { Embedding, GRU, Module, ModuleList, normal_, zeros_ } from '@polymodal/nn';
+import { Embedding, GRU, Linear, Module, ModuleList, normal_, zeros_ } from '@polymodal/nn';
 import { type Generator, scope, type Tensor, zeros } from '@polymodal/tensor';
 
 /**
@@ -10,6 +10,16 @@ import { type Generator, scope, type Tensor, zeros } from '@polymodal/tensor';
  * embeddings plus additive positions is the same for both).
  */
 export type TextEncoderKind = 'transformer' | 'gru';
+
+/**
+ * How the Transformer's token states become one vector. `'mean'`: the mean of the real tokens.
+ * `'flatten'`: the states padded to `maxLength` and concatenated, then one Linear — each position
+ * has its own weights, so word order counts from the first step (the questions of Sort-of-CLEVR
+ * are templates, as the paper's one-hot question codes are). In the PyTorch twin, seed 1's
+ * relative_position ("is the red object above the blue one?") went from chance at 5,000 steps
+ * (mean) to 81.5 % at 2,500 (apps/vqa/README.md).
+ */
+export type TextPooling = 'mean' | 'flatten';
 
 export interface TextEncoderConfig {
   vocabSize: number;
@@ -21,6 +31,8 @@ export interface TextEncoderConfig {
   dropout: number;
   /** Default `'transformer'` (bundles written before the option existed). */
   kind?: TextEncoderKind;
+  /** The Transformer's pooling; default `'mean'` (bundles written before the option existed). */
+  pooling?: TextPooling;
 }
 
 /** The encoded text: every token `[B, L, d]` and one vector per text `[B, d]`. */
@@ -45,6 +57,8 @@ export class TextEncoder extends Module {
   readonly layers: ModuleList<TransformerEncoderLayer>;
   /** The recurrent reader of `kind: 'gru'`, else null. */
   readonly gru: GRU | null = null;
+  /** `pooling: 'flatten'`: `[maxLength · d] → d` over the padded token states, else null. */
+  readonly merge: Linear | null = null;
 
   constructor(
     readonly config: TextEncoderConfig,
@@ -62,6 +76,8 @@ export class TextEncoder extends Module {
     } else {
       this.positions = this.registerParameter('positions', zeros([config.maxLength, d]))!;
       normal_(this.positions, 0, 0.02, { generator });
+      if (config.pooling === 'flatten')
+        this.merge = this.registerModule('merge', new Linear(config.maxLength * d, d, { generator }));
     }
     this.layers = this.registerModule(
       'layers',
@@ -94,8 +110,16 @@ export class TextEncoder extends Module {
         return { sequence: output, pooled: hidden.squeeze(0) };
       }
       const sequence = this.transformer(inputIds, mask);
-      return { sequence, pooled: maskedMean(sequence, mask) };
+      return { sequence, pooled: this.merge ? this.flatten(sequence, mask) : maskedMean(sequence, mask) };
     });
+  }
+
+  /** Real tokens' states at their positions, zeros after them up to `maxLength`, one Linear. */
+  private flatten(sequence: Tensor, mask: Tensor): Tensor {
+    const [batch, length] = sequence.shape as [number, number, number];
+    const real = sequence.mul(mask.float().unsqueeze(-1));
+    const padded = real.pad([0, 0, 0, this.config.maxLength - length]);
+    return this.merge!.forward(padded.reshape([batch, this.config.maxLength * this.config.dModel]));
   }
 
   private transformer(inputIds: Tensor, mask: Tensor): Tensor {

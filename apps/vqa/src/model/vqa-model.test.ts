@@ -115,4 +115,25 @@ describe('VqaModel', () => {
     // The mean-pooled transformer (residual branches at zero) cannot tell them apart at the start.
     expect(diff(fused('transformer', a), fused('transformer', b))).toBeLessThan(1e-3);
   });
+
+  it("with questionPool 'flatten' word order counts from the start, and padding does not", () => {
+    const model = new VqaModel({ ...configFor('film'), questionPool: 'flatten' });
+    model.eval();
+    const pixels = randn([1, 3, 32, 32], { seed: 1 });
+    const logits = (ids: number[]) => {
+      const t = tensor([ids], { dtype: 'int32' });
+      return [...model.forward(pixels, t, t.ne(0)).logits.dataSync()];
+    };
+    const diff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    expect(diff(logits([2, 5, 6, 7, 3]), logits([2, 7, 6, 5, 3]))).toBeGreaterThan(1e-4);
+    // A batch padded further (a longer question beside it) gives the same vector: padding is zeros
+    // at the positions after the last real token, whatever the batch's length.
+    expect(diff(logits([2, 5, 6, 7, 3]), logits([2, 5, 6, 7, 3, 0, 0]))).toBeLessThan(1e-6);
+    expect(model.namedParameters().map(([n]) => n)).toContain('text.merge.weight');
+    const merge = model.text.merge!;
+    expect(merge.weight.shape).toEqual([
+      model.config.dModel,
+      model.config.maxTextLength * model.config.dModel,
+    ]);
+  });
 });

@@ -1,7 +1,7 @@
 import { createFusion, type FusionInputs, type FusionMasks, type FusionModule } from '@polymodal/fusion';
 import { ConvStem, type ConvStemLayer, Linear, MLP, Module } from '@polymodal/nn';
 import { ArgumentError, Generator, scope, type Tensor, tensor } from '@polymodal/tensor';
-import { TextEncoder, type TextEncoderKind } from './text-encoder.js';
+import { TextEncoder, type TextEncoderKind, type TextPooling } from './text-encoder.js';
 
 /** Everything that fixes the architecture; saved as the bundle's `config.json`. */
 export interface VqaModelConfig {
@@ -11,6 +11,8 @@ export interface VqaModelConfig {
   textLayers: number;
   /** How the question is read (default `'transformer'`, the bundles written before the option). */
   textEncoder?: TextEncoderKind;
+  /** How the Transformer's tokens become the question's vector (default `'mean'`). */
+  questionPool?: TextPooling;
   numHeads: number;
   dropout: number;
   /** A fusion strategy by its registry name (`createFusion`), with its options. */
@@ -74,6 +76,7 @@ export class VqaModel extends Module {
           dModel: d,
           numLayers: config.textLayers,
           kind: config.textEncoder ?? 'transformer',
+          pooling: config.questionPool ?? 'mean',
           numHeads: config.numHeads,
           dropout: config.dropout,
         },
@@ -131,10 +134,10 @@ export class VqaModel extends Module {
           ? this.fusion.forwardShared(inputs, { image: imageIndex }, masks).fused
           : this.fusion.forward(inputs, masks).fused;
       // Strategies over pooled vectors (concat, sum, gated, …) get the mean cell and the question's
-      // vector; FiLM (either) is conditioned on the GRU's vector when there is one; the others see
-      // every cell and token.
+      // vector; FiLM (either) is conditioned on the encoder's own vector when it has one (GRU,
+      // flatten); the others see every cell and token.
       if (this.fusion.inputKind === 'pooled') return run({ image: cells.mean(1), text: text.pooled });
-      if (this.fusion.inputKind === 'either' && this.text.gru)
+      if (this.fusion.inputKind === 'either' && (this.text.gru || this.text.merge))
         return run({ image: cells, text: text.pooled });
       return run({ image: cells, text: text.sequence }, { text: mask });
     });
