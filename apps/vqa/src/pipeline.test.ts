@@ -11,9 +11,16 @@ import { runVqaPipeline } from './pipeline.js';
 const dir = mkdtempSync(join(tmpdir(), 'polymodal-vqa-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const base: VqaRunConfig = {
+/** `--quick` cut to seconds: the pipeline's plumbing, not its learning, is under test here. */
+const SMOKE: VqaRunConfig = {
   ...QUICK_CONFIG,
-  data: { ...QUICK_CONFIG.data, dataDir: join(dir, 'data') },
+  data: { ...QUICK_CONFIG.data, trainImages: 200, valImages: 40 },
+  finetune: { ...QUICK_CONFIG.finetune, steps: 30, imagesPerBatch: 8, evalEvery: 15, checkpointEvery: 10 },
+};
+
+const base: VqaRunConfig = {
+  ...SMOKE,
+  data: { ...SMOKE.data, dataDir: join(dir, 'data') },
   runDir: join(dir, 'run'),
   progress: 'none',
 };
@@ -21,10 +28,10 @@ const base: VqaRunConfig = {
 describe('VQA pipeline', () => {
   it('generates, pretrains, fine-tunes, scores with the official metric and saves a bundle that answers', async () => {
     const r = await runVqaPipeline(base, () => {});
-    expect(r.pretrainSteps).toBe(QUICK_CONFIG.pretrain.steps);
+    expect(r.pretrainSteps).toBe(SMOKE.pretrain.steps);
     expect(Object.keys(r.pretrainLosses).sort()).toEqual(['itc', 'itm', 'mlm']);
-    expect(r.steps).toBe(QUICK_CONFIG.finetune.steps);
-    const questions = QUICK_CONFIG.data.valImages * QUICK_CONFIG.data.questionsPerImage;
+    expect(r.steps).toBe(SMOKE.finetune.steps);
+    const questions = SMOKE.data.valImages * SMOKE.data.questionsPerImage;
     expect(r.report.predictions.length).toBe(questions);
     // The overall accuracy is the mean of the per-question official scores, recomputed here.
     const mean = r.report.perQuestion.reduce((a, b) => a + b, 0) / questions;
@@ -59,10 +66,10 @@ describe('VQA pipeline', () => {
 
   it('resumes from its last checkpoint', async () => {
     const r = await runVqaPipeline(
-      { ...base, finetune: { ...base.finetune, steps: QUICK_CONFIG.finetune.steps + 10 }, resume: true },
+      { ...base, finetune: { ...base.finetune, steps: SMOKE.finetune.steps + 10 }, resume: true },
       () => {},
     );
-    expect(r.resumedFrom).toBe(QUICK_CONFIG.finetune.steps);
-    expect(r.steps).toBe(QUICK_CONFIG.finetune.steps + 10);
+    expect(r.resumedFrom).toBe(SMOKE.finetune.steps);
+    expect(r.steps).toBe(SMOKE.finetune.steps + 10);
   }, 300_000);
 });
