@@ -51,7 +51,7 @@ p.add_argument('--head-q', type=int, default=0, help="1: the answer head also se
 p.add_argument('--film-norm', default='bn', choices=['bn', 'ln', 'none'], help="normalisation inside the FiLM blocks (the fusion's 'norm')")
 p.add_argument('--stem', default='conv', choices=['conv', 'avg'], help="'avg': no learned stem, each cell is its 2x2 sub-cells' mean colour (a perception probe)")
 p.add_argument('--stem-layers', default='24:2,48:2,64:2', help='the conv stem: channels:stride per layer (the app: 24:2,48:2,64:2)')
-p.add_argument('--text-pool', default='mean', choices=['mean', 'max', 'queries', 'flatten', 'mean+flatten'], help="the question's vector from the Transformer's token states (the app: mean; 'queries': --text-queries learned queries attend over the tokens, their outputs concatenated and projected, so word order counts from the start; 'flatten': one Linear over the padded token states, each position its own weights; 'mean+flatten': their sum)")
+p.add_argument('--text-pool', default='mean', choices=['mean', 'max', 'queries', 'flatten', 'mean+flatten', 'mean,flatten'], help="the question's vector from the Transformer's token states (the app: mean; 'queries': --text-queries learned queries attend over the tokens, their outputs concatenated and projected, so word order counts from the start; 'flatten': one Linear over the padded token states, each position its own weights; 'mean+flatten': their sum; 'mean,flatten': both, concatenated (the FiLM generator reads 2d))")
 p.add_argument('--text-queries', type=int, default=4)
 p.add_argument('--att-path', type=int, default=0, help='a probe: heads of a question-to-cell attention over the stem cells whose read-out is added to the fused vector')
 p.add_argument('--warm-root', default='', help='a curriculum probe: a generated dataset folder (e.g. one object per scene) trained on first')
@@ -150,17 +150,18 @@ class TextEncoder(nn.Module):
         if args.text_pool == 'queries':
             s.queries = nn.Parameter(torch.randn(args.text_queries, d) * d ** -0.5)
             s.keys, s.merge = nn.Linear(d, d), nn.Linear(args.text_queries * d, d)
-        if args.text_pool in ('flatten', 'mean+flatten'):
+        if args.text_pool in ('flatten', 'mean+flatten', 'mean,flatten'):
             s.merge = nn.Linear(max_len * d, d)
 
     def pool(s, text, mask):
-        if args.text_pool in ('flatten', 'mean+flatten'):
+        if args.text_pool in ('flatten', 'mean+flatten', 'mean,flatten'):
             x = F.pad(text * mask[..., None], (0, 0, 0, max_len - text.shape[1]))
             flat = s.merge(x.flatten(1))
             if args.text_pool == 'flatten':
                 return flat
             m = mask.float()[..., None]
-            return flat + (text * m).sum(1) / m.sum(1)
+            mean = (text * m).sum(1) / m.sum(1)
+            return torch.cat([mean, flat], 1) if args.text_pool == 'mean,flatten' else flat + mean
         logits = torch.einsum('bnd,kd->bkn', s.keys(text), s.queries).masked_fill(~mask[:, None], -1e9)
         return s.merge((torch.softmax(logits, -1) @ text).flatten(1))
 
@@ -175,7 +176,7 @@ class TextEncoder(nn.Module):
 
 def pool(text, mask):
     """The question's vector: the GRU's state after the last real word, or the mean of the tokens."""
-    if args.text_pool in ('queries', 'flatten', 'mean+flatten') and args.text_encoder != 'gru':
+    if args.text_pool in ('queries', 'flatten', 'mean+flatten', 'mean,flatten') and args.text_encoder != 'gru':
         return model.text.pool(text, mask)
     if args.text_encoder == 'gru':  # right-padded: equal to the state of a packed sequence
         return text[torch.arange(text.shape[0]), mask.long().sum(1) - 1]
@@ -191,7 +192,8 @@ class FiLMFusion(nn.Module):
     def __init__(s, d, hidden, out, blocks, grid):
         super().__init__()
         s.grid, s.hidden, s.k = grid, hidden, blocks
-        s.input, s.film = nn.Linear(d, hidden), nn.Linear(d, 2 * blocks * hidden)
+        qd = 2 * d if args.text_pool == 'mean,flatten' else d  # the question vector's width
+        s.input, s.film = nn.Linear(d, hidden), nn.Linear(qd, 2 * blocks * hidden)
         if args.film_mlp:
             s.film = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, 2 * blocks * hidden))
         s.convs = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1, bias=False) for _ in range(blocks)])
@@ -326,7 +328,7 @@ bn_rng = np.random.default_rng(args.seed + 1000)
 if args.pretrain_steps:
     heads = nn.ModuleDict({
         'mlm': nn.Sequential(nn.Linear(FUSED, 2 * args.d_model), nn.GELU(), nn.Linear(2 * args.d_model, len(vocab))),
-        'itm': nn.Linear(FUSED, 2), 'img': nn.Linear(args.d_model, args.d_model), 'txt': nn.Linear(args.d_model, args.d_model)})
+        'itm': nn.Linear(FUSED, 2), 'img': nn.Linear(args.d_model, args.d_model), 'txt': nn.Linear((2 if args.text_pool == 'mean,flatten' else 1) * args.d_model, args.d_model)})
     logit_scale = nn.Parameter(torch.tensor([math.log(1 / 0.07)]))
     opt = torch.optim.AdamW(param_groups(list(model.named_parameters()) + list(heads.named_parameters()), args.lr, 1.0, lambda n: 4)
                             + [{'params': [logit_scale], 'weight_decay': 0.0}], lr=args.lr)
