@@ -40,6 +40,16 @@ describe('command line mistakes are caught before any work (exit 2, the flag nam
     [['train', '--stem', '32:2,64'], '--stem must be channels:stride pairs separated by commas'],
     [['train', '--stem', '0:2'], '--stem must be channels:stride pairs separated by commas'],
     [['train', '--image-pool', 'max'], '--image-pool must be one of attention, mean, got "max"'],
+    [['train', '--caps-per-image', '-1'], '--caps-per-image must be a non-negative integer, got "-1"'],
+    [['train', '--aux-weight', 'x'], '--aux-weight must be a number'],
+    [
+      ['train', '--neg-caps', '1', '--itm-gen-neg', '2'],
+      '--itm-gen-neg 2 takes its ITM negatives from the generated false captions: it needs --neg-caps ≥ 2 (got --neg-caps 1)',
+    ],
+    [
+      ['train', '--caps-per-image', '0'],
+      '--aux-embed-weight 1 teaches the caption embedding the parse of generated captions: it needs --caps-per-image ≥ 1 (got 0)',
+    ],
     [['search', '--text', ''], '--text must not be empty'],
     [['search', '--text', '   '], '--text must not be empty'],
     [['search'], 'give exactly one of --text and --image'],

@@ -20,6 +20,7 @@ import { datasetRoots, ensureGenerated, readSplit } from './data.js';
 import { type EvalReport, evaluateRetrieval, formatEvalReport } from './evaluate.js';
 import { INDEX_KINDS } from './index/vector-index.js';
 import { type IndexTarget, indexCollection, openIndex, resolveSource } from './indexer.js';
+import { checkSceneRecipe } from './scene-recipe.js';
 import { formatSearchResult, search } from './search.js';
 import { parseStemLayers } from './stem-layers.js';
 import { trainRetrieval } from './train.js';
@@ -61,6 +62,34 @@ const trainOptions = {
     max: 0.99,
   }),
   itmWeight: number({ description: 'weight of the ITM loss (ITC has 1)', default: D.itmWeight, min: 0 }),
+  capsPerImage: int({
+    description:
+      'captions per image per step from its clear object pairs (scene annotations; 0: its own captions)',
+    default: D.capsPerImage,
+    min: 0,
+  }),
+  negCaps: int({
+    description:
+      'generated false captions per image per step, extra image→text negatives (scene annotations)',
+    default: D.negCaps,
+    min: 0,
+  }),
+  itmGenNeg: int({
+    description: 'of those, per image, how many are also ITM negatives (≤ --neg-caps)',
+    default: D.itmGenNeg,
+    min: 0,
+  }),
+  auxWeight: number({
+    description: 'weight of the per-cell object-kind loss (scene annotations; 0: off)',
+    default: D.auxWeight,
+    min: 0,
+  }),
+  auxEmbedWeight: number({
+    description:
+      'weight of the scene read-outs from both embeddings (scene annotations; needs --caps-per-image)',
+    default: D.auxEmbedWeight,
+    min: 0,
+  }),
   dropout: number({
     description: 'dropout in the towers and the fusion',
     default: D.dropout,
@@ -116,8 +145,14 @@ function trainConfigOf(o: TrainOptions): TrainConfig {
       `--stem must be channels:stride pairs separated by commas (e.g. 32:2,64:2), got "${o.stem}"`,
     );
   }
+  checkSceneRecipe(o);
   return {
     ...D,
+    capsPerImage: o.capsPerImage,
+    negCaps: o.negCaps,
+    itmGenNeg: o.itmGenNeg,
+    auxWeight: o.auxWeight,
+    auxEmbedWeight: o.auxEmbedWeight,
     steps: o.steps,
     trainImages: o.trainImages,
     testImages: o.testImages,

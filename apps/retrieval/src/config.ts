@@ -25,6 +25,11 @@ export interface ModelConfig {
   /** Co-attention layers of the ITM fusion (`IntermediateFusion`). */
   fusionLayers: number;
   dropout: number;
+  /**
+   * Training-only linear heads that read the scene back from the cells and both embeddings
+   * (`SceneProbes`); absent (false) in bundles of the earlier recipe.
+   */
+  sceneProbes?: boolean;
   vocabSize: number;
   padId: number;
   /** Longest token sequence (with [CLS]/[SEP]) the text tower has positions for. */
@@ -54,6 +59,18 @@ export interface TrainConfig extends Omit<ModelConfig, 'vocabSize' | 'padId' | '
   warmupRatio: number;
   /** Weight of the ITM loss next to the contrastive one. */
   itmWeight: number;
+  // The recipe that needs the generator's scene annotations (off, with a note, on data without
+  // them); 0 everywhere is the earlier recipe (the image's own two captions, ITC + ITM).
+  /** Captions per image per step from every ordered object pair in a clear relation (0: its own captions). */
+  capsPerImage: number;
+  /** Generated false captions per image per step, extra image→text contrastive negatives. */
+  negCaps: number;
+  /** Of those, per image, how many are also ITM negatives (≤ negCaps). */
+  itmGenNeg: number;
+  /** Weight of the per-cell object-kind loss. */
+  auxWeight: number;
+  /** Weight of the read-out losses on both embeddings (needs capsPerImage > 0). */
+  auxEmbedWeight: number;
   checkpointEvery: number;
   backend?: string;
   resume: boolean;
@@ -84,11 +101,16 @@ export const DEFAULT_TRAIN: TrainConfig = {
   dropout: 0,
   groupsPerBatch: 8,
   batching: 'random',
-  steps: 800,
+  steps: 3000,
   learningRate: 3e-3,
   weightDecay: 0.05,
   warmupRatio: 0.1,
   itmWeight: 1,
+  capsPerImage: 8,
+  negCaps: 2,
+  itmGenNeg: 1,
+  auxWeight: 1,
+  auxEmbedWeight: 1,
   checkpointEvery: 100,
   seed: 1,
   resume: false,
@@ -124,6 +146,7 @@ export function modelConfigOf(
     dimFeedforward: c.dimFeedforward,
     fusionLayers: c.fusionLayers,
     dropout: c.dropout,
+    ...(c.auxWeight > 0 || c.auxEmbedWeight > 0 ? { sceneProbes: true } : {}),
     seed: c.seed,
     ...tokenizer,
   };

@@ -10,10 +10,12 @@ import {
   type RetrievalGroupRecord,
   type RgbImage,
   readCocoCaptions,
+  type Scene,
   WordPieceTokenizer,
 } from '@polymodal/data';
 import type { Tensor } from '@polymodal/tensor';
 import type { TrainConfig } from './config.js';
+import type { SceneBatch } from './scene-batch.js';
 
 /** One caption of an image, tokenized. */
 export interface RetrievalCaption {
@@ -34,6 +36,8 @@ export interface RetrievalImage {
   /** `original`, `subject`, `object` or `relation` in generated sets; `image` elsewhere. */
   kind: string;
   captions: RetrievalCaption[];
+  /** The generator's scene annotation (objects, sizes, colours, places); null when the data has none. */
+  scene: Scene | null;
 }
 
 /** A training batch: whole groups, every caption of their images. */
@@ -47,6 +51,11 @@ export interface RetrievalBatch {
   captionImage: number[];
   /** `holds[t][i]`: caption t is true of image i (its own image, or another by chance). */
   holds: boolean[][];
+  /**
+   * Recipe with scene annotations (`collateScenes`): captions after the first
+   * `captionImage.length` rows of `inputIds` are generated false captions; null otherwise.
+   */
+  scenes?: SceneBatch | null;
 }
 
 /** The preprocessing every image goes through (saved as the bundle's `preprocessor_config.json`). */
@@ -110,7 +119,10 @@ export async function readSplit(
     imageDir: join(root, split),
   });
   const groupsFile = join(root, `retrieval_groups_${split}.json`);
-  const info = new Map<number, { group: number; kind: string; holds: Map<number, Set<number>> }>();
+  const info = new Map<
+    number,
+    { group: number; kind: string; holds: Map<number, Set<number>>; scene: Scene | null }
+  >();
   if (existsSync(groupsFile)) {
     const { groups } = JSON.parse(readFileSync(groupsFile, 'utf8')) as { groups: RetrievalGroupRecord[] };
     for (const g of groups) {
@@ -119,6 +131,7 @@ export async function readSplit(
           group: g.group_id,
           kind: im.kind,
           holds: new Map(im.captions.map((c) => [c.id, new Set(c.holds_for)])),
+          scene: im.scene ?? null,
         });
       }
     }
@@ -138,6 +151,7 @@ export async function readSplit(
         inputIds: tokenizer ? tokenizer.encode(text).inputIds : [],
         holdsFor: meta?.holds.get(s.captionIds[k]!) ?? null,
       })),
+      scene: meta?.scene ?? null,
     });
   }
   return { images, texts: samples.flatMap((s) => s.captions) };

@@ -9,6 +9,7 @@ import { ConvStem, Embedding, LayerNorm, Linear, Module } from '@polymodal/nn';
 import { Generator, scope, type Tensor } from '@polymodal/tensor';
 import { AttentionPool } from './attention-pool.js';
 import type { ModelConfig } from './config.js';
+import { SceneProbes } from './scene-probes.js';
 
 function encoder(c: ModelConfig, layers: number, generator: Generator): TransformerEncoder {
   return new TransformerEncoder(
@@ -149,6 +150,8 @@ export class RetrievalModel extends Module {
   readonly itc: ContrastiveLoss;
   /** Draws the ITM hard negatives; checkpointed with the model's other generators. */
   readonly negativeGenerator: Generator;
+  /** Training-only scene read-outs (`config.sceneProbes`), else null. */
+  readonly probes: SceneProbes | null;
 
   constructor(readonly config: ModelConfig) {
     super();
@@ -172,6 +175,13 @@ export class RetrievalModel extends Module {
       }),
     );
     this.itc = this.registerModule('itc', new ContrastiveLoss());
+    // Its own generator, so that the other parts start exactly as in the earlier recipe.
+    this.probes = config.sceneProbes
+      ? this.registerModule(
+          'probes',
+          new SceneProbes(config.dModel, config.embedDim, new Generator(config.seed * 7919 + 4)),
+        )
+      : null;
   }
 
   /** Both towers' normalised embeddings: `{ image [B, e], text [B, e] }`. */

@@ -19,6 +19,8 @@ import {
 } from './data.js';
 import { RetrievalModel } from './model.js';
 import { retrievalLosses } from './objective.js';
+import { SceneBatcher } from './scene-batch.js';
+import { sceneRecipeOf } from './scene-recipe.js';
 
 export interface TrainOutcome {
   bundleDir: string;
@@ -33,7 +35,8 @@ export interface TrainOutcome {
 /**
  * The `train` command: generates the training and test sets once, builds a word vocabulary from
  * the training captions, trains the dual encoder + ITM head (ITC + weighted ITM with hard
- * negatives; whole groups per batch, so every batch holds each original's distractors) with AdamW
+ * negatives; with scene annotations, K generated captions per image, generated false captions as
+ * negatives and the auxiliary scene losses, see `scene-recipe.ts`) with AdamW
  * and warmup + cosine, checkpoints as it goes (`--resume` continues exactly: model, optimizer,
  * schedule, loader position and every generator the model owns), and saves a bundle to
  * `<runDir>/bundle`.
@@ -56,10 +59,21 @@ export async function trainRetrieval(
   const captions = (await readSplit(roots.train, 'train2014', null, processor)).texts;
   const tokenizer = buildTokenizer(captions);
   const { images } = await readSplit(roots.train, 'train2014', tokenizer, processor);
-  const maxLength = images.reduce(
+  // The scene-annotation recipe, or null (earlier recipe, or data without scenes: noted).
+  const sceneRecipe = sceneRecipeOf(config, images, log);
+  const batcher = sceneRecipe ? new SceneBatcher(sceneRecipe, tokenizer) : null;
+  let maxLength = images.reduce(
     (m, im) => im.captions.reduce((n, c) => Math.max(n, c.inputIds.length), m),
     0,
   );
+  // Generated captions use the generator's template; the text tower needs positions for all.
+  if (batcher && sceneRecipe!.capsPerImage > 0) {
+    for (const im of images)
+      for (const c of batcher.pool(im)) maxLength = Math.max(maxLength, batcher.encode(c).length);
+  }
+  const effective = sceneRecipe
+    ? config
+    : { ...config, capsPerImage: 0, negCaps: 0, itmGenNeg: 0, auxWeight: 0, auxEmbedWeight: 0 };
   const groups = groupImages(images);
   if (groups.length < config.groupsPerBatch) {
     throw new UsageError(
@@ -70,7 +84,7 @@ export async function trainRetrieval(
     `data: ${images.length} training images in ${groups.length} groups, ${captions.length} captions, ${tokenizer.vocabSize} tokens`,
   );
   const model = new RetrievalModel(
-    modelConfigOf(config, { vocabSize: tokenizer.vocabSize, padId: tokenizer.padId, maxLength }),
+    modelConfigOf(effective, { vocabSize: tokenizer.vocabSize, padId: tokenizer.padId, maxLength }),
   );
   const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
   log(`model: ${parameters.toLocaleString('en-US')} parameters`);
@@ -90,7 +104,8 @@ export async function trainRetrieval(
     shuffle: true,
     seed: config.seed,
     dropLast: true,
-    collate: (g: RetrievalImage[][]) => collateGroups(g, tokenizer.padId),
+    collate: (g: RetrievalImage[][]) =>
+      batcher ? batcher.collate(g.flat()) : collateGroups(g, tokenizer.padId),
   });
   let current: RetrievalBatch | null = null;
   const trainer = new Trainer<RetrievalBatch, RetrievalModel>({
@@ -100,10 +115,15 @@ export async function trainRetrieval(
     trainData: loader,
     computeLoss: (m, b) => {
       current = b;
-      const { itc, itm } = retrievalLosses(m, b);
-      return { itc, itm };
+      const { itc, itm, cells, readout } = retrievalLosses(m, b, effective);
+      return { itc, itm, ...(cells ? { cells } : {}), ...(readout ? { readout } : {}) };
     },
-    lossWeights: { itc: 1, itm: config.itmWeight },
+    lossWeights: {
+      itc: 1,
+      itm: config.itmWeight,
+      cells: effective.auxWeight,
+      readout: effective.auxEmbedWeight,
+    },
     maxSteps: config.steps,
     maxGradNorm: 1,
     checkpointDir: run.checkpoints,
