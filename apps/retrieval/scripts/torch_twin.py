@@ -25,6 +25,11 @@ gradients and final weights (`--report` writes it as JSON; `--perturb 1e-7` is t
 a rounding-level difference grows within PyTorch); `--init <file> --batches <stream.json>` trains on
 the app's initial weights and batch stream with this script's own ITM negatives; `--stop-after N`
 stops a run of the `--steps` schedule early.
+
+The ITM re-ranking search (app README, "ITM re-ranking"): `--load <state dict> --itm-only 1` trains
+only the ITM head on frozen towers; `--mlp-itm 1` (MLP over [i, t, i*t, |i-t|]) and `--readout-itm 1`
+(an MLP over the scene read-outs, the caption's colours looking up the image's rows) are the heads
+tried; `--itm-neg gen|both` trains the ITM head on the generated false captions only or with them.
 """
 import argparse, glob, json, math, re, time
 import numpy as np
@@ -89,6 +94,13 @@ p.add_argument('--film-blocks', type=int, default=2)
 p.add_argument('--aux-embed-weight', type=float, default=0.0, help='auxiliary losses on the joint embeddings (before L2 normalisation), from the scene annotations: a linear head reads from the image embedding, for each colour, whether it is present, its size, shape and x/y; another reads from the caption embedding its subject\'s and object\'s size, colour and shape and the relation (needs --caps-per-image)')
 p.add_argument('--rerank-mix', type=float, default=0.0, help='also report re-ranking by ITM logit difference + this × the contrastive logit (scale × cosine) as rerankmix_* (0 = only the plain ITM re-ranking)')
 p.add_argument('--save', default='', help='save the final state dict here (torch.save)')
+# Re-ranking search (apps/retrieval README, "ITM re-ranking"): an ITM head on trained towers.
+p.add_argument('--load', default='', help='start from this state dict (torch.save of --save); keys the model lacks or adds are reported and skipped')
+p.add_argument('--mlp-itm', type=int, default=0, help='1: ITM head = MLP over [i, t, i*t, |i-t|] of the two L2-normalised joint embeddings (instead of the co-attention fusion)')
+p.add_argument('--mlp-hidden', type=int, default=256)
+p.add_argument('--readout-itm', type=int, default=0, help="1: ITM head over the two embeddings' scene read-outs (needs --aux-embed-weight): the caption read-out's subject and object colour distributions look up those colours' rows of the image read-out (present, size, shape, x/y); an MLP over them, their x/y offset and the caption's size/shape/relation distributions")
+p.add_argument('--itm-only', type=int, default=0, help='1: train only the ITM head (every other weight frozen, towers in eval mode); the loss is the ITM loss alone')
+p.add_argument('--itm-neg', default='hard', choices=['hard', 'gen', 'both'], help="ITM negatives: in-batch hard negatives drawn from the contrastive similarities (the app's), only the generated false captions (all --neg-caps of them), or both")
 args = p.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
@@ -300,6 +312,34 @@ class FilmITM(nn.Module):
         return self.out(F.relu(self.pre(torch.cat([x, xy], 1))).amax((2, 3)))
 
 
+class MlpITM(nn.Module):
+    """--mlp-itm: match logits from the two normalised joint embeddings, MLP([i, t, i*t, |i-t|]) → 2
+    (itm_logits computes the embeddings from the sequences)."""
+    def __init__(self, e):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4 * e, args.mlp_hidden), nn.ReLU(), nn.Linear(args.mlp_hidden, args.mlp_hidden), nn.ReLU(), nn.Linear(args.mlp_hidden, 2))
+
+    def forward(self, i, t):
+        return self.net(torch.cat([i, t, i * t, (i - t).abs()], -1))
+
+
+class ReadoutITM(nn.Module):
+    """--readout-itm: match logits from the read-outs (image [B, 6, 8] per colour: present, size ×2,
+    shape ×3, x, y; caption [B, 26]): the caption's subject / object colour distributions pick the
+    image's rows for those colours; an MLP decides from them, their x/y offset and the caption's parse."""
+    def __init__(self):
+        super().__init__()
+        h = args.mlp_hidden
+        self.net = nn.Sequential(nn.Linear(8 + 8 + 2 + 14, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 2))
+
+    def forward(self, img, txt):
+        feat = torch.cat([torch.sigmoid(img[..., 0:1]), F.softmax(img[..., 1:3], -1), F.softmax(img[..., 3:6], -1), img[..., 6:8]], -1)
+        fs = (F.softmax(txt[:, 2:8], -1)[..., None] * feat).sum(1)
+        fo = (F.softmax(txt[:, 13:19], -1)[..., None] * feat).sum(1)
+        cap = torch.cat([F.softmax(txt[:, a:b], -1) for a, b in ((0, 2), (8, 11), (11, 13), (19, 22), (22, 26))], -1)
+        return self.net(torch.cat([fs, fo, fo[:, 6:8] - fs[:, 6:8], cap], -1))
+
+
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
@@ -352,7 +392,7 @@ class Model(nn.Module):
         self.text_encoder = encoder(args.text_layers)
         self.text_proj = nn.Linear(d, e)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-        self.itm = FilmITM(d, self.cells) if args.film_itm else Fusion(d, 2)
+        self.itm = FilmITM(d, self.cells) if args.film_itm else MlpITM(args.embed or d) if args.mlp_itm else ReadoutITM() if args.readout_itm else Fusion(d, 2)
         if args.aux_weight:
             self.aux_head = nn.Linear(d, 37)  # per cell: none, or size × colour × shape
         if args.aux_embed_weight:
@@ -432,8 +472,29 @@ model = model.to(dev)
 xt, xv, it_, iv = xt.to(dev), xv.to(dev), it_.to(dev), iv.to(dev)
 maskable = maskable.to(dev)
 print(f'{sum(p.numel() for p in model.parameters()):,} parameters, {len(xt)} train images, {len(ct)} train captions', flush=True)
-decay = [p for p in model.parameters() if p.ndim >= 2]
-no_decay = [p for p in model.parameters() if p.ndim < 2]
+if args.load:
+    own_sd = model.state_dict()
+    loaded = {k: v for k, v in torch.load(args.load, map_location=dev).items() if k in own_sd and own_sd[k].shape == v.shape}
+    missing, _ = model.load_state_dict(loaded, strict=False)
+    print(f'loaded {len(loaded)} tensors from {args.load}; left at their initial values: {sorted(missing)}', flush=True)
+if args.itm_only:
+    for p_ in model.parameters():
+        p_.requires_grad_(False)
+    for p_ in model.itm.parameters():
+        p_.requires_grad_(True)
+
+
+def set_train_mode():
+    # --itm-only: the frozen towers stay in eval mode (BatchNorm running statistics untouched).
+    model.train()
+    if args.itm_only:
+        model.eval()
+        model.itm.train()
+
+
+trainable = [p_ for p_ in model.parameters() if p_.requires_grad]
+decay = [p for p in trainable if p.ndim >= 2]
+no_decay = [p for p in trainable if p.ndim < 2]
 opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0}], lr=args.lr)
 warmup = min(round(args.warmup_ratio * args.steps), args.steps - 1)
 sched = torch.optim.lr_scheduler.LambdaLR(
@@ -556,6 +617,11 @@ def stats():
 
 
 def itm_logits(img_seq, txt_seq, txt_mask):
+    if args.readout_itm:
+        img = model.aux_img(model.embed_image(img_seq)).view(-1, 6, 8)
+        return model.itm(img, model.aux_txt(model.embed_text(txt_seq, txt_mask)))
+    if args.mlp_itm:
+        return model.itm(F.normalize(model.embed_image(img_seq), dim=-1), F.normalize(model.embed_text(txt_seq, txt_mask), dim=-1))
     return model.itm(img_seq, txt_seq, txt_mask)
 
 
@@ -618,7 +684,7 @@ def evaluate(rerank_k, split=None):
                     row.scatter_(1, top_t[is_], score)
                     rr2[is_] = torch.maximum(row, base)
                 res.update({k2: v for k2, v in metrics(rr2, name, civ, kinds).items() if k2.startswith(name + '_i2t')})
-    model.train()
+    set_train_mode()
     eval_seconds += time.time() - eval_start
     res['train_seconds'] = round(time.time() - start - eval_seconds, 1)
     return res
@@ -755,6 +821,7 @@ if args.batches:
     assert len(stream['steps']) >= (args.stop_after or args.steps), 'the stream is shorter than the run'
     print('vocabulary as the app\'s:', list(vocab) == stream['vocab'], flush=True)
     stream_index = {i: k for k, i in enumerate(load.ids[args.train][0])}
+set_train_mode()
 g = torch.Generator().manual_seed(args.seed)
 order, at, start = torch.randperm(len(group_ids), generator=g), 0, time.time()
 curve = {'loss': [], 'itc': [], 'itm': [], 'eval': []}
@@ -862,16 +929,24 @@ for step in range(1, (args.stop_after or args.steps) + 1):
     pt = torch.cat([sel, neg_t, sel])
     # A drawn negative that is in fact true (a chance match) is labelled a match.
     labels = torch.tensor([1] * len(sel) + [int(HOLDS(int(imgs[r]), int(caps[t]))) for r, t in zip(pi[len(sel):].tolist(), pt[len(sel):].tolist())])
-    if args.itm_gen_neg and n_neg:
+    if args.itm_neg == 'gen':
+        pi, pt, labels = rows[sel], sel, torch.ones(len(sel), dtype=torch.long)
+    if args.itm_neg in ('gen', 'both') and n_neg:
+        # Every generated false caption as a negative of its image.
+        first = list(range(n_neg))
+    elif args.itm_gen_neg and n_neg:
         # One generated false caption per image (its first) as a further negative.
         first = [k for k in range(n_neg) if k == 0 or neg_owner[k] != neg_owner[k - 1]]
+    else:
+        first = []
+    if first:
         pi = torch.cat([pi, torch.tensor([neg_owner[k] for k in first])])
         pt = torch.cat([pt, torch.tensor([len(caps) + k for k in first])])
         labels = torch.cat([labels, torch.zeros(len(first), dtype=torch.long)])
     pi, pt = pi.to(dev), pt.to(dev)
     lg = itm_logits(iseq[pi], tseq[pt], tmask[pt])
     itm = F.cross_entropy(lg, labels.to(dev))
-    loss = itc + args.itm_weight * itm + (aux_w * aux if aux is not None else 0)
+    loss = itm if args.itm_only else itc + args.itm_weight * itm + (aux_w * aux if aux is not None else 0)
     if args.mlm_weight:
         # MLM: one content word of each chosen caption replaced by [MASK]; the fusion of the image
         # with the masked caption predicts it from that token's output.

@@ -52,6 +52,12 @@ const config: TrainConfig = {
   steps,
   learningRate: Number(arg('lr', String(DEFAULT_TRAIN.learningRate))),
   seed: Number(arg('seed', '1')),
+  // The replay covers the earlier recipe (own captions, ITC + ITM), which the twin's --replay runs.
+  capsPerImage: 0,
+  negCaps: 0,
+  itmGenNeg: 0,
+  auxWeight: 0,
+  auxEmbedWeight: 0,
 };
 const out = arg('out', 'runs/twin-compare');
 mkdirSync(out, { recursive: true });
