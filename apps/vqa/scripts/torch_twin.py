@@ -51,7 +51,7 @@ p.add_argument('--head-q', type=int, default=0, help="1: the answer head also se
 p.add_argument('--film-norm', default='bn', choices=['bn', 'ln', 'none'], help="normalisation inside the FiLM blocks (the fusion's 'norm')")
 p.add_argument('--stem', default='conv', choices=['conv', 'avg'], help="'avg': no learned stem, each cell is its 2x2 sub-cells' mean colour (a perception probe)")
 p.add_argument('--stem-layers', default='24:2,48:2,64:2', help='the conv stem: channels:stride per layer (the app: 24:2,48:2,64:2)')
-p.add_argument('--text-pool', default='mean', choices=['mean', 'max', 'queries', 'flatten', 'mean+flatten', 'mean,flatten'], help="the question's vector from the Transformer's token states (the app: mean; 'queries': --text-queries learned queries attend over the tokens, their outputs concatenated and projected, so word order counts from the start; 'flatten': one Linear over the padded token states, each position its own weights; 'mean+flatten': their sum; 'mean,flatten': both, concatenated (the FiLM generator reads 2d))")
+p.add_argument('--text-pool', default='mean', choices=['mean', 'max', 'queries', 'flatten', 'mean+flatten', 'mean,flatten', 'flatten2'], help="the question's vector from the Transformer's token states (the app: mean; 'queries': --text-queries learned queries attend over the tokens, their outputs concatenated and projected, so word order counts from the start; 'flatten': one Linear over the padded token states, each position its own weights; 'mean+flatten': their sum; 'mean,flatten': both, concatenated (the FiLM generator reads 2d); 'flatten2': flatten with the tokens aligned at the start and, again, at the end (a word's slot counted from either end))")
 p.add_argument('--text-queries', type=int, default=4)
 p.add_argument('--att-path', type=int, default=0, help='a probe: heads of a question-to-cell attention over the stem cells whose read-out is added to the fused vector')
 p.add_argument('--warm-root', default='', help='a curriculum probe: a generated dataset folder (e.g. one object per scene) trained on first')
@@ -152,8 +152,18 @@ class TextEncoder(nn.Module):
             s.keys, s.merge = nn.Linear(d, d), nn.Linear(args.text_queries * d, d)
         if args.text_pool in ('flatten', 'mean+flatten', 'mean,flatten'):
             s.merge = nn.Linear(max_len * d, d)
+        if args.text_pool == 'flatten2':
+            s.merge = nn.Linear(2 * max_len * d, d)
 
     def pool(s, text, mask):
+        if args.text_pool == 'flatten2':
+            b, n, d = text.shape
+            x = F.pad(text * mask[..., None], (0, 0, 0, max_len - n))  # aligned at the start
+            lengths = mask.long().sum(1, keepdim=True)
+            idx = torch.arange(max_len)[None] - (max_len - lengths)  # aligned at the end
+            ok = (idx >= 0).float()[..., None]
+            y = torch.gather(x, 1, idx.clamp(min=0)[..., None].expand(b, max_len, d)) * ok
+            return s.merge(torch.cat([x, y], 1).flatten(1))
         if args.text_pool in ('flatten', 'mean+flatten', 'mean,flatten'):
             x = F.pad(text * mask[..., None], (0, 0, 0, max_len - text.shape[1]))
             flat = s.merge(x.flatten(1))
@@ -176,7 +186,7 @@ class TextEncoder(nn.Module):
 
 def pool(text, mask):
     """The question's vector: the GRU's state after the last real word, or the mean of the tokens."""
-    if args.text_pool in ('queries', 'flatten', 'mean+flatten', 'mean,flatten') and args.text_encoder != 'gru':
+    if args.text_pool in ('queries', 'flatten', 'mean+flatten', 'mean,flatten', 'flatten2') and args.text_encoder != 'gru':
         return model.text.pool(text, mask)
     if args.text_encoder == 'gru':  # right-padded: equal to the state of a packed sequence
         return text[torch.arange(text.shape[0]), mask.long().sum(1) - 1]

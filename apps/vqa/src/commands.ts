@@ -100,9 +100,9 @@ const trainOptions = {
     default: D.model.textEncoder ?? 'transformer',
   }),
   questionPool: choice({
-    choices: ['mean', 'flatten'] as const,
+    choices: ['mean', 'flatten', 'flatten-ends'] as const,
     description:
-      "the Transformer's question vector: 'mean' of the token states or 'flatten' (each position its own weights: word order counts)",
+      "the Transformer's question vector: 'mean' of the token states, 'flatten' (each position its own weights: word order counts) or 'flatten-ends' (positions counted from both ends)",
     default: D.model.questionPool ?? 'mean',
   }),
   dropout: number({ description: 'dropout of the text encoder', default: D.model.dropout, min: 0, max: 0.9 }),
@@ -177,9 +177,9 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
   if (typed('dModel')) c.model.dModel = o.dModel;
   if (typed('textEncoder')) c.model.textEncoder = o.textEncoder;
   if (typed('questionPool')) c.model.questionPool = o.questionPool;
-  if (c.model.questionPool === 'flatten' && c.model.textEncoder === 'gru')
+  if (c.model.questionPool?.startsWith('flatten') && c.model.textEncoder === 'gru')
     throw new UsageError(
-      "--question-pool flatten pools the Transformer's tokens; --text-encoder gru has its own vector",
+      `--question-pool ${c.model.questionPool} pools the Transformer's tokens; --text-encoder gru has its own vector`,
     );
   if (typed('freeze'))
     c.finetune.freeze = (o.freeze ?? '')

@@ -1,7 +1,7 @@
 import { TransformerEncoderLayer } from '@polymodal/attention';
 import { maskedMean } from '@polymodal/fusion';
 import { Embedding, GRU, Linear, Module, ModuleList, normal_, zeros_ } from '@polymodal/nn';
-import { type Generator, scope, type Tensor, zeros } from '@polymodal/tensor';
+import { cat, type Generator, scope, type Tensor, tensor, zeros } from '@polymodal/tensor';
 
 /**
  * `'transformer'`: learned positions + Transformer layers, pooled by the mean of the real tokens.
@@ -18,9 +18,11 @@ export type TextEncoderKind = 'transformer' | 'gru';
  * are templates, as the paper's one-hot question codes are). In the PyTorch twin at 5,000 steps,
  * relative_position ("is the red object above the blue one?") went from chance (mean) to 88–96 %
  * in four runs, but count_shape then stayed near its prior: no better overall, so the app's
- * default stays `'mean'` (apps/vqa/README.md).
+ * default stays `'mean'` (apps/vqa/README.md). `'flatten-ends'`: the same slots counted from the
+ * start and, again, from the end of the question, so a word keeps its slot when the words before
+ * it change ("… the red object?" ends most templates).
  */
-export type TextPooling = 'mean' | 'flatten';
+export type TextPooling = 'mean' | 'flatten' | 'flatten-ends';
 
 export interface TextEncoderConfig {
   vocabSize: number;
@@ -58,7 +60,7 @@ export class TextEncoder extends Module {
   readonly layers: ModuleList<TransformerEncoderLayer>;
   /** The recurrent reader of `kind: 'gru'`, else null. */
   readonly gru: GRU | null = null;
-  /** `pooling: 'flatten'`: `[maxLength · d] → d` over the padded token states, else null. */
+  /** `pooling: 'flatten'`: `[maxLength · d] → d` over the padded token states (twice that input for `'flatten-ends'`), else null. */
   readonly merge: Linear | null = null;
 
   constructor(
@@ -77,8 +79,9 @@ export class TextEncoder extends Module {
     } else {
       this.positions = this.registerParameter('positions', zeros([config.maxLength, d]))!;
       normal_(this.positions, 0, 0.02, { generator });
-      if (config.pooling === 'flatten')
-        this.merge = this.registerModule('merge', new Linear(config.maxLength * d, d, { generator }));
+      const slots = config.pooling === 'flatten' ? 1 : config.pooling === 'flatten-ends' ? 2 : 0;
+      if (slots)
+        this.merge = this.registerModule('merge', new Linear(slots * config.maxLength * d, d, { generator }));
     }
     this.layers = this.registerModule(
       'layers',
@@ -115,12 +118,41 @@ export class TextEncoder extends Module {
     });
   }
 
-  /** Real tokens' states at their positions, zeros after them up to `maxLength`, one Linear. */
+  /**
+   * `[B, slots · maxLength, d]`: the real tokens' states at their positions with zeros after them,
+   * and for `'flatten-ends'` again with the last real token at slot `maxLength − 1` (zeros before
+   * the first). Tokens are right-padded, so a row's real tokens are its first `mask.sum()`.
+   */
+  slots(sequence: Tensor, mask: Tensor): Tensor {
+    const [batch, length, d] = sequence.shape as [number, number, number];
+    const max = this.config.maxLength;
+    return scope(() => {
+      const fromStart = sequence.mul(mask.float().unsqueeze(-1)).pad([0, 0, 0, max - length]);
+      if (this.config.pooling !== 'flatten-ends') return fromStart;
+      const real = mask.dataSync();
+      const rows = new Int32Array(batch * max);
+      const keep = new Float32Array(batch * max);
+      for (let b = 0; b < batch; b++) {
+        let n = 0;
+        for (let t = 0; t < length; t++) n += real[b * length + t] ? 1 : 0;
+        for (let j = max - n; j < max; j++) {
+          rows[b * max + j] = b * max + j - (max - n);
+          keep[b * max + j] = 1;
+        }
+      }
+      const fromEnd = fromStart
+        .reshape([batch * max, d])
+        .indexSelect(0, tensor(rows, { dtype: 'int32' }))
+        .mul(tensor(keep, { shape: [batch * max, 1] }))
+        .reshape([batch, max, d]);
+      return cat([fromStart, fromEnd], 1);
+    });
+  }
+
+  /** The slots, flattened, through one Linear. */
   private flatten(sequence: Tensor, mask: Tensor): Tensor {
-    const [batch, length] = sequence.shape as [number, number, number];
-    const real = sequence.mul(mask.float().unsqueeze(-1));
-    const padded = real.pad([0, 0, 0, this.config.maxLength - length]);
-    return this.merge!.forward(padded.reshape([batch, this.config.maxLength * this.config.dModel]));
+    const slots = this.slots(sequence, mask);
+    return this.merge!.forward(slots.reshape([slots.shape[0]!, -1]));
   }
 
   private transformer(inputIds: Tensor, mask: Tensor): Tensor {

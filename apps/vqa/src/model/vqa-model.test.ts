@@ -136,4 +136,25 @@ describe('VqaModel', () => {
       model.config.maxTextLength * model.config.dModel,
     ]);
   });
+
+  it("with questionPool 'flatten-ends' the slots are counted from the start and from the end", () => {
+    const model = new VqaModel({ ...configFor('film'), questionPool: 'flatten-ends' });
+    const max = model.config.maxTextLength; // 8
+    // Token states [2, 5, 1]: each value says which row and position it came from.
+    const states = tensor(
+      [
+        [1, 2, 3, 4, 5],
+        [11, 12, 13, 14, 15],
+      ].map((r) => r.map((v) => [v])),
+    );
+    const mask = tensor([
+      [true, true, true, false, false],
+      [true, true, true, true, true],
+    ]);
+    const slots = [...model.text.slots(states, mask).dataSync()];
+    // Row 0 (3 real tokens): from the start 1 2 3 then zeros; from the end zeros then 1 2 3.
+    expect(slots.slice(0, 2 * max)).toEqual([1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]);
+    expect(slots.slice(2 * max)).toEqual([11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 11, 12, 13, 14, 15]);
+    expect(model.text.merge!.weight.shape).toEqual([model.config.dModel, 2 * max * model.config.dModel]);
+  });
 });
