@@ -21,7 +21,7 @@ export interface ModelSettings {
   textLayers: number;
   /** How the question is read: `'gru'` (in order) or `'transformer'` (mean of the token states). */
   textEncoder?: TextEncoderKind;
-  /** The Transformer's question vector: mean of the tokens, or `'flatten'` (word order counts). */
+  /** The Transformer's question vector: mean of the tokens, or `'flatten'` / `'flatten-ends'` (word order counts). */
   questionPool?: TextPooling;
   numHeads: number;
   dropout: number;
