@@ -1,5 +1,5 @@
 import { l2Normalize, MAX_LOG_LOGIT_SCALE } from '@polymodal/losses';
-import { cat, eye, scope, type Tensor, tensor } from '@polymodal/tensor';
+import { arange, cat, crossEntropy, scope, type Tensor, tensor } from '@polymodal/tensor';
 
 export interface ContrastiveWithNegativesOutput {
   loss: Tensor;
@@ -36,9 +36,10 @@ export function contrastiveWithNegatives(
     const images = l2Normalize(pairImages);
     const logits = images.matmul(l2Normalize(captions).transpose(0, 1)).mul(scale);
     const dup = tensor(duplicates.flat(), { shape: [p, p], dtype: 'bool' });
-    const targets = eye(p);
+    // Row i's target is column i (its own caption; extra negatives come after column P−1).
+    const targets = arange(0, p, 1, { dtype: 'int32' });
     // Excluded entries get a huge negative logit: softmax weight 0, gradient 0, no ∞·0.
-    const ce = (l: Tensor) => l.logSoftmax(-1).narrow(1, 0, p).mul(targets).sum().neg().div(p);
+    const ce = (l: Tensor) => crossEntropy(l, targets);
     let rows = logits.maskedFill(dup, -1e30);
     if (negatives && negatives.shape[0]! > 0) {
       const n = negatives.shape[0]!;

@@ -8,7 +8,13 @@ import { Generator } from '@polymodal/tensor';
 import { captionHolds, imageTensor, type RetrievalBatch, type RetrievalImage, tokenTensors } from './data.js';
 import { drawCaptions, falseCaption, sceneCaptionHolds, scenePairCaptions } from './scene-captions.js';
 import type { SceneTargets } from './scene-probes.js';
-import { captionReadoutTarget, cellKinds, imageReadoutTarget } from './scene-targets.js';
+import {
+  COLOR_CLASSES,
+  captionReadoutTarget,
+  cellKinds,
+  imageReadoutTarget,
+  TEXT_READOUT_SLICES,
+} from './scene-targets.js';
 
 /** The parts of the recipe that read the scene annotations (`TrainConfig`'s fields of that name). */
 export interface SceneRecipe {
@@ -166,24 +172,26 @@ export function sceneTargets(
   cellSide: number,
 ): SceneTargets {
   const cells = cellSide * cellSide;
+  const colors = COLOR_CLASSES.length;
+  const slices = TEXT_READOUT_SLICES.length;
   const t: SceneTargets = {
     cellKinds: new Int32Array(scenes.length * cells),
-    present: new Float32Array(scenes.length * 6),
-    size: new Int32Array(scenes.length * 6),
-    shape: new Int32Array(scenes.length * 6),
-    xy: new Float32Array(scenes.length * 12),
-    captions: new Int32Array(positives.length * 7),
+    present: new Float32Array(scenes.length * colors),
+    size: new Int32Array(scenes.length * colors),
+    shape: new Int32Array(scenes.length * colors),
+    xy: new Float32Array(scenes.length * colors * 2),
+    captions: new Int32Array(positives.length * slices),
   };
   scenes.forEach((s, i) => {
     t.cellKinds.set(cellKinds(s, cellSide), i * cells);
     const r = imageReadoutTarget(s);
-    t.present.set(r.present, i * 6);
-    t.size.set(r.size, i * 6);
-    t.shape.set(r.shape, i * 6);
-    t.xy.set(r.xy, i * 12);
+    t.present.set(r.present, i * colors);
+    t.size.set(r.size, i * colors);
+    t.shape.set(r.shape, i * colors);
+    t.xy.set(r.xy, i * colors * 2);
   });
   positives.forEach((c, p) => {
-    t.captions.set(captionReadoutTarget(c), p * 7);
+    t.captions.set(captionReadoutTarget(c), p * slices);
   });
   return t;
 }
