@@ -107,7 +107,7 @@ describe('ReadoutItm (the twin’s ReadoutITM)', () => {
       Array.from(head.forward(tensor([x], { shape: [1, 48] }), tensor([t], { shape: [1, 26] })).dataSync());
     expect(logits(other)).toEqual(logits(im));
     const moved = im.slice();
-    moved[8 * 4 + 6] += 1; // the subject's x
+    moved[8 * 4 + 6] = moved[8 * 4 + 6]! + 1; // the subject’s x
     expect(Math.abs(logits(moved)[1]! - logits(im)[1]!)).toBeGreaterThan(1e-4);
   });
 
