@@ -42,6 +42,11 @@ describe('command line mistakes are caught before any work (exit 2, the flag nam
     [['train', '--image-pool', 'max'], '--image-pool must be one of attention, mean, got "max"'],
     [['train', '--caps-per-image', '-1'], '--caps-per-image must be a non-negative integer, got "-1"'],
     [['train', '--aux-weight', 'x'], '--aux-weight must be a number'],
+    [['train', '--itm-head', 'mlp'], '--itm-head must be one of readout, fusion, got "mlp"'],
+    [
+      ['train', '--itm-head', 'readout', '--aux-embed-weight', '0'],
+      '--itm-head readout matches a caption to an image through the scene read-outs of both embeddings: it needs --aux-embed-weight > 0 (got 0)',
+    ],
     [
       ['train', '--neg-caps', '1', '--itm-gen-neg', '2'],
       '--itm-gen-neg 2 takes its ITM negatives from the generated false captions: it needs --neg-caps ≥ 2 (got --neg-caps 1)',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readJsonFile, UsageError, writeFileAtomic, writeJsonAtomic } from '@polymodal/app-kit';
 import { ImageProcessor, type PreprocessorConfig, WordPieceTokenizer } from '@polymodal/data';
 import { loadModule, saveModule } from '@polymodal/nn/node';
-import type { ModelConfig } from './config.js';
+import { ITM_HEADS, type ModelConfig } from './config.js';
 import { RetrievalModel } from './model.js';
 
 /** The files of a bundle, as Hugging Face lays out a model folder. */
@@ -67,7 +67,9 @@ export async function saveBundle(
 
 /**
  * Loads a bundle written by `saveBundle`; a missing folder or file, a foreign config or weights
- * that do not fit are `UsageError`s naming the file.
+ * that do not fit are `UsageError`s naming the file. A config without `itmHead` (written before
+ * the option existed) is the `fusion` head. With the `readout` head the scene probes (`probes.*`
+ * in `model.safetensors`) are the head's inputs, loaded with the rest.
  *
  * ```ts
  * const { model, tokenizer, processor, modelId } = await loadBundle('runs/retrieval/bundle');
@@ -83,6 +85,18 @@ export async function loadBundle(dir: string): Promise<Bundle> {
   if (config.model_type !== 'polymodal-retrieval') {
     throw new UsageError(
       `${join(dir, 'config.json')} is not a polymodal-retrieval config (model_type ${config.model_type})`,
+    );
+  }
+  // Bundles written before the ITM head was a choice have no `itmHead`: theirs is the fusion.
+  config.itmHead ??= 'fusion';
+  if (!ITM_HEADS.includes(config.itmHead)) {
+    throw new UsageError(
+      `${join(dir, 'config.json')}: itmHead must be one of ${ITM_HEADS.join(', ')}, got ${JSON.stringify(config.itmHead)}`,
+    );
+  }
+  if (config.itmHead === 'readout' && !config.sceneProbes) {
+    throw new UsageError(
+      `${join(dir, 'config.json')}: itmHead readout reads the scene read-outs, but sceneProbes is not set`,
     );
   }
   const preprocessorConfig = await readJsonFile<PreprocessorConfig>(

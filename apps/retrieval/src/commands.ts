@@ -15,7 +15,7 @@ import {
 } from '@polymodal/app-kit';
 import { getBackend, setBackend } from '@polymodal/tensor';
 import { type Bundle, loadBundle } from './bundle.js';
-import { DEFAULT_TRAIN, QUICK_TRAIN, type TrainConfig } from './config.js';
+import { DEFAULT_TRAIN, ITM_HEADS, QUICK_TRAIN, type TrainConfig } from './config.js';
 import { datasetRoots, ensureGenerated, readSplit } from './data.js';
 import { type EvalReport, evaluateRetrieval, formatEvalReport } from './evaluate.js';
 import { INDEX_KINDS } from './index/vector-index.js';
@@ -90,6 +90,11 @@ const trainOptions = {
     default: D.auxEmbedWeight,
     min: 0,
   }),
+  itmHead: choice({
+    description:
+      'ITM head that re-ranks: readout (over the scene read-outs of both embeddings; generated data with scene annotations) or fusion (cross-attention over both towers’ sequences); default: readout when --aux-embed-weight > 0, else fusion (and fusion on data without scene annotations, with a note)',
+    choices: ITM_HEADS,
+  }),
   dropout: number({
     description: 'dropout in the towers and the fusion',
     default: D.dropout,
@@ -153,6 +158,7 @@ function trainConfigOf(o: TrainOptions): TrainConfig {
     itmGenNeg: o.itmGenNeg,
     auxWeight: o.auxWeight,
     auxEmbedWeight: o.auxEmbedWeight,
+    ...(o.itmHead ? { itmHead: o.itmHead } : {}),
     steps: o.steps,
     trainImages: o.trainImages,
     testImages: o.testImages,

@@ -4,6 +4,13 @@ import type { ConvStemLayer } from '@polymodal/nn';
 export type ImagePool = 'mean' | 'attention';
 /** How the text tower pools its tokens: the [CLS] state, or the masked mean. */
 export type TextPool = 'cls' | 'mean';
+/**
+ * The ITM head that scores (image, caption) pairs for re-ranking: `fusion`, the co-attention
+ * `IntermediateFusion` over both towers' sequences; `readout`, `ReadoutItm` over the two
+ * embeddings' scene read-outs (needs the scene probes, i.e. generated data with scene annotations).
+ */
+export type ItmHead = 'fusion' | 'readout';
+export const ITM_HEADS = ['readout', 'fusion'] as const satisfies readonly ItmHead[];
 
 /** The model's shape: everything a bundle needs to rebuild it (saved as the bundle's `config.json`). */
 export interface ModelConfig {
@@ -30,6 +37,8 @@ export interface ModelConfig {
    * (`SceneProbes`); absent (false) in bundles of the earlier recipe.
    */
   sceneProbes?: boolean;
+  /** The ITM head; absent in bundles written before the option existed, which are `fusion`. */
+  itmHead?: ItmHead;
   vocabSize: number;
   padId: number;
   /** Longest token sequence (with [CLS]/[SEP]) the text tower has positions for. */
@@ -41,7 +50,7 @@ export interface ModelConfig {
  * Everything the `train` command reads: the model's shape (but the tokenizer's numbers, which come
  * from the data) and the run's settings.
  */
-export interface TrainConfig extends Omit<ModelConfig, 'vocabSize' | 'padId' | 'maxLength'> {
+export interface TrainConfig extends Omit<ModelConfig, 'vocabSize' | 'padId' | 'maxLength' | 'itmHead'> {
   dataDir: string;
   runDir: string;
   /** Generated training images (groups of an original and 3 distractors). */
@@ -71,6 +80,11 @@ export interface TrainConfig extends Omit<ModelConfig, 'vocabSize' | 'padId' | '
   auxWeight: number;
   /** Weight of the read-out losses on both embeddings (needs capsPerImage > 0). */
   auxEmbedWeight: number;
+  /**
+   * `--itm-head`; absent: `readout` when the read-outs are on (auxEmbedWeight > 0, the default),
+   * else `fusion` (see {@link itmHeadOf}). Data without scene annotations falls back to `fusion`.
+   */
+  itmHead?: ItmHead;
   checkpointEvery: number;
   backend?: string;
   resume: boolean;
@@ -127,6 +141,11 @@ export const QUICK_TRAIN: Partial<TrainConfig> = {
   imageLayers: 1,
 };
 
+/** The ITM head a training config asks for: `--itm-head`, else `readout` when the read-outs are on. */
+export function itmHeadOf(c: Pick<TrainConfig, 'itmHead' | 'auxEmbedWeight'>): ItmHead {
+  return c.itmHead ?? (c.auxEmbedWeight > 0 ? 'readout' : 'fusion');
+}
+
 /** The model part of a training config plus the tokenizer's numbers. */
 export function modelConfigOf(
   c: TrainConfig,
@@ -147,6 +166,7 @@ export function modelConfigOf(
     fusionLayers: c.fusionLayers,
     dropout: c.dropout,
     ...(c.auxWeight > 0 || c.auxEmbedWeight > 0 ? { sceneProbes: true } : {}),
+    itmHead: itmHeadOf(c),
     seed: c.seed,
     ...tokenizer,
   };

@@ -44,6 +44,11 @@ export interface Sequences {
   images: Tensor;
   texts: Tensor;
   textMask: Tensor;
+  /**
+   * With the `readout` ITM head: every image's read-out `[N, colours · 8]` and caption's `[M, 26]`,
+   * so that scoring a pair is the head alone.
+   */
+  readouts?: { images: Tensor; texts: Tensor };
 }
 
 /** The towers' sequences for every image and caption (kept: dispose with `disposeSequences`). */
@@ -61,11 +66,26 @@ export function sequencesOf(
       }
       const { inputIds, textMask } = tokenTensors(texts, model.config.padId);
       const textParts: Tensor[] = [];
+      const maskParts: Tensor[] = [];
       for (let i = 0; i < texts.length; i += batchSize) {
         const n = Math.min(batchSize, texts.length - i);
-        textParts.push(model.text.sequence(inputIds.slice(0, i, i + n), textMask.slice(0, i, i + n)));
+        maskParts.push(textMask.slice(0, i, i + n));
+        textParts.push(model.text.sequence(inputIds.slice(0, i, i + n), maskParts.at(-1)!));
       }
-      return { images: cat(imageParts, 0), texts: cat(textParts, 0), textMask };
+      const out: Sequences = { images: cat(imageParts, 0), texts: cat(textParts, 0), textMask };
+      if (model.itmHead === 'readout') {
+        out.readouts = {
+          images: cat(
+            imageParts.map((s) => model.imageReadout(s)),
+            0,
+          ),
+          texts: cat(
+            textParts.map((s, k) => model.textReadout(s, maskParts[k]!)),
+            0,
+          ),
+        };
+      }
+      return out;
     }),
   );
 }
@@ -74,11 +94,13 @@ export function disposeSequences(s: Sequences): void {
   s.images.dispose();
   s.texts.dispose();
   s.textMask.dispose();
+  s.readouts?.images.dispose();
+  s.readouts?.texts.dispose();
 }
 
 /**
  * ITM re-ranking scores (`log p(match) − log p(no match)`) of (image, text) index pairs over
- * precomputed sequences, in batches.
+ * precomputed sequences (or, with the `readout` head, their read-outs), in batches.
  *
  * ```ts
  * const seq = sequencesOf(model, pixels, ids);
@@ -104,13 +126,17 @@ export function itmScores(
           Int32Array.from(chunk, ([, t]) => t),
           { dtype: 'int32' },
         );
-        return model
-          .itmScore(
-            seq.images.indexSelect(0, ii),
-            seq.texts.indexSelect(0, tt),
-            seq.textMask.indexSelect(0, tt),
-          )
-          .dataSync() as Float32Array;
+        const score = seq.readouts
+          ? model.itmScoreFromReadouts(
+              seq.readouts.images.indexSelect(0, ii),
+              seq.readouts.texts.indexSelect(0, tt),
+            )
+          : model.itmScore(
+              seq.images.indexSelect(0, ii),
+              seq.texts.indexSelect(0, tt),
+              seq.textMask.indexSelect(0, tt),
+            );
+        return score.dataSync() as Float32Array;
       }),
     );
     out.set(values, at);

@@ -8,7 +8,8 @@ import { ContrastiveLoss, l2Normalize } from '@polymodal/losses';
 import { ConvStem, Embedding, LayerNorm, Linear, Module } from '@polymodal/nn';
 import { Generator, scope, type Tensor } from '@polymodal/tensor';
 import { AttentionPool } from './attention-pool.js';
-import type { ModelConfig } from './config.js';
+import { ITM_HEADS, type ItmHead, type ModelConfig } from './config.js';
+import { ReadoutItm } from './readout-itm.js';
 import { SceneProbes } from './scene-probes.js';
 
 function encoder(c: ModelConfig, layers: number, generator: Generator): TransformerEncoder {
@@ -132,25 +133,32 @@ export class TextEncoder extends Module {
 /**
  * The retrieval model: a CLIP-style dual encoder (Radford et al. 2021) — image and text towers
  * into one embedding space, with CLIP's contrastive loss and learnable temperature (`itc`) — plus
- * an image–text matching head (ALBEF, Li et al. 2021): `@polymodal/fusion`'s `IntermediateFusion`
- * (two streams that cross-attend to each other, ViLBERT-style co-attention) over both towers'
- * sequences, with a 2-way output (no match / match), used to re-rank the dual encoder's top k.
+ * an image–text matching head with a 2-way output (no match / match), used to re-rank the dual
+ * encoder's top k. `config.itmHead` picks it: `fusion` (ALBEF, Li et al. 2021), `@polymodal/fusion`'s
+ * `IntermediateFusion` (two streams that cross-attend to each other, ViLBERT-style co-attention)
+ * over both towers' sequences; `readout`, `ReadoutItm` over the scene probes' read-outs of the two
+ * embeddings (the PyTorch twin's `ReadoutITM`; needs `sceneProbes`).
  *
  * ```ts
  * const model = new RetrievalModel(config);
  * const img = model.image.sequence(pixels);                 // [B, N, d]
  * const txt = model.text.sequence(ids, mask);               // [B, L, d]
- * model.itmLogits(img, txt, mask);                          // [B, 2]
+ * model.itmLogits(img, txt, mask);                          // [B, 2], whichever the head
  * ```
  */
 export class RetrievalModel extends Module {
   readonly image: ImageEncoder;
   readonly text: TextEncoder;
-  readonly itm: IntermediateFusion;
+  /** Which ITM head `itm` is (`config.itmHead`; bundles without the key are `fusion`). */
+  readonly itmHead: ItmHead;
+  readonly itm: IntermediateFusion | ReadoutItm;
   readonly itc: ContrastiveLoss;
   /** Draws the ITM hard negatives; checkpointed with the model's other generators. */
   readonly negativeGenerator: Generator;
-  /** Training-only scene read-outs (`config.sceneProbes`), else null. */
+  /**
+   * The scene read-outs (`config.sceneProbes`), else null: training-only with the `fusion` ITM head,
+   * the `readout` head's inputs otherwise (saved in the bundle either way).
+   */
   readonly probes: SceneProbes | null;
 
   constructor(readonly config: ModelConfig) {
@@ -158,21 +166,30 @@ export class RetrievalModel extends Module {
     // One generator per part: initialisation draws from it, dropout keeps drawing from it.
     const gens = [0, 1, 2, 3].map((k) => new Generator(config.seed * 7919 + k));
     this.negativeGenerator = gens[3]!;
+    this.itmHead = config.itmHead ?? 'fusion';
+    if (!ITM_HEADS.includes(this.itmHead)) {
+      throw new Error(`itmHead must be one of ${ITM_HEADS.join(', ')}, got '${this.itmHead}'`);
+    }
+    if (this.itmHead === 'readout' && !config.sceneProbes) {
+      throw new Error("itmHead 'readout' reads the scene probes' read-outs: it needs sceneProbes");
+    }
     this.image = this.registerModule('image', new ImageEncoder(config, gens[0]!));
     this.text = this.registerModule('text', new TextEncoder(config, gens[1]!));
     this.itm = this.registerModule(
       'itm',
-      new IntermediateFusion({
-        inputDims: { image: config.dModel, text: config.dModel },
-        dModel: config.dModel,
-        numLayers: config.fusionLayers,
-        crossLayers: Array.from({ length: config.fusionLayers }, (_, i) => i),
-        numHeads: config.numHeads,
-        dimFeedforward: config.dimFeedforward,
-        dropout: config.dropout,
-        outputDim: 2,
-        generator: gens[2]!,
-      }),
+      this.itmHead === 'readout'
+        ? new ReadoutItm(gens[2]!)
+        : new IntermediateFusion({
+            inputDims: { image: config.dModel, text: config.dModel },
+            dModel: config.dModel,
+            numLayers: config.fusionLayers,
+            crossLayers: Array.from({ length: config.fusionLayers }, (_, i) => i),
+            numHeads: config.numHeads,
+            dimFeedforward: config.dimFeedforward,
+            dropout: config.dropout,
+            outputDim: 2,
+            generator: gens[2]!,
+          }),
     );
     this.itc = this.registerModule('itc', new ContrastiveLoss());
     // Its own generator, so that the other parts start exactly as in the earlier recipe.
@@ -199,19 +216,65 @@ export class RetrievalModel extends Module {
     return scope(() => l2Normalize(this.text.forward(inputIds, textMask)));
   }
 
-  /** ITM logits `[B, 2]` (column 1 = match) for paired image and text sequences. */
+  /** The image read-out `[B, colours · 8]` of image sequences (their embedding before normalisation). */
+  imageReadout(imageSequence: Tensor): Tensor {
+    return scope(() => this.requireProbes().imageReadout.forward(this.image.embed(imageSequence)));
+  }
+
+  /** The caption read-out `[B, 26]` of text sequences (their embedding before normalisation). */
+  textReadout(textSequence: Tensor, textMask: Tensor): Tensor {
+    return scope(() => this.requireProbes().textReadout.forward(this.text.embed(textSequence, textMask)));
+  }
+
+  /**
+   * ITM logits `[B, 2]` (column 1 = match) for paired image and text sequences: the fusion over
+   * both sequences, or (`readout`) `ReadoutItm` over the read-outs of their embeddings, as the
+   * twin's `itm_logits`.
+   */
   itmLogits(imageSequence: Tensor, textSequence: Tensor, textMask: Tensor): Tensor {
+    if (this.itm instanceof ReadoutItm) {
+      const head = this.itm;
+      return scope(() =>
+        head.forward(this.imageReadout(imageSequence), this.textReadout(textSequence, textMask)),
+      );
+    }
     return this.itm.forward({ image: imageSequence, text: textSequence }, { text: textMask }).fused;
+  }
+
+  /**
+   * The `readout` head's logits `[B, 2]` from read-outs already computed (`imageReadout`,
+   * `textReadout`): what training and re-ranking use to compute each image's and caption's
+   * read-out once rather than once per pair.
+   */
+  itmLogitsFromReadouts(imageReadout: Tensor, textReadout: Tensor): Tensor {
+    if (!(this.itm instanceof ReadoutItm)) {
+      throw new Error(
+        `itmLogitsFromReadouts needs the 'readout' ITM head; this model's is '${this.itmHead}'`,
+      );
+    }
+    return this.itm.forward(imageReadout, textReadout);
   }
 
   /** `log p(match) − log p(no match)`: the re-ranking score, `[B]`. */
   itmScore(imageSequence: Tensor, textSequence: Tensor, textMask: Tensor): Tensor {
-    return scope(() => {
-      const logits = this.itmLogits(imageSequence, textSequence, textMask);
-      return logits
-        .slice(1, 1, 2)
-        .sub(logits.slice(1, 0, 1))
-        .reshape([logits.shape[0]!]);
-    });
+    return scope(() => matchScore(this.itmLogits(imageSequence, textSequence, textMask)));
   }
+
+  /** The re-ranking score `[B]` of the `readout` head from read-outs already computed. */
+  itmScoreFromReadouts(imageReadout: Tensor, textReadout: Tensor): Tensor {
+    return scope(() => matchScore(this.itmLogitsFromReadouts(imageReadout, textReadout)));
+  }
+
+  private requireProbes(): SceneProbes {
+    if (!this.probes) throw new Error('this model has no scene probes (config.sceneProbes): no read-outs');
+    return this.probes;
+  }
+}
+
+/** Logits `[B, 2]` → `logit(match) − logit(no match)` `[B]`. */
+function matchScore(logits: Tensor): Tensor {
+  return logits
+    .slice(1, 1, 2)
+    .sub(logits.slice(1, 0, 1))
+    .reshape([logits.shape[0]!]);
 }

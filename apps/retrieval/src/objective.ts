@@ -29,7 +29,8 @@ const int32 = (values: readonly number[]) => tensor(Int32Array.from(values), { d
  * - **ITC**: each caption paired with its image; captions that are also true of another image of
  *   the batch (its own second caption, or a chance match elsewhere) are kept out of that image's
  *   negatives, both directions (`duplicateMask`).
- * - **ITM**: for one caption per image, the positive pair, the image with a hard negative caption
+ * - **ITM** (the model's head: co-attention fusion over the sequences, or `ReadoutItm` over the
+ *   embeddings' read-outs): for one caption per image, the positive pair, the image with a hard negative caption
  *   and the caption with a hard negative image, both drawn ∝ softmax of the contrastive logits
  *   (`sampleHardNegatives`, from the model's own generator); a drawn pair that is in fact true
  *   (a chance match) is labelled a match, so the head is never taught a falsehood.
@@ -116,11 +117,20 @@ export function retrievalLosses(
     labels.push(0);
   }
   const textIndex = int32(textRows);
-  const logits = model.itmLogits(
-    images.indexSelect(0, int32(imageRows)),
-    texts.indexSelect(0, textIndex),
-    b.textMask.indexSelect(0, textIndex),
-  );
+  const logits =
+    model.itmHead === 'readout'
+      ? // The read-out head: each image's and caption's read-out once, from the embeddings above (the
+        // twin's itm_logits recomputes the embeddings from the sequences: the same values without
+        // dropout), then paired. Its gradient reaches the read-outs and both towers.
+        model.itmLogitsFromReadouts(
+          model.probes!.imageReadout.forward(imageEmbeds).indexSelect(0, int32(imageRows)),
+          model.probes!.textReadout.forward(allTextEmbeds).indexSelect(0, textIndex),
+        )
+      : model.itmLogits(
+          images.indexSelect(0, int32(imageRows)),
+          texts.indexSelect(0, textIndex),
+          b.textMask.indexSelect(0, textIndex),
+        );
   const itm = itmLoss(logits, int32(labels)).loss;
   const out: RetrievalLosses = { itc, itm, itmPairs: { imageRows, textRows, labels } };
   const targets = scenes?.targets;

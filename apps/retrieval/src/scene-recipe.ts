@@ -1,11 +1,11 @@
 import { UsageError } from '@polymodal/app-kit';
-import type { TrainConfig } from './config.js';
+import { type ItmHead, itmHeadOf, type TrainConfig } from './config.js';
 import type { RetrievalImage } from './data.js';
 import type { SceneRecipe } from './scene-batch.js';
 
 type RecipeFields = Pick<
   TrainConfig,
-  'capsPerImage' | 'negCaps' | 'itmGenNeg' | 'auxWeight' | 'auxEmbedWeight'
+  'capsPerImage' | 'negCaps' | 'itmGenNeg' | 'auxWeight' | 'auxEmbedWeight' | 'itmHead'
 >;
 
 /** Whether any part of the recipe that reads scene annotations is on. */
@@ -16,7 +16,7 @@ export function usesScenes(c: RecipeFields): boolean {
 /**
  * Refuses combinations that cannot work, naming the flags (before any work): ITM negatives from
  * generated false captions need false captions; the caption read-out needs generated captions (it
- * is taught their parse).
+ * is taught their parse); the read-out ITM head needs the read-outs.
  */
 export function checkSceneRecipe(c: RecipeFields): void {
   for (const [flag, v] of [
@@ -35,6 +35,11 @@ export function checkSceneRecipe(c: RecipeFields): void {
   if (c.itmGenNeg > c.negCaps) {
     throw new UsageError(
       `--itm-gen-neg ${c.itmGenNeg} takes its ITM negatives from the generated false captions: it needs --neg-caps ≥ ${c.itmGenNeg} (got --neg-caps ${c.negCaps})`,
+    );
+  }
+  if (c.itmHead === 'readout' && c.auxEmbedWeight === 0) {
+    throw new UsageError(
+      '--itm-head readout matches a caption to an image through the scene read-outs of both embeddings: it needs --aux-embed-weight > 0 (got 0)',
     );
   }
   if (c.auxEmbedWeight > 0 && c.capsPerImage === 0) {
@@ -82,4 +87,26 @@ export function sceneRecipeOf(
     cellSide: stemGridSide(c.imageSize, c.stem),
     seed: c.seed,
   };
+}
+
+/**
+ * The run's ITM head: `--itm-head`, by default the read-out head when the read-outs are on
+ * (`itmHeadOf`). The read-out head reads the scene read-outs, which need the scene recipe; where it
+ * is off for want of scene annotations (`recipe` null), the run uses the cross-attention fusion
+ * head, with a note saying so.
+ */
+export function itmHeadOfRun(
+  c: Pick<TrainConfig, 'itmHead' | 'auxEmbedWeight'>,
+  recipe: SceneRecipe | null,
+  log: (line: string) => void,
+): ItmHead {
+  const wanted = itmHeadOf(c);
+  if (wanted === 'readout' && !recipe?.targets) {
+    log(
+      `note: the read-out ITM head (--itm-head readout${c.itmHead ? '' : ', the default with scene annotations'}) ` +
+        'reads the scene read-outs, which need scene annotations: this run’s ITM head is the cross-attention fusion (--itm-head fusion)',
+    );
+    return 'fusion';
+  }
+  return wanted;
 }

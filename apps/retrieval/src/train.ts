@@ -20,7 +20,7 @@ import {
 import { RetrievalModel } from './model.js';
 import { retrievalLosses } from './objective.js';
 import { SceneBatcher } from './scene-batch.js';
-import { sceneRecipeOf } from './scene-recipe.js';
+import { itmHeadOfRun, sceneRecipeOf } from './scene-recipe.js';
 
 export interface TrainOutcome {
   bundleDir: string;
@@ -30,12 +30,15 @@ export interface TrainOutcome {
   seconds: number;
   parameters: number;
   result: TrainResult;
+  /** The trained model (what the bundle holds), for callers that go on using it. */
+  model: RetrievalModel;
 }
 
 /**
  * The `train` command: generates the training and test sets once, builds a word vocabulary from
  * the training captions, trains the dual encoder + ITM head (ITC + weighted ITM with hard
- * negatives; with scene annotations, K generated captions per image, generated false captions as
+ * negatives; the read-out ITM head by default with scene annotations, else the co-attention fusion;
+ * with scene annotations, K generated captions per image, generated false captions as
  * negatives and the auxiliary scene losses, see `scene-recipe.ts`) with AdamW
  * and warmup + cosine, checkpoints as it goes (`--resume` continues exactly: model, optimizer,
  * schedule, loader position and every generator the model owns), and saves a bundle to
@@ -71,9 +74,14 @@ export async function trainRetrieval(
     for (const im of images)
       for (const c of batcher.pool(im)) maxLength = Math.max(maxLength, batcher.encode(c).length);
   }
-  const effective = sceneRecipe
-    ? config
-    : { ...config, capsPerImage: 0, negCaps: 0, itmGenNeg: 0, auxWeight: 0, auxEmbedWeight: 0 };
+  // The read-out ITM head, or the fusion (noted) where the read-outs are off for want of scenes.
+  const itmHead = itmHeadOfRun(config, sceneRecipe, log);
+  log(
+    `ITM head: ${itmHead === 'readout' ? 'read-out (ReadoutItm over the scene read-outs of both embeddings)' : 'cross-attention fusion (IntermediateFusion over both towers’ sequences)'}`,
+  );
+  const effective: TrainConfig = sceneRecipe
+    ? { ...config, itmHead }
+    : { ...config, capsPerImage: 0, negCaps: 0, itmGenNeg: 0, auxWeight: 0, auxEmbedWeight: 0, itmHead };
   const groups = groupImages(images);
   if (groups.length < config.groupsPerBatch) {
     throw new UsageError(
@@ -155,5 +163,6 @@ export async function trainRetrieval(
     seconds: (performance.now() - started) / 1000,
     parameters,
     result,
+    model,
   };
 }
