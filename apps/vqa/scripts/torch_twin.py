@@ -51,7 +51,10 @@ p.add_argument('--head-q', type=int, default=0, help="1: the answer head also se
 p.add_argument('--film-norm', default='bn', choices=['bn', 'ln', 'none'], help="normalisation inside the FiLM blocks (the fusion's 'norm')")
 p.add_argument('--stem', default='conv', choices=['conv', 'avg'], help="'avg': no learned stem, each cell is its 2x2 sub-cells' mean colour (a perception probe)")
 p.add_argument('--stem-layers', default='24:2,48:2,64:2', help='the conv stem: channels:stride per layer (the app: 24:2,48:2,64:2)')
-p.add_argument('--text-pool', default='mean', choices=['mean', 'max', 'queries', 'flatten', 'mean+flatten', 'mean,flatten', 'flatten2'], help="the question's vector from the Transformer's token states (the app: mean; 'queries': --text-queries learned queries attend over the tokens, their outputs concatenated and projected, so word order counts from the start; 'flatten': one Linear over the padded token states, each position its own weights; 'mean+flatten': their sum; 'mean,flatten': both, concatenated (the FiLM generator reads 2d); 'flatten2': flatten with the tokens aligned at the start and, again, at the end (a word's slot counted from either end))")
+p.add_argument('--text-pool', default='mean', choices=['mean', 'max', 'queries', 'flatten', 'mean+flatten', 'mean,flatten', 'flatten2', 'mean+flatten2'], help="the question's vector from the Transformer's token states (the app: mean; 'queries': --text-queries learned queries attend over the tokens, their outputs concatenated and projected, so word order counts from the start; 'flatten': one Linear over the padded token states, each position its own weights; 'mean+flatten': their sum; 'mean,flatten': both, concatenated (the FiLM generator reads 2d); 'flatten2': flatten with the tokens aligned at the start and, again, at the end (a word's slot counted from either end); 'mean+flatten2': the mean plus flatten2, whose Linear starts at zero with --merge-init zero)")
+p.add_argument('--merge-init', default='default', choices=['default', 'zero'], help="'zero': the flatten pools' Linear starts at zero, so the question starts as the mean (or zero) and word order is learned as a residual")
+p.add_argument('--merge-delay', type=int, default=0, help="N > 0: the flatten pools' Linear stays as initialised (its gradient zeroed) for the first N fine-tuning steps: with --merge-init zero and mean+flatten2, the model learns from the mean first and word order after")
+p.add_argument('--head-q-pool', default='', choices=['', 'flatten2'], help="'flatten2': the answer head also sees a second question vector, flatten2 over the tokens (word order), while FiLM keeps --text-pool's")
 p.add_argument('--text-queries', type=int, default=4)
 p.add_argument('--att-path', type=int, default=0, help='a probe: heads of a question-to-cell attention over the stem cells whose read-out is added to the fused vector')
 p.add_argument('--warm-root', default='', help='a curriculum probe: a generated dataset folder (e.g. one object per scene) trained on first')
@@ -152,18 +155,27 @@ class TextEncoder(nn.Module):
             s.keys, s.merge = nn.Linear(d, d), nn.Linear(args.text_queries * d, d)
         if args.text_pool in ('flatten', 'mean+flatten', 'mean,flatten'):
             s.merge = nn.Linear(max_len * d, d)
-        if args.text_pool == 'flatten2':
+        if args.text_pool in ('flatten2', 'mean+flatten2'):
             s.merge = nn.Linear(2 * max_len * d, d)
+        if args.head_q_pool == 'flatten2':
+            s.merge_head = nn.Linear(2 * max_len * d, d)
+        if args.merge_init == 'zero' and hasattr(s, 'merge'):
+            nn.init.zeros_(s.merge.weight)
+            nn.init.zeros_(s.merge.bias)
 
     def pool(s, text, mask):
-        if args.text_pool == 'flatten2':
+        if args.text_pool in ('flatten2', 'mean+flatten2'):
             b, n, d = text.shape
             x = F.pad(text * mask[..., None], (0, 0, 0, max_len - n))  # aligned at the start
             lengths = mask.long().sum(1, keepdim=True)
             idx = torch.arange(max_len)[None] - (max_len - lengths)  # aligned at the end
             ok = (idx >= 0).float()[..., None]
             y = torch.gather(x, 1, idx.clamp(min=0)[..., None].expand(b, max_len, d)) * ok
-            return s.merge(torch.cat([x, y], 1).flatten(1))
+            flat = s.merge(torch.cat([x, y], 1).flatten(1))
+            if args.text_pool == 'flatten2':
+                return flat
+            m = mask.float()[..., None]
+            return flat + (text * m).sum(1) / m.sum(1)
         if args.text_pool in ('flatten', 'mean+flatten', 'mean,flatten'):
             x = F.pad(text * mask[..., None], (0, 0, 0, max_len - text.shape[1]))
             flat = s.merge(x.flatten(1))
@@ -174,6 +186,15 @@ class TextEncoder(nn.Module):
             return torch.cat([mean, flat], 1) if args.text_pool == 'mean,flatten' else flat + mean
         logits = torch.einsum('bnd,kd->bkn', s.keys(text), s.queries).masked_fill(~mask[:, None], -1e9)
         return s.merge((torch.softmax(logits, -1) @ text).flatten(1))
+
+    def ends(s, text, mask):
+        """[B, 2 max_len, d]: the token states aligned at the start and again at the end."""
+        b, n, d = text.shape
+        x = F.pad(text * mask[..., None], (0, 0, 0, max_len - n))
+        lengths = mask.long().sum(1, keepdim=True)
+        idx = torch.arange(max_len)[None] - (max_len - lengths)
+        y = torch.gather(x, 1, idx.clamp(min=0)[..., None].expand(b, max_len, d)) * (idx >= 0).float()[..., None]
+        return torch.cat([x, y], 1)
 
     def forward(s, ids):
         if args.text_encoder == 'gru':  # outputs after each word; pooled below at the last real one
@@ -186,7 +207,7 @@ class TextEncoder(nn.Module):
 
 def pool(text, mask):
     """The question's vector: the GRU's state after the last real word, or the mean of the tokens."""
-    if args.text_pool in ('queries', 'flatten', 'mean+flatten', 'mean,flatten', 'flatten2') and args.text_encoder != 'gru':
+    if args.text_pool in ('queries', 'flatten', 'mean+flatten', 'mean,flatten', 'flatten2', 'mean+flatten2') and args.text_encoder != 'gru':
         return model.text.pool(text, mask)
     if args.text_encoder == 'gru':  # right-padded: equal to the state of a packed sequence
         return text[torch.arange(text.shape[0]), mask.long().sum(1) - 1]
@@ -267,6 +288,8 @@ class FiLMFusion(nn.Module):
             a = torch.softmax((qq * kk).sum(-1) / math.sqrt(kk.shape[-1]), 1)  # [b, n, hh]
             v = s.av(cells).view(b, n, hh, -1)
             r = r + torch.relu(s.ao((a[..., None] * v).sum(1).reshape(b, -1)))
+        if args.head_q_pool:
+            return torch.cat([r, model.text.merge_head(model.text.ends(text, mask).flatten(1))], 1)
         return torch.cat([r, q], 1) if args.head_q else r
 
     def anchor_offsets(s, h, q):
@@ -295,7 +318,7 @@ class VqaModel(nn.Module):
         s.image, s.text = ConvStem(d), TextEncoder(d)
         side = args.size // 8
         s.fusion = FiLMFusion(d, d, 2 * d, args.blocks, (side, side))
-        s.head = nn.Sequential(nn.Linear(2 * d + (d if args.head_q else 0), 2 * d), nn.GELU(), nn.Linear(2 * d, len(answers)))
+        s.head = nn.Sequential(nn.Linear(2 * d + (d if args.head_q or args.head_q_pool else 0), 2 * d), nn.GELU(), nn.Linear(2 * d, len(answers)))
         prior = torch.tensor([counts.get(a, 0) for a in answers], dtype=torch.float) / len(train)
         prior = prior.clamp(1e-4, 1 - 1e-4)
         with torch.no_grad():
@@ -309,7 +332,7 @@ class VqaModel(nn.Module):
 
 
 model = VqaModel(args.d_model)
-FUSED = (3 if args.head_q else 2) * args.d_model  # width of the fused vector
+FUSED = (3 if args.head_q or args.head_q_pool else 2) * args.d_model  # width of the fused vector
 
 
 def schedule(opt, steps, ratio):
@@ -456,6 +479,9 @@ for step in range(1, args.steps + 1):
     loss = F.cross_entropy(model.head(model.fuse(model.image(Xtr[uniq]), Qtr[b][:, : int((Qtr[b] != 0).sum(1).max())], inv)), Atr[b])
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    if step <= args.merge_delay:
+        for prm in model.text.merge.parameters():
+            prm.grad = None  # AdamW skips parameters without a gradient
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     sched.step()
