@@ -105,6 +105,11 @@ const trainOptions = {
       "the Transformer's question vector: 'mean' of the token states, 'flatten' (each position its own weights: word order counts) or 'flatten-ends' (positions counted from both ends)",
     default: D.model.questionPool ?? 'mean',
   }),
+  headWordOrder: flag({
+    description:
+      "the answer head also reads the question in word order (its token states counted from both ends, one Linear); FiLM keeps --question-pool's vector",
+    default: D.model.headWordOrder ?? false,
+  }),
   dropout: number({ description: 'dropout of the text encoder', default: D.model.dropout, min: 0, max: 0.9 }),
   checkpointEvery: int({
     description: 'fine-tuning steps between checkpoints (what --resume continues from)',
@@ -180,6 +185,11 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
   if (c.model.questionPool?.startsWith('flatten') && c.model.textEncoder === 'gru')
     throw new UsageError(
       `--question-pool ${c.model.questionPool} pools the Transformer's tokens; --text-encoder gru has its own vector`,
+    );
+  if (typed('headWordOrder')) c.model.headWordOrder = o.headWordOrder;
+  if (c.model.headWordOrder && c.model.textEncoder === 'gru')
+    throw new UsageError(
+      "--head-word-order reads the Transformer's tokens; --text-encoder gru reads in order already",
     );
   if (typed('freeze'))
     c.finetune.freeze = (o.freeze ?? '')

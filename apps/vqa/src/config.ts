@@ -23,6 +23,8 @@ export interface ModelSettings {
   textEncoder?: TextEncoderKind;
   /** The Transformer's question vector: mean of the tokens, or `'flatten'` / `'flatten-ends'` (word order counts). */
   questionPool?: TextPooling;
+  /** The answer head also reads the question's word-order vector (`VqaModelConfig.headWordOrder`). */
+  headWordOrder?: boolean;
   numHeads: number;
   dropout: number;
   /** A registered fusion strategy (`listFusions()`), with options. */

@@ -46,6 +46,11 @@ describe('vqa CLI: usage errors exit 2 and list what is valid', () => {
       2,
       expect.stringMatching(/--question-pool flatten pools the Transformer/),
     ]);
+    const order = await cli('train', '--text-encoder', 'gru', '--head-word-order');
+    expect([order.code, order.err]).toEqual([
+      2,
+      expect.stringMatching(/--head-word-order reads the Transformer's tokens/),
+    ]);
     const form = await cli('train', '--curriculum', 'horizontal');
     expect([form.code, form.err]).toEqual([
       2,

@@ -47,11 +47,11 @@ export class PretrainingModel extends Module {
     this.registerModule('model', model);
     const init = new Generator(seed + 100);
     this.negativeGenerator = new Generator(seed + 101);
-    const f = model.fusion.outputDim;
+    const f = model.fusedDim;
     const d = model.config.dModel;
     this.mlmHead = this.registerModule(
       'mlm_head',
-      new MLP(f, [f, vocabSize], { activation: 'gelu', generator: init }),
+      new MLP(f, [model.fusion.outputDim, vocabSize], { activation: 'gelu', generator: init }),
     );
     this.itmHead = this.registerModule('itm_head', new Linear(f, 2, { generator: init }));
     this.imageProjection = this.registerModule('image_projection', new Linear(d, d, { generator: init }));

@@ -36,12 +36,19 @@ export interface TextEncoderConfig {
   kind?: TextEncoderKind;
   /** The Transformer's pooling; default `'mean'` (bundles written before the option existed). */
   pooling?: TextPooling;
+  /**
+   * Also a second, word-order vector (`EncodedText.ordered`): the token states in slots counted
+   * from both ends (`'flatten-ends'`'s slots) through a Linear of its own. Default false.
+   */
+  orderVector?: boolean;
 }
 
 /** The encoded text: every token `[B, L, d]` and one vector per text `[B, d]`. */
 export interface EncodedText {
   sequence: Tensor;
   pooled: Tensor;
+  /** `[B, d]` the word-order vector with `orderVector: true`, else null. */
+  ordered: Tensor | null;
 }
 
 /**
@@ -62,6 +69,8 @@ export class TextEncoder extends Module {
   readonly gru: GRU | null = null;
   /** `pooling: 'flatten'`: `[maxLength · d] → d` over the padded token states (twice that input for `'flatten-ends'`), else null. */
   readonly merge: Linear | null = null;
+  /** `orderVector: true`: `[2 · maxLength · d] → d` over the slots counted from both ends, else null. */
+  readonly order: Linear | null = null;
 
   constructor(
     readonly config: TextEncoderConfig,
@@ -82,6 +91,8 @@ export class TextEncoder extends Module {
       const slots = config.pooling === 'flatten' ? 1 : config.pooling === 'flatten-ends' ? 2 : 0;
       if (slots)
         this.merge = this.registerModule('merge', new Linear(slots * config.maxLength * d, d, { generator }));
+      if (config.orderVector)
+        this.order = this.registerModule('order', new Linear(2 * config.maxLength * d, d, { generator }));
     }
     this.layers = this.registerModule(
       'layers',
@@ -111,24 +122,27 @@ export class TextEncoder extends Module {
     return scope(() => {
       if (this.gru) {
         const { output, hidden } = this.gru.forward(this.tokens.forward(inputIds), { mask });
-        return { sequence: output, pooled: hidden.squeeze(0) };
+        return { sequence: output, pooled: hidden.squeeze(0), ordered: null };
       }
       const sequence = this.transformer(inputIds, mask);
-      return { sequence, pooled: this.merge ? this.flatten(sequence, mask) : maskedMean(sequence, mask) };
+      const pooled = this.merge ? this.flatten(sequence, mask) : maskedMean(sequence, mask);
+      if (!this.order) return { sequence, pooled, ordered: null };
+      const slots = this.slots(sequence, mask, true);
+      return { sequence, pooled, ordered: this.order.forward(slots.reshape([slots.shape[0]!, -1])) };
     });
   }
 
   /**
    * `[B, slots · maxLength, d]`: the real tokens' states at their positions with zeros after them,
-   * and for `'flatten-ends'` again with the last real token at slot `maxLength − 1` (zeros before
+   * and with `fromBothEnds` (`'flatten-ends'`, the order vector) again with the last real token at slot `maxLength − 1` (zeros before
    * the first). Tokens are right-padded, so a row's real tokens are its first `mask.sum()`.
    */
-  slots(sequence: Tensor, mask: Tensor): Tensor {
+  slots(sequence: Tensor, mask: Tensor, fromBothEnds = this.config.pooling === 'flatten-ends'): Tensor {
     const [batch, length, d] = sequence.shape as [number, number, number];
     const max = this.config.maxLength;
     return scope(() => {
       const fromStart = sequence.mul(mask.float().unsqueeze(-1)).pad([0, 0, 0, max - length]);
-      if (this.config.pooling !== 'flatten-ends') return fromStart;
+      if (!fromBothEnds) return fromStart;
       const real = mask.dataSync();
       const rows = new Int32Array(batch * max);
       const keep = new Float32Array(batch * max);

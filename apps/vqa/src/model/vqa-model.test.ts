@@ -157,4 +157,38 @@ describe('VqaModel', () => {
     expect(slots.slice(2 * max)).toEqual([11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 11, 12, 13, 14, 15]);
     expect(model.text.merge!.weight.shape).toEqual([model.config.dModel, 2 * max * model.config.dModel]);
   });
+
+  it('with headWordOrder the answer head also reads the question in word order; FiLM keeps the mean', () => {
+    const model = new VqaModel({ ...configFor('film'), headWordOrder: true });
+    model.eval();
+    const d = model.config.dModel;
+    const max = model.config.maxTextLength;
+    expect(model.fusedDim).toBe(model.fusion.outputDim + d);
+    expect(model.text.order!.weight.shape).toEqual([d, 2 * max * d]);
+    expect(model.text.merge).toBeNull(); // the question's own vector stays the mean
+    const pixels = randn([1, 3, 32, 32], { seed: 1 });
+    const run = (ids: number[]) => {
+      const t = tensor([ids], { dtype: 'int32' });
+      const fused = model.fuse(model.encodeImage(pixels), t, t.ne(0));
+      return { fused: [...fused.dataSync()], logits: [...model.head.forward(fused).dataSync()] };
+    };
+    const diff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    const a = run([2, 5, 6, 7, 3]);
+    const b = run([2, 7, 6, 5, 3]); // the same bag of words, two words swapped
+    const f = model.fusion.outputDim;
+    expect(a.fused).toHaveLength(f + d);
+    // The fusion's part is conditioned on the mean (residual branches at zero: order-blind at the
+    // start); the order vector and so the answer scores tell the two apart.
+    expect(diff(a.fused.slice(0, f), b.fused.slice(0, f))).toBeLessThan(1e-3);
+    expect(diff(a.fused.slice(f), b.fused.slice(f))).toBeGreaterThan(1e-3);
+    expect(diff(a.logits, b.logits)).toBeGreaterThan(1e-4);
+    // Padding further changes nothing.
+    expect(diff(a.fused, run([2, 5, 6, 7, 3, 0, 0]).fused)).toBeLessThan(1e-6);
+    // The order vector is the Linear over the both-ends slots, computed here on its own.
+    const t = tensor([[2, 5, 6, 7, 3]], { dtype: 'int32' });
+    const states = model.text.forward(t, t.ne(0));
+    const slots = model.text.slots(states, t.ne(0), true);
+    const expected = [...model.text.order!.forward(slots.reshape([1, -1])).dataSync()];
+    expect(diff(a.fused.slice(f), expected)).toBeLessThan(1e-5);
+  });
 });

@@ -1,6 +1,6 @@
 import { createFusion, type FusionInputs, type FusionMasks, type FusionModule } from '@polymodal/fusion';
 import { ConvStem, type ConvStemLayer, Linear, MLP, Module } from '@polymodal/nn';
-import { ArgumentError, Generator, scope, type Tensor, tensor } from '@polymodal/tensor';
+import { ArgumentError, cat, Generator, scope, type Tensor, tensor } from '@polymodal/tensor';
 import { TextEncoder, type TextEncoderKind, type TextPooling } from './text-encoder.js';
 
 /** Everything that fixes the architecture; saved as the bundle's `config.json`. */
@@ -13,6 +13,11 @@ export interface VqaModelConfig {
   textEncoder?: TextEncoderKind;
   /** How the Transformer's tokens become the question's vector (default `'mean'`). */
   questionPool?: TextPooling;
+  /**
+   * The answer head also reads a word-order vector of the question (`TextEncoder`'s `orderVector`),
+   * next to the fused vector; FiLM stays conditioned on `questionPool`'s vector. Default false.
+   */
+  headWordOrder?: boolean;
   numHeads: number;
   dropout: number;
   /** A fusion strategy by its registry name (`createFusion`), with its options. */
@@ -77,6 +82,7 @@ export class VqaModel extends Module {
           numLayers: config.textLayers,
           kind: config.textEncoder ?? 'transformer',
           pooling: config.questionPool ?? 'mean',
+          orderVector: config.headWordOrder ?? false,
           numHeads: config.numHeads,
           dropout: config.dropout,
         },
@@ -96,8 +102,13 @@ export class VqaModel extends Module {
     const f = this.fusion.outputDim;
     this.head = this.registerModule(
       'head',
-      new MLP(f, [f, config.numAnswers], { activation: 'gelu', generator: init }),
+      new MLP(this.fusedDim, [f, config.numAnswers], { activation: 'gelu', generator: init }),
     );
+  }
+
+  /** Width of `fuse`'s output: the fusion's, plus `dModel` with `headWordOrder`. */
+  get fusedDim(): number {
+    return this.fusion.outputDim + (this.config.headWordOrder ? this.config.dModel : 0);
   }
 
   /** Sets the answer layer's bias to the log-odds of each answer's training frequency. */
@@ -121,7 +132,8 @@ export class VqaModel extends Module {
   }
 
   /**
-   * Fused `[B, F]` of image cells and text. With `imageIndex` (int32 `[B]`), `cells` holds one row
+   * Fused `[B, fusedDim]` of image cells and text (with `headWordOrder`, the fusion's output and
+   * the question's word-order vector, concatenated). With `imageIndex` (int32 `[B]`), `cells` holds one row
    * per image and question i is about image `imageIndex[i]`: the fusion's `forwardShared`, so work
    * that does not depend on the question runs once per image (FiLM's first convolution; equal
    * results to gathering the cells first).
@@ -129,10 +141,12 @@ export class VqaModel extends Module {
   fuse(cells: Tensor, inputIds: Tensor, mask: Tensor, imageIndex?: Tensor): Tensor {
     return scope(() => {
       const text = this.text.encode(inputIds, mask);
-      const run = (inputs: FusionInputs, masks: FusionMasks = {}) =>
-        imageIndex
+      const run = (inputs: FusionInputs, masks: FusionMasks = {}) => {
+        const fused = imageIndex
           ? this.fusion.forwardShared(inputs, { image: imageIndex }, masks).fused
           : this.fusion.forward(inputs, masks).fused;
+        return text.ordered ? cat([fused, text.ordered], 1) : fused;
+      };
       // Strategies over pooled vectors (concat, sum, gated, …) get the mean cell and the question's
       // vector; FiLM (either) is conditioned on the encoder's own vector when it has one (GRU,
       // flatten); the others see every cell and token.
