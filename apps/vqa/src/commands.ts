@@ -187,10 +187,14 @@ export function runConfigOf(o: TrainOptions, explicit: ReadonlySet<string>): Vqa
       `--question-pool ${c.model.questionPool} pools the Transformer's tokens; --text-encoder gru has its own vector`,
     );
   if (typed('headWordOrder')) c.model.headWordOrder = o.headWordOrder;
-  if (c.model.headWordOrder && c.model.textEncoder === 'gru')
-    throw new UsageError(
-      "--head-word-order reads the Transformer's tokens; --text-encoder gru reads in order already",
-    );
+  if (c.model.textEncoder === 'gru') {
+    // The GRU reads in order already; the default's word-order vector is the Transformer's.
+    if (typed('headWordOrder') && o.headWordOrder)
+      throw new UsageError(
+        "--head-word-order reads the Transformer's tokens; --text-encoder gru reads in order already",
+      );
+    c.model.headWordOrder = false;
+  }
   if (typed('freeze'))
     c.finetune.freeze = (o.freeze ?? '')
       .split(',')

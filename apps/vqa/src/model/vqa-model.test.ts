@@ -46,7 +46,7 @@ describe('VqaModel', () => {
     const cells = model.encodeImage(pixels);
     const shared = model.fuse(cells, ids, mask, index).dataSync();
     const gathered = model.fuse(cells.indexSelect(0, index), ids, mask).dataSync();
-    expect(shared.length).toBe(5 * model.fusion.outputDim);
+    expect(shared.length).toBe(5 * model.fusedDim);
     expect(Math.max(...shared.map((v, i) => Math.abs(v - gathered[i]!)))).toBeLessThan(1e-5);
   });
 
@@ -96,7 +96,8 @@ describe('VqaModel', () => {
 
   it("with textEncoder 'gru' the question is read in order: swapping two words changes the answer scores", () => {
     const fused = (kind: 'gru' | 'transformer', ids: number[]) => {
-      const model = new VqaModel({ ...configFor('film'), textEncoder: kind });
+      // Without the answer head's word-order vector, which reads order whatever the encoder.
+      const model = new VqaModel({ ...configFor('film'), textEncoder: kind, headWordOrder: false });
       model.eval();
       const pixels = randn([1, 3, 32, 32], { seed: 1 });
       const t = tensor([ids], { dtype: 'int32' });
@@ -114,10 +115,13 @@ describe('VqaModel', () => {
     expect(names).not.toContain('text.positions');
     // The mean-pooled transformer (residual branches at zero) cannot tell them apart at the start.
     expect(diff(fused('transformer', a), fused('transformer', b))).toBeLessThan(1e-3);
+    // The GRU has no word-order vector, whatever headWordOrder says.
+    const gru = new VqaModel({ ...configFor('film'), textEncoder: 'gru', headWordOrder: true });
+    expect([gru.text.order, gru.fusedDim]).toEqual([null, gru.fusion.outputDim]);
   });
 
   it("with questionPool 'flatten' word order counts from the start, and padding does not", () => {
-    const model = new VqaModel({ ...configFor('film'), questionPool: 'flatten' });
+    const model = new VqaModel({ ...configFor('film'), questionPool: 'flatten', headWordOrder: false });
     model.eval();
     const pixels = randn([1, 3, 32, 32], { seed: 1 });
     const logits = (ids: number[]) => {
@@ -138,7 +142,7 @@ describe('VqaModel', () => {
   });
 
   it("with questionPool 'flatten-ends' the slots are counted from the start and from the end", () => {
-    const model = new VqaModel({ ...configFor('film'), questionPool: 'flatten-ends' });
+    const model = new VqaModel({ ...configFor('film'), questionPool: 'flatten-ends', headWordOrder: false });
     const max = model.config.maxTextLength; // 8
     // Token states [2, 5, 1]: each value says which row and position it came from.
     const states = tensor(

@@ -15,7 +15,8 @@ export interface VqaModelConfig {
   questionPool?: TextPooling;
   /**
    * The answer head also reads a word-order vector of the question (`TextEncoder`'s `orderVector`),
-   * next to the fused vector; FiLM stays conditioned on `questionPool`'s vector. Default false.
+   * next to the fused vector; FiLM stays conditioned on `questionPool`'s vector. Default false
+   * (bundles written before the option); ignored by `textEncoder: 'gru'`.
    */
   headWordOrder?: boolean;
   numHeads: number;
@@ -106,9 +107,12 @@ export class VqaModel extends Module {
     );
   }
 
-  /** Width of `fuse`'s output: the fusion's, plus `dModel` with `headWordOrder`. */
+  /**
+   * Width of `fuse`'s output: the fusion's, plus `dModel` with `headWordOrder` (a GRU reads in order
+   * already and has no word-order vector).
+   */
   get fusedDim(): number {
-    return this.fusion.outputDim + (this.config.headWordOrder ? this.config.dModel : 0);
+    return this.fusion.outputDim + (this.text.order ? this.config.dModel : 0);
   }
 
   /** Sets the answer layer's bias to the log-odds of each answer's training frequency. */
