@@ -18,9 +18,10 @@ export type TextEncoderKind = 'transformer' | 'gru';
  * are templates, as the paper's one-hot question codes are). In the PyTorch twin at 5,000 steps,
  * relative_position ("is the red object above the blue one?") went from chance (mean) to 88–96 %
  * in four runs, but count_shape then stayed near its prior: no better overall, so the app's
- * default stays `'mean'` (apps/vqa/README.md). `'flatten-ends'`: the same slots counted from the
- * start and, again, from the end of the question, so a word keeps its slot when the words before
- * it change ("… the red object?" ends most templates).
+ * default stays `'mean'` and reads word order with `orderVector` beside it instead
+ * (apps/vqa/README.md). `'flatten-ends'`: the same slots counted from the start and, again, from
+ * the end of the question, so a word keeps its slot when the words before it change ("… the red
+ * object?" ends most templates).
  */
 export type TextPooling = 'mean' | 'flatten' | 'flatten-ends';
 
@@ -134,8 +135,9 @@ export class TextEncoder extends Module {
 
   /**
    * `[B, slots · maxLength, d]`: the real tokens' states at their positions with zeros after them,
-   * and with `fromBothEnds` (`'flatten-ends'`, the order vector) again with the last real token at slot `maxLength − 1` (zeros before
-   * the first). Tokens are right-padded, so a row's real tokens are its first `mask.sum()`.
+   * and with `fromBothEnds` (`'flatten-ends'`, the order vector) again with the last real token at
+   * slot `maxLength − 1` (zeros before the first). Tokens are right-padded, so a row's real tokens
+   * are its first `mask.sum()`.
    */
   slots(sequence: Tensor, mask: Tensor, fromBothEnds = this.config.pooling === 'flatten-ends'): Tensor {
     const [batch, length, d] = sequence.shape as [number, number, number];
