@@ -1,7 +1,8 @@
 /**
  * The VQA app's training step side by side with its PyTorch twin (issue 19's "chosen VQA model ≤ 2×
  * its twin"): the default model (apps/vqa DEFAULT_CONFIG: BatchNorm conv stem 3→24→48→64 with
- * coordinates, 1-layer Transformer text encoder, d = DEFAULT_CONFIG.model.dModel (32), FiLM fusion with 2 grid blocks, MLP head) on a
+ * coordinates, 1-layer Transformer text encoder, d = DEFAULT_CONFIG.model.dModel (32), FiLM fusion with 2 grid blocks, MLP head
+ * reading the fused vector and the question's word-order vector) on a
  * batch of 26 images × 5 questions; one step = forward, backward, AdamW, zero grad.
  *   ours:    apps/vqa/scripts/profile-step.ts --json on wasm-1t and wasm (2 threads)
  *   PyTorch: src/vqa_step_torch.py (the same layers as apps/vqa/scripts/torch_twin.py), 1 and 2 threads
@@ -91,7 +92,7 @@ const lines = [
   '',
   'apps/vqa DEFAULT_CONFIG model (BatchNorm conv stem 3→24→48→64 + coordinates, 1-layer Transformer',
   'text encoder, 32 wide (the app default), FiLM fusion with 2 blocks of 3×3 conv over the 8×8 cells, flatten readout, MLP',
-  'head), batch 26 images × 5 questions = 130; one step = forward, backward, AdamW, zero grad, random',
+  'head over the fused vector and the question\'s word-order vector), batch 26 images × 5 questions = 130; one step = forward, backward, AdamW, zero grad, random',
   `data. Each implementation in its own process, ${rounds} alternating rounds; the median of each round's`,
   'median step (wall) and of its median CPU time per step (user + system, every thread).',
   `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${date.slice(0, 10)}, load average at the end ${load}.`,

@@ -20,10 +20,12 @@ p.add_argument('--threads', type=int, default=1)
 p.add_argument('--profile', action='store_true')
 p.add_argument('--budget', type=float, default=6.0)
 p.add_argument('--d-model', type=int, default=32, help="the model's width (apps/vqa DEFAULT_CONFIG.model.dModel)")
+p.add_argument('--head-word-order', type=int, default=1, help="1: the answer head also reads the question's word-order vector (apps/vqa DEFAULT_CONFIG.model.headWordOrder; twin --head-q-pool flatten2)")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 IMAGES, PER_IMAGE, VOCAB, ANSWERS, LENGTH, D = 26, 5, 48, 22, 12, args.d_model
+MAX_LENGTH = 16  # the tokenizer's maximum (profile-step.ts's maxTextLength)
 B = IMAGES * PER_IMAGE
 
 
@@ -50,9 +52,18 @@ class TextEncoder(nn.Module):
         s.tokens = nn.Embedding(VOCAB, d, padding_idx=0)
         s.positions = nn.Parameter(torch.randn(16, d) * 0.02)
         s.layer = nn.TransformerEncoderLayer(d, 4, 2 * d, 0.0, 'gelu', batch_first=True, norm_first=True)
+        s.order = nn.Linear(2 * MAX_LENGTH * d, d) if args.head_word_order else None
 
     def forward(s, ids):
         return s.layer(s.tokens(ids) + s.positions[: ids.shape[1]], src_key_padding_mask=ids == 0)
+
+    def ordered(s, text, mask):
+        """The word-order vector: the token states in slots counted from the start and from the end."""
+        b, n, d = text.shape
+        x = F.pad(text * mask[..., None], (0, 0, 0, MAX_LENGTH - n))
+        idx = torch.arange(MAX_LENGTH)[None] - (MAX_LENGTH - mask.long().sum(1, keepdim=True))
+        y = torch.gather(x, 1, idx.clamp(min=0)[..., None].expand(b, MAX_LENGTH, d)) * (idx >= 0).float()[..., None]
+        return s.order(torch.cat([x, y], 1).flatten(1))
 
 
 class FiLMFusion(nn.Module):
@@ -90,7 +101,7 @@ class VqaModel(nn.Module):
         super().__init__()
         s.image, s.text = ConvStem(d), TextEncoder(d)
         s.fusion = FiLMFusion(d, d, 2 * d, 2, (8, 8))
-        s.head = nn.Sequential(nn.Linear(2 * d, 2 * d), nn.GELU(), nn.Linear(2 * d, ANSWERS))
+        s.head = nn.Sequential(nn.Linear((3 if args.head_word_order else 2) * d, 2 * d), nn.GELU(), nn.Linear(2 * d, ANSWERS))
 
 
 model = VqaModel()
@@ -104,7 +115,11 @@ labels = torch.randint(0, ANSWERS, (B,))
 def step():
     with torch.autograd.profiler.record_function('forward'):
         cells = model.image(pixels)[image_index]
-        logits = model.head(model.fusion(cells, model.text(ids), ids != 0))
+        text = model.text(ids)
+        fused = model.fusion(cells, text, ids != 0)
+        if model.text.order is not None:
+            fused = torch.cat([fused, model.text.ordered(text, ids != 0)], 1)
+        logits = model.head(fused)
         loss = F.cross_entropy(logits, labels)
     with torch.autograd.profiler.record_function('backward'):
         loss.backward()
