@@ -1,7 +1,7 @@
 import { TransformerEncoderLayer } from '@polymodal/attention';
 import { maskedMean } from '@polymodal/fusion';
 import { Embedding, GRU, Linear, Module, ModuleList, normal_, zeros_ } from '@polymodal/nn';
-import { cat, type Generator, scope, type Tensor, tensor, zeros } from '@polymodal/tensor';
+import { arange, cat, type Generator, scope, type Tensor, zeros } from '@polymodal/tensor';
 
 /**
  * `'transformer'`: learned positions + Transformer layers, pooled by the mean of the real tokens.
@@ -145,22 +145,22 @@ export class TextEncoder extends Module {
     return scope(() => {
       const fromStart = sequence.mul(mask.float().unsqueeze(-1)).pad([0, 0, 0, max - length]);
       if (!fromBothEnds) return fromStart;
-      const real = mask.dataSync();
-      const rows = new Int32Array(batch * max);
-      const keep = new Float32Array(batch * max);
-      for (let b = 0; b < batch; b++) {
-        let n = 0;
-        for (let t = 0; t < length; t++) n += real[b * length + t] ? 1 : 0;
-        for (let j = max - n; j < max; j++) {
-          rows[b * max + j] = b * max + j - (max - n);
-          keep[b * max + j] = 1;
-        }
-      }
+      // Slot j of the end-aligned copy holds token j − (max − n) of a row with n real tokens (zero
+      // before the first): an index built on the backend, so the mask is not read back per step.
+      const n = mask.float().sum(1, true); // [B, 1]
+      const source = arange(0, max, 1, { dtype: 'float32' }).unsqueeze(0).add(n).sub(max); // [B, max]
+      const keep = source.ge(0).float().unsqueeze(-1); // [B, max, 1]
+      const rowStart = arange(0, batch * max, max, { dtype: 'float32' }).unsqueeze(1); // [B, 1]
+      const rows = source
+        .clamp(0)
+        .add(rowStart)
+        .int()
+        .reshape([batch * max]);
       const fromEnd = fromStart
         .reshape([batch * max, d])
-        .indexSelect(0, tensor(rows, { dtype: 'int32' }))
-        .mul(tensor(keep, { shape: [batch * max, 1] }))
-        .reshape([batch, max, d]);
+        .indexSelect(0, rows)
+        .reshape([batch, max, d])
+        .mul(keep);
       return cat([fromStart, fromEnd], 1);
     });
   }
