@@ -118,6 +118,13 @@ export interface KernelAttrs
   Gelu: { approximate: 'none' | 'tanh' };
   /** Backward of Gelu: inputs x and dy; output dx. */
   GeluGrad: { approximate: 'none' | 'tanh' };
+  /**
+   * Inverted dropout (optional, fused): input x (float32); output `x · mask`, mask i = 1/(1−p) where
+   * the i-th uniform draw of the PCG stream at state (stateHi, stateLo) is ≥ p, else 0 (the numbers
+   * `Generator.fillUniform` gives from that state). No mask is stored: the same kernel on dy with the
+   * same attributes is the gradient.
+   */
+  Dropout: { p: number; stateHi: number; stateLo: number };
   /** Backward of Relu: inputs x and dy; output dy where x > 0, else 0. */
   ReluGrad: Record<string, never>;
   /** Backward of SoftmaxLastAxis: inputs y (its output) and dy; output dx. */

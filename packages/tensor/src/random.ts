@@ -58,6 +58,33 @@ export class Generator {
     return ((xorshifted >>> rot) | (xorshifted << ((32 - rot) & 31))) >>> 0;
   }
 
+  /**
+   * Skips `count` draws in O(log count) steps: the same state as `count` calls of `nextUint32`
+   * (PCG's jump-ahead, Brown 1994). Ops that draw on a backend (fused dropout) advance the host's
+   * generator by what they drew, so the stream continues as if the host had drawn them.
+   */
+  advance(count: number): this {
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw new ArgumentError('Generator.advance', `count must be a non-negative integer, got ${count}`);
+    // (accMult, accPlus) composes the steps taken so far; (curMult, curPlus) is 2^k steps.
+    let [accMultHi, accMultLo, accPlusHi, accPlusLo] = [0, 1, 0, 0];
+    let [curMultHi, curMultLo, curPlusHi, curPlusLo] = [0x5851f42d, 0x4c957f2d, 0x14057b7e, 0xf767814f];
+    for (let n = count; n > 0; n = Math.floor(n / 2)) {
+      if (n % 2 === 1) {
+        [accMultHi, accMultLo] = mul64(accMultHi, accMultLo, curMultHi, curMultLo);
+        [accPlusHi, accPlusLo] = add64(
+          ...mul64(accPlusHi, accPlusLo, curMultHi, curMultLo),
+          curPlusHi,
+          curPlusLo,
+        );
+      }
+      [curPlusHi, curPlusLo] = mul64(...add64(curMultHi, curMultLo, 0, 1), curPlusHi, curPlusLo);
+      [curMultHi, curMultLo] = mul64(curMultHi, curMultLo, curMultHi, curMultLo);
+    }
+    [this.hi, this.lo] = add64(...mul64(accMultHi, accMultLo, this.hi, this.lo), accPlusHi, accPlusLo);
+    return this;
+  }
+
   /** Uniform in [0, 1) with 24 random bits, exactly representable in float32. */
   uniform(): number {
     return (this.nextUint32() >>> 8) / 16777216;
@@ -106,6 +133,13 @@ export class Generator {
   }
 }
 
+/** (a + b) mod 2^64 on 32-bit halves. */
+function add64(aHi: number, aLo: number, bHi: number, bLo: number): [number, number] {
+  const lo = aLo + bLo;
+  return [(aHi + bHi + (lo > 0xffffffff ? 1 : 0)) >>> 0, lo >>> 0];
+}
+
+/** (a · b) mod 2^64 on 32-bit halves, in 16-bit limbs (exact in float64). */
 function mul64(aHi: number, aLo: number, bHi: number, bLo: number): [number, number] {
   const a0 = aLo & 0xffff;
   const a1 = aLo >>> 16;

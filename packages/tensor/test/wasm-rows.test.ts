@@ -1,7 +1,8 @@
 /**
- * The `wasm` backend's SIMD softmax and layerNorm rows against the cpu backend's float64-summed
- * kernels, on row widths that take the vector path (multiples of 4) and one that falls back to JS;
- * special rows (all −∞, huge, constant); bit-identical results on one thread and on the pool.
+ * The `wasm` backend's SIMD softmax and layerNorm rows (forward and both backward kernels) against
+ * the cpu backend's float64-summed kernels, on row widths that take the vector path (multiples of 4)
+ * and one that falls back to JS; special rows (all −∞, huge, constant); bit-identical results on one
+ * thread and on the pool.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { WasmBackend } from '../src/backends/wasm/wasm-backend.js';
@@ -48,6 +49,33 @@ describe('wasm softmax / layerNorm rows', () => {
     });
   }
 
+  for (const [rows, d] of [
+    [3, 4],
+    [33, 64],
+    [300, 256], // 3 tasks of 128 rows: partial weight/bias sums added across tasks
+    [6, 10], // not a multiple of 4: the JS kernels
+  ] as const) {
+    it(`layerNorm's backward (dx, dweight, dbias) of ${rows}×${d} matches the cpu kernels`, () => {
+      const grads = () => {
+        const x = T.randn([rows, d], { seed: rows + d, std: 2 })
+          .add(0.5)
+          .requiresGrad_();
+        const w = T.randn([d], { seed: 5 }).requiresGrad_();
+        const b = T.randn([d], { seed: 6 }).requiresGrad_();
+        T.layerNorm(x, [d], w, b).backward(T.randn([rows, d], { seed: 7 }));
+        return T.cat([x.grad!.reshape([-1]), w.grad!, b.grad!], 0);
+      };
+      const [g, gRef] = onBoth(grads);
+      // float32 lane sums against float64: relative to the largest gradient entry of each part
+      const scale = Math.max(...gRef.map(Math.abs));
+      expectClose(
+        g.map((v) => v / scale),
+        gRef.map((v) => v / scale),
+        2e-5,
+      );
+    });
+  }
+
   it('handles special rows like the composed ops: all −∞ (NaN), huge logits, constant rows', () => {
     const rows = [
       [-Infinity, -Infinity, -Infinity, -Infinity],
@@ -91,6 +119,23 @@ describe('wasm softmax / layerNorm rows', () => {
         }
       }
       expect(many.tasksOnWorkers).toBeGreaterThan(0); // the pool really took rows
+      const dy = Float32Array.from({ length: x.length }, () => g.normal());
+      const before = many.tasksOnWorkers;
+      for (let attempt = 0; attempt < 20 && many.tasksOnWorkers === before; attempt++) {
+        expect(
+          firstBitDifference(
+            one.layerNormGrad(x, weight, dy, 512, 1e-5)!,
+            many.layerNormGrad(x, weight, dy, 512, 1e-5)!,
+          ),
+        ).toBe(-1);
+        expect(
+          firstBitDifference(
+            one.layerNormParamGrad(x, dy, 512, 1e-5)!,
+            many.layerNormParamGrad(x, dy, 512, 1e-5)!,
+          ),
+        ).toBe(-1);
+      }
+      expect(many.tasksOnWorkers).toBeGreaterThan(before);
     } finally {
       one.destroy();
       many.destroy();

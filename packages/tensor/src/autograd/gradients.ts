@@ -279,6 +279,8 @@ const TABLE: GradConfig[] = [
       .mul(1 / Math.sqrt(2 * Math.PI));
     return [dy.mul(cdf.add(x.mul(pdf)))];
   }),
+  // Fused dropout is linear and diagonal: the same mask (redrawn from the same state) applied to dy.
+  grad('Dropout', (dy, c) => [ENGINE.runKernel('Dropout', [dy], c.attrs)]),
   // Fused softmax: dx = y · (dy − Σ dy·y), by its fused backward kernel where the backend has one.
   grad('SoftmaxLastAxis', (dy, c) => {
     const y = c.output;

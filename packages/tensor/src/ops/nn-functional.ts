@@ -88,7 +88,9 @@ export interface DropoutOptions extends RandomOptions {
 
 /**
  * Zeroes each element with probability `p` and scales the rest by `1/(1−p)` (inverted dropout).
- * The mask is drawn on the host from the generator, so it is the same on every backend.
+ * The mask comes from the generator's stream, so it is the same on every backend: drawn on the host,
+ * or, where the backend has the fused `Dropout` kernel (cpu, wasm), drawn by the kernel from the
+ * generator's state as it goes, storing no mask (the backward redraws it).
  */
 export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tensor {
   assertTensor('dropout', 'input', x);
@@ -96,6 +98,14 @@ export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tenso
   if (options.training === false || p === 0) return x.clone();
   if (p === 1) return x.mul(0);
   const g = generatorFrom(options);
+  if (x.dtype === 'float32' && getKernel('Dropout', getBackend())) {
+    // Fused: the backend draws the mask from the generator's state as it goes; then the host's
+    // generator skips what was drawn, so the stream continues exactly as with the composed form.
+    const { hi, lo } = g.getState();
+    const y = ENGINE.runKernel('Dropout', [x], { p, stateHi: hi, stateLo: lo });
+    g.advance(sizeOf(x.shape));
+    return y;
+  }
   const scale = 1 / (1 - p);
   const mask = g.fillUniform(new Float32Array(sizeOf(x.shape)));
   for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! >= p ? scale : 0;

@@ -401,10 +401,76 @@ function unaryTaskFunc() {
     (local.set $off (i32.shl (local.get $v0) (i32.const 4)))${calls})`;
 }
 
+/**
+ * Byte offsets of a dropout job's parameters (see `dropout_task`): i32 addresses and counts, the
+ * keep threshold on the draw's 24 bits (keep where bits ≥ threshold), the float32 scale 1/(1−p) and
+ * the generator's 64-bit PCG state before the first draw.
+ */
+const DP = { src: 0, dst: 4, count: 8, chunk: 12, threshold: 16, scale: 20, state: 24 };
+const PCG_MULT = '6364136223846793005';
+const PCG_INC = '1442695040888963407';
+
+/**
+ * Inverted dropout fused with its mask: element i draws the generator's i-th uniform (PCG-XSH-RR,
+ * the stream `Generator.fillUniform` gives) and writes x·scale or x·0. Task t starts the stream
+ * t·chunk draws ahead by PCG's jump-ahead (Brown, "Random number generation with arbitrary
+ * strides", 1994), so the result is the same on any number of threads.
+ */
+function dropoutTaskFunc() {
+  const g = (k) => `(i32.load offset=${DP[k]} (local.get $params))`;
+  return `
+  (func (export "dropout_task") (param $params i32) (param $t i32)
+    (local $i i32) (local $end i32) (local $state i64) (local $old i64) (local $bits i32)
+    (local $am i64) (local $ap i64) (local $cm i64) (local $cp i64) (local $delta i32)
+    (local $threshold i32) (local $scale f32) (local $src i32) (local $dst i32)
+    (local.set $i (i32.mul (local.get $t) ${g('chunk')}))
+    (local.set $end (i32.add (local.get $i) ${g('chunk')}))
+    (if (i32.gt_u (local.get $end) ${g('count')}) (then (local.set $end ${g('count')})))
+    ;; jump ahead i draws: state · A^i + C·(A^i − 1)/(A − 1), by squaring
+    (local.set $am (i64.const 1))
+    (local.set $ap (i64.const 0))
+    (local.set $cm (i64.const ${PCG_MULT}))
+    (local.set $cp (i64.const ${PCG_INC}))
+    (local.set $delta (local.get $i))
+    (block $jumped
+      (loop $jump
+        (br_if $jumped (i32.eqz (local.get $delta)))
+        (if (i32.and (local.get $delta) (i32.const 1))
+          (then
+            (local.set $am (i64.mul (local.get $am) (local.get $cm)))
+            (local.set $ap (i64.add (i64.mul (local.get $ap) (local.get $cm)) (local.get $cp)))))
+        (local.set $cp (i64.mul (i64.add (local.get $cm) (i64.const 1)) (local.get $cp)))
+        (local.set $cm (i64.mul (local.get $cm) (local.get $cm)))
+        (local.set $delta (i32.shr_u (local.get $delta) (i32.const 1)))
+        (br $jump)))
+    (local.set $state (i64.add (i64.mul (local.get $am) (i64.load offset=${DP.state} (local.get $params))) (local.get $ap)))
+    (local.set $threshold ${g('threshold')})
+    (local.set $scale (f32.load offset=${DP.scale} (local.get $params)))
+    (local.set $src (i32.add ${g('src')} (i32.shl (local.get $i) (i32.const 2))))
+    (local.set $dst (i32.add ${g('dst')} (i32.shl (local.get $i) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $old (local.get $state))
+        (local.set $state (i64.add (i64.mul (local.get $old) (i64.const ${PCG_MULT})) (i64.const ${PCG_INC})))
+        (local.set $bits (i32.shr_u
+          (i32.rotr
+            (i32.wrap_i64 (i64.shr_u (i64.xor (i64.shr_u (local.get $old) (i64.const 18)) (local.get $old)) (i64.const 27)))
+            (i32.wrap_i64 (i64.shr_u (local.get $old) (i64.const 59))))
+          (i32.const 8)))
+        (f32.store (local.get $dst)
+          (f32.mul (f32.load (local.get $src))
+            (select (local.get $scale) (f32.const 0) (i32.ge_u (local.get $bits) (local.get $threshold)))))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))`;
+}
+
 /** Byte offsets of the parameters of a row-wise job (see `rows_task`); eps is an f32. */
 const RP = { op: 0, src: 4, dst: 8, w: 12, b: 16, rows: 20, d: 24, eps: 28, chunk: 32 };
 /** Row-wise kernels, by their index in RP.op. */
-const ROW_OPS = ['softmax', 'layernorm'];
+const ROW_OPS = ['softmax', 'layernorm', 'layernorm_grad', 'layernorm_param'];
 
 const hsum = (v) =>
   `(f32.add (f32.add (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v})) (f32.add (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v})))`;
@@ -466,13 +532,14 @@ ${body}
     )}`;
   return `
 ${softmaxRow()}
-  (func $layernorm_row (param $src i32) (param $dst i32) (param $w i32) (param $b i32) (param $d i32) (param $eps f32)
+  ;; One pass for both moments of a row, shifted by its first value k (so the sums stay small and
+  ;; var = E[(x−k)²] − E[x−k]² does not cancel), two vectors at a time; returns the mean and
+  ;; 1/√(var + eps). The forward and both backward kernels share it, so they see the same statistics.
+  (func $row_moments (param $src i32) (param $d i32) (param $eps f32) (result f32 f32)
     (local $j i32) (local $bytes i32) (local $acc v128) (local $acc2 v128) (local $sq v128) (local $sq2 v128)
-    (local $k v128) (local $c v128) (local $c2 v128) (local $mu v128) (local $rstd v128) (local $n f32) (local $m1 f32) (local $m2 f32)
+    (local $k v128) (local $c v128) (local $c2 v128) (local $n f32) (local $m1 f32) (local $m2 f32) (local $var f32)
     (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
     (local.set $n (f32.convert_i32_u (local.get $d)))
-    ;; One pass for both moments, shifted by the row's first value k (so the sums stay small and
-    ;; var = E[(x−k)²] − E[x−k]² does not cancel): $acc sums x−k, $sq sums (x−k)², two vectors at a time.
     (local.set $k (f32x4.splat (f32.load (local.get $src))))
     (local.set $acc ${splat(0)})
     (local.set $acc2 ${splat(0)})
@@ -497,33 +564,95 @@ ${softmaxRow()}
         (local.set $sq (f32x4.add (local.get $sq) (f32x4.mul (local.get $c) (local.get $c))))))
     (local.set $m1 (f32.div ${hsum('(f32x4.add (local.get $acc) (local.get $acc2))')} (local.get $n)))
     (local.set $m2 (f32.div ${hsum('(f32x4.add (local.get $sq) (local.get $sq2))')} (local.get $n)))
-    (local.set $mu (f32x4.splat (f32.add (f32x4.extract_lane 0 (local.get $k)) (local.get $m1))))
     ;; the biased variance, clamped at 0 against rounding
-    (local.set $acc (f32x4.splat (f32.max (f32.const 0) (f32.sub (local.get $m2) (f32.mul (local.get $m1) (local.get $m1))))))
-    (local.set $rstd (f32x4.splat (f32.div (f32.const 1)
-      (f32.sqrt (f32.add (f32x4.extract_lane 0 (local.get $acc)) (local.get $eps))))))${vloop(
-        'norm',
-        `        (v128.store ${at('$dst')}
+    (local.set $var (f32.max (f32.const 0) (f32.sub (local.get $m2) (f32.mul (local.get $m1) (local.get $m1)))))
+    (f32.add (f32x4.extract_lane 0 (local.get $k)) (local.get $m1))
+    (f32.div (f32.const 1) (f32.sqrt (f32.add (local.get $var) (local.get $eps)))))
+
+  (func $layernorm_row (param $src i32) (param $dst i32) (param $w i32) (param $b i32) (param $d i32) (param $eps f32)
+    (local $j i32) (local $bytes i32) (local $mu v128) (local $rstd v128)
+    (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
+    (call $row_moments (local.get $src) (local.get $d) (local.get $eps))
+    (local.set $rstd (f32x4.splat))
+    (local.set $mu (f32x4.splat))${vloop(
+      'norm',
+      `        (v128.store ${at('$dst')}
           (f32x4.add (f32x4.mul (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd))
                                 (v128.load ${at('$w')}))
                      (v128.load ${at('$b')})))`,
-      )})
+    )})
+
+  ;; dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · w, x̂ recomputed from x (sums in f32x4 lanes).
+  (func $layernorm_grad_row (param $src i32) (param $dst i32) (param $w i32) (param $dy i32) (param $d i32) (param $eps f32)
+    (local $j i32) (local $bytes i32) (local $mu v128) (local $rstd v128) (local $g v128) (local $xh v128)
+    (local $sg v128) (local $sgx v128) (local $n f32)
+    (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $n (f32.convert_i32_u (local.get $d)))
+    (call $row_moments (local.get $src) (local.get $d) (local.get $eps))
+    (local.set $rstd (f32x4.splat))
+    (local.set $mu (f32x4.splat))
+    (local.set $sg ${splat(0)})
+    (local.set $sgx ${splat(0)})${vloop(
+      'sums',
+      `        (local.set $g (f32x4.mul (v128.load ${at('$dy')}) (v128.load ${at('$w')})))
+        (local.set $xh (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd)))
+        (local.set $sg (f32x4.add (local.get $sg) (local.get $g)))
+        (local.set $sgx (f32x4.add (local.get $sgx) (f32x4.mul (local.get $g) (local.get $xh))))`,
+    )}
+    (local.set $sg (f32x4.splat (f32.div ${hsum('(local.get $sg)')} (local.get $n))))
+    (local.set $sgx (f32x4.splat (f32.div ${hsum('(local.get $sgx)')} (local.get $n))))${vloop(
+      'dx',
+      `        (local.set $g (f32x4.mul (v128.load ${at('$dy')}) (v128.load ${at('$w')})))
+        (local.set $xh (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd)))
+        (v128.store ${at('$dst')} (f32x4.mul (local.get $rstd)
+          (f32x4.sub (f32x4.sub (local.get $g) (local.get $sg)) (f32x4.mul (local.get $xh) (local.get $sgx)))))`,
+    )})
+
+  ;; Adds one row's dy · x̂ and dy into the task's partial sums ([d] weight, then [d] bias).
+  (func $layernorm_param_row (param $src i32) (param $part i32) (param $dy i32) (param $d i32) (param $eps f32)
+    (local $j i32) (local $bytes i32) (local $mu v128) (local $rstd v128) (local $g v128) (local $pb i32)
+    (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $pb (i32.add (local.get $part) (local.get $bytes)))
+    (call $row_moments (local.get $src) (local.get $d) (local.get $eps))
+    (local.set $rstd (f32x4.splat))
+    (local.set $mu (f32x4.splat))${vloop(
+      'acc',
+      `        (local.set $g (v128.load ${at('$dy')}))
+        (v128.store ${at('$part')} (f32x4.add (v128.load ${at('$part')})
+          (f32x4.mul (local.get $g) (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd)))))
+        (v128.store ${at('$pb')} (f32x4.add (v128.load ${at('$pb')}) (local.get $g)))`,
+    )})
 
   ;;  Task t of a row-wise job: rows [t·chunk, (t+1)·chunk) of op (an index into ROW_OPS).
+  ;;  Task t of a row-wise job: rows [t·chunk, (t+1)·chunk) of op (an index into ROW_OPS). $b is the
+  ;;  bias (layernorm) or dy (the backward ops); layernorm_param writes its sums to the task's own
+  ;;  [2, d] block of dst, which the caller adds up in task order (so the thread count does not matter).
   (func (export "rows_task") (param $params i32) (param $t i32)
-    (local $r i32) (local $end i32) (local $stride i32) (local $off i32)
+    (local $r i32) (local $end i32) (local $stride i32) (local $off i32) (local $op i32) (local $part i32)
+    (local.set $op ${rget('op')})
     (local.set $r (i32.mul (local.get $t) ${rget('chunk')}))
     (local.set $end (i32.add (local.get $r) ${rget('chunk')}))
     (if (i32.gt_u (local.get $end) ${rget('rows')}) (then (local.set $end ${rget('rows')})))
     (local.set $stride (i32.shl ${rget('d')} (i32.const 2)))
+    (if (i32.eq (local.get $op) (i32.const 3))
+      (then
+        (local.set $part (i32.add ${rget('dst')} (i32.mul (local.get $t) (i32.shl (local.get $stride) (i32.const 1)))))
+        (memory.fill (local.get $part) (i32.const 0) (i32.shl (local.get $stride) (i32.const 1)))))
     (block $done
       (loop $row
         (br_if $done (i32.ge_u (local.get $r) (local.get $end)))
         (local.set $off (i32.mul (local.get $r) (local.get $stride)))
-        (if (i32.eqz ${rget('op')})
-          (then (call $softmax_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off)) ${rget('d')}))
-          (else (call $layernorm_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off))
+        (if (i32.eqz (local.get $op))
+          (then (call $softmax_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off)) ${rget('d')})))
+        (if (i32.eq (local.get $op) (i32.const 1))
+          (then (call $layernorm_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off))
                       ${rget('w')} ${rget('b')} ${rget('d')} (f32.load offset=${RP.eps} (local.get $params)))))
+        (if (i32.eq (local.get $op) (i32.const 2))
+          (then (call $layernorm_grad_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off))
+                      ${rget('w')} (i32.add ${rget('b')} (local.get $off)) ${rget('d')} (f32.load offset=${RP.eps} (local.get $params)))))
+        (if (i32.eq (local.get $op) (i32.const 3))
+          (then (call $layernorm_param_row (i32.add ${rget('src')} (local.get $off)) (local.get $part)
+                      (i32.add ${rget('b')} (local.get $off)) ${rget('d')} (f32.load offset=${RP.eps} (local.get $params)))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $row))))`;
 }
@@ -799,6 +928,7 @@ function moduleText(shared) {
   return `(module
   (import "env" "memory" (memory 1${shared ? ' 65536 shared' : ''}))
 ${tileFunc()}
+${dropoutTaskFunc()}
 ${tapsFuncs()}
 ${bnFuncs()}
 
@@ -984,6 +1114,8 @@ export const ROW_OPS = ${JSON.stringify(ROW_OPS)} as const;
 export const ROW_PARAMS = ${JSON.stringify(RP)} as const;
 /** Byte offsets of the i32 parameters that \`taps_task(params, t)\` reads (channels-last im2col). */
 export const TAPS_PARAMS = ${JSON.stringify(TP)} as const;
+/** Byte offsets of the parameters that \`dropout_task(params, t)\` reads (\`scale\` a float32, \`state\` an i64). */
+export const DROPOUT_PARAMS = ${JSON.stringify(DP)} as const;
 /** Binary functions the module exports, each \`(a, b, dst, count4, mode)\`. */
 export const BINARY_OPS = ${JSON.stringify([...Object.keys(BINARY_OPS), 'gelu_grad'])} as const;
 /** The module importing \`env.memory\` as a shared memory (threads). */

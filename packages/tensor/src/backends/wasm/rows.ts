@@ -3,11 +3,53 @@ import { type Allocate, plainAllocate, WasmCall } from './wasm-call.js';
 import { ROW_OPS, ROW_PARAMS } from './wasm-module-bytes.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
-export type WasmRowOp = (typeof ROW_OPS)[number];
+export type WasmRowOp = 'softmax' | 'layernorm';
 
 const PARAMS_OFFSET = 0;
 /** Floats per pool task; inputs under two tasks' worth stay on the calling thread. */
 const TASK_FLOATS = 32768;
+
+/** Addresses of one row-wise job's operands (0 where the op takes none); `b` is dy for the backward ops. */
+interface RowJob {
+  src: number;
+  dst: number;
+  w: number;
+  b: number;
+}
+
+/** Runs `op` over `rows` rows of `d`, `taskRows` rows per task, over the pool when it has one. */
+function runRows(
+  runtime: WasmRuntime,
+  pool: WasmThreadPool | null,
+  op: (typeof ROW_OPS)[number],
+  job: RowJob,
+  rows: number,
+  d: number,
+  eps: number,
+  taskRows: number,
+): void {
+  const at = PARAMS_OFFSET / 4;
+  const i32 = runtime.i32;
+  i32[at + ROW_PARAMS.op / 4] = ROW_OPS.indexOf(op);
+  i32[at + ROW_PARAMS.src / 4] = job.src;
+  i32[at + ROW_PARAMS.dst / 4] = job.dst;
+  i32[at + ROW_PARAMS.w / 4] = job.w;
+  i32[at + ROW_PARAMS.b / 4] = job.b;
+  i32[at + ROW_PARAMS.rows / 4] = rows;
+  i32[at + ROW_PARAMS.d / 4] = d;
+  runtime.f32[at + ROW_PARAMS.eps / 4] = eps;
+  i32[at + ROW_PARAMS.chunk / 4] = taskRows;
+  const tasks = Math.ceil(rows / taskRows);
+  if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'rows_task')) {
+    for (let t = 0; t < tasks; t++) runtime.exports.rows_task(PARAMS_OFFSET, t);
+  }
+}
+
+/** Rows per task: about TASK_FLOATS floats, at least one row. */
+const rowsPerTask = (d: number) => Math.max(1, Math.floor(TASK_FLOATS / d));
+
+/** Whether rows of `d` can run in SIMD: each row must start on a vector. */
+const simdRows = (d: number, length: number) => d > 0 && d % 4 === 0 && length > 0;
 
 /**
  * Softmax or layerNorm (with `weight`, `bias`, `eps`) over rows of `d` floats in WebAssembly SIMD,
@@ -28,8 +70,7 @@ export function rowwise(
   layerNorm?: { weight: Float32Array; bias: Float32Array; eps: number },
   allocate: Allocate = plainAllocate,
 ): Float32Array | null {
-  if (d === 0 || d % 4 !== 0 || x.length === 0) return null;
-  const rows = x.length / d;
+  if (!simdRows(d, x.length)) return null;
   const call = new WasmCall(runtime);
   try {
     const src = call.input(x);
@@ -37,23 +78,86 @@ export function rowwise(
     const b = layerNorm ? call.input(layerNorm.bias) : 0;
     const out = call.output(x.length, allocate);
     if (src < 0 || w < 0 || b < 0 || out.address < 0) return null;
-    const taskRows = Math.max(1, Math.floor(TASK_FLOATS / d));
-    const at = PARAMS_OFFSET / 4;
-    const i32 = runtime.i32;
-    i32[at + ROW_PARAMS.op / 4] = ROW_OPS.indexOf(op);
-    i32[at + ROW_PARAMS.src / 4] = src;
-    i32[at + ROW_PARAMS.dst / 4] = out.address;
-    i32[at + ROW_PARAMS.w / 4] = w;
-    i32[at + ROW_PARAMS.b / 4] = b;
-    i32[at + ROW_PARAMS.rows / 4] = rows;
-    i32[at + ROW_PARAMS.d / 4] = d;
-    runtime.f32[at + ROW_PARAMS.eps / 4] = layerNorm?.eps ?? 0;
-    i32[at + ROW_PARAMS.chunk / 4] = taskRows;
-    const tasks = Math.ceil(rows / taskRows);
-    if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'rows_task')) {
-      for (let t = 0; t < tasks; t++) runtime.exports.rows_task(PARAMS_OFFSET, t);
-    }
+    const job = { src, dst: out.address, w, b };
+    runRows(runtime, pool, op, job, x.length / d, d, layerNorm?.eps ?? 0, rowsPerTask(d));
     return out.values();
+  } finally {
+    call.end();
+  }
+}
+
+/**
+ * LayerNorm's backward for x over rows of `d`: `dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))`,
+ * g = dy · weight, with the row statistics recomputed as the forward kernel computes them. Each row
+ * whole on one thread. Null where the JS kernel should run (as `rowwise`).
+ */
+export function layerNormGradRows(
+  runtime: WasmRuntime,
+  pool: WasmThreadPool | null,
+  x: Float32Array,
+  weight: Float32Array,
+  dy: Float32Array,
+  d: number,
+  eps: number,
+  allocate: Allocate = plainAllocate,
+): Float32Array | null {
+  if (!simdRows(d, x.length) || dy.length !== x.length) return null;
+  const call = new WasmCall(runtime);
+  try {
+    const src = call.input(x);
+    const w = call.input(weight);
+    const g = call.input(dy);
+    const out = call.output(x.length, allocate);
+    if (src < 0 || w < 0 || g < 0 || out.address < 0) return null;
+    runRows(
+      runtime,
+      pool,
+      'layernorm_grad',
+      { src, dst: out.address, w, b: g },
+      x.length / d,
+      d,
+      eps,
+      rowsPerTask(d),
+    );
+    return out.values();
+  } finally {
+    call.end();
+  }
+}
+
+/**
+ * LayerNorm's backward for weight and bias: `[2, d]`, Σ dy·x̂ then Σ dy over the rows. Each task sums
+ * its block of rows into its own partial sums (float32 lanes); the partials are then added in task
+ * order in float64, so the result does not depend on the thread count. Null as `rowwise`.
+ */
+export function layerNormParamGradRows(
+  runtime: WasmRuntime,
+  pool: WasmThreadPool | null,
+  x: Float32Array,
+  dy: Float32Array,
+  d: number,
+  eps: number,
+  allocate: Allocate = plainAllocate,
+): Float32Array | null {
+  if (!simdRows(d, x.length) || dy.length !== x.length) return null;
+  const rows = x.length / d;
+  const taskRows = rowsPerTask(d);
+  const tasks = Math.ceil(rows / taskRows);
+  const call = new WasmCall(runtime);
+  try {
+    const src = call.input(x);
+    const g = call.input(dy);
+    const partials = call.scratch(tasks * 2 * d);
+    if (src < 0 || g < 0 || partials < 0) return null;
+    runRows(runtime, pool, 'layernorm_param', { src, dst: partials, w: 0, b: g }, rows, d, eps, taskRows);
+    const sums = new Float64Array(2 * d);
+    const f32 = runtime.f32;
+    for (let t = 0, p = partials / 4; t < tasks; t++, p += 2 * d) {
+      for (let j = 0; j < 2 * d; j++) sums[j]! += f32[p + j]!;
+    }
+    const out = allocate(2 * d);
+    for (let j = 0; j < 2 * d; j++) out[j] = sums[j]!;
+    return out;
   } finally {
     call.end();
   }

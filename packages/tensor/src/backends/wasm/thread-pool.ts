@@ -20,7 +20,14 @@ const JOB_PARAMS = 7;
 const JOB_FN = 8;
 const CONTROL_SLOTS = 9;
 /** Task functions by their index in JOB_FN. */
-const TASK_FUNCTIONS = ['run_task', 'pack_task', 'unary_task', 'rows_task', 'taps_task'] as const;
+const TASK_FUNCTIONS = [
+  'run_task',
+  'pack_task',
+  'unary_task',
+  'rows_task',
+  'taps_task',
+  'dropout_task',
+] as const;
 /** Tasks per job fit in the 16 low bits of CLAIM. */
 export const MAX_POOL_TASKS = 0xffff;
 

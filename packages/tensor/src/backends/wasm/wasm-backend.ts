@@ -3,8 +3,9 @@ import type { AdamStepAttrs } from '../../kernel-names.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { adamStepWasm } from './adam.js';
 import { binary, type WasmBinaryOp } from './binary.js';
+import { type DropoutJob, dropoutWasm } from './dropout.js';
 import { type GemmProblem, gemm } from './gemm.js';
-import { rowwise, type WasmRowOp } from './rows.js';
+import { layerNormGradRows, layerNormParamGradRows, rowwise, type WasmRowOp } from './rows.js';
 import { type TapsProblem, taps } from './taps.js';
 import { hardwareThreads, threadsSupported, WasmThreadPool } from './thread-pool.js';
 import { unary, type WasmUnaryOp } from './unary.js';
@@ -138,6 +139,30 @@ export class WasmBackend extends CpuBackend {
       layerNorm,
       this.allocateOutput,
     );
+  }
+
+  /** LayerNorm's backward for x over rows of `d` (see rows.ts); null where the JS kernel should run. */
+  layerNormGrad(
+    x: Float32Array,
+    weight: Float32Array,
+    dy: Float32Array,
+    d: number,
+    eps: number,
+  ): Float32Array | null {
+    const pool = x.length >= 65536 ? this.threadPool() : null;
+    return layerNormGradRows(this.runtime, pool, x, weight, dy, d, eps, this.allocateOutput);
+  }
+
+  /** LayerNorm's backward for weight and bias, `[2, d]` (see rows.ts); null where the JS kernel should run. */
+  layerNormParamGrad(x: Float32Array, dy: Float32Array, d: number, eps: number): Float32Array | null {
+    const pool = x.length >= 65536 ? this.threadPool() : null;
+    return layerNormParamGradRows(this.runtime, pool, x, dy, d, eps, this.allocateOutput);
+  }
+
+  /** `x · mask` with the mask drawn from the generator's stream (see dropout.ts); null when too large. */
+  dropout(x: Float32Array, job: DropoutJob): Float32Array | null {
+    const pool = x.length >= 2 * 65536 ? this.threadPool() : null;
+    return dropoutWasm(this.runtime, pool, x, job, this.allocateOutput);
   }
 
   /** `a op b` with broadcasting (see binary.ts); null where the JS kernel should run. */

@@ -193,7 +193,50 @@ function wasmRowKernels(backendName: string): KernelConfig[] {
       return out && backend.output(out, x.shape, 'float32');
     },
   };
-  return [softmax, layerNorm] as unknown as KernelConfig[];
+  const layerNormGrad: KernelConfig<'LayerNormLastAxisGrad'> = {
+    kernelName: 'LayerNormLastAxisGrad',
+    backendName,
+    kernelFunc: ({ inputs, attrs: { eps }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const [x, w, dy] = inputs as [TensorInfo, TensorInfo, TensorInfo];
+      const [xs, ws, gs] = [x, w, dy].map((t) => backend.values(t.dataId));
+      if (!(xs instanceof Float32Array && ws instanceof Float32Array && gs instanceof Float32Array))
+        return null;
+      const out = backend.layerNormGrad(xs, ws, gs, x.shape.at(-1) ?? 1, eps);
+      return out && backend.output(out, x.shape, 'float32');
+    },
+  };
+  const layerNormParamGrad: KernelConfig<'LayerNormLastAxisParamGrad'> = {
+    kernelName: 'LayerNormLastAxisParamGrad',
+    backendName,
+    kernelFunc: ({ inputs, attrs: { eps }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const [x, dy] = inputs as [TensorInfo, TensorInfo];
+      const [xs, gs] = [x, dy].map((t) => backend.values(t.dataId));
+      if (!(xs instanceof Float32Array && gs instanceof Float32Array)) return null;
+      const d = x.shape.at(-1) ?? 1;
+      const out = backend.layerNormParamGrad(xs, gs, d, eps);
+      return out && backend.output(out, [2, d], 'float32');
+    },
+  };
+  return [softmax, layerNorm, layerNormGrad, layerNormParamGrad] as unknown as KernelConfig[];
+}
+
+/** Fused dropout: the mask drawn in WebAssembly as it is applied, chunks over the pool (see dropout.ts). */
+function wasmDropoutKernel(backendName: string): KernelConfig<'Dropout'> {
+  return {
+    kernelName: 'Dropout',
+    backendName,
+    kernelFunc: ({ inputs: [x], attrs: { p, stateHi, stateLo }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const xs = backend.values(x!.dataId);
+      if (x!.dtype !== 'float32' || !(xs instanceof Float32Array)) return null;
+      // keep where bits / 2^24 ≥ p, i.e. bits ≥ ⌈p · 2^24⌉ (p · 2^24 is exact in float64)
+      const threshold = Math.ceil(p * 2 ** 24);
+      const out = backend.dropout(xs, { threshold, scale: Math.fround(1 / (1 - p)), stateHi, stateLo });
+      return out && backend.output(out, x!.shape, 'float32');
+    },
+  };
 }
 
 /**
@@ -213,6 +256,7 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     wasmBinaryKernel('ReluGrad', 'relu_grad', backendName),
     wasmBinaryKernel('GeluGrad', 'gelu_grad', backendName, exactGelu),
     wasmAdamStepKernel(backendName) as unknown as KernelConfig,
+    wasmDropoutKernel(backendName) as unknown as KernelConfig,
   ];
   const replaced = new Set(overrides.map((k) => k.kernelName));
   return [

@@ -3,6 +3,7 @@ import { adamStepKernel } from './adam-step.js';
 import { batchNormKernels } from './batch-norm.js';
 import { convKernels } from './conv.js';
 import { convNhwcKernels } from './conv-nhwc.js';
+import { dropoutKernels } from './dropout.js';
 import { elementwiseKernels } from './elementwise.js';
 import { gatherKernels } from './gather.js';
 import { geluKernels } from './gelu.js';
@@ -23,5 +24,6 @@ export const CPU_KERNELS: KernelConfig[] = [
   ...normalizationKernels,
   ...batchNormKernels,
   ...geluKernels,
+  ...dropoutKernels,
   adamStepKernel,
 ];
