@@ -238,6 +238,28 @@ describe('wasm kernels on tensors in wasm memory', () => {
     }
   });
 
+  it('host values are copied into the heap once, when the tensor is made (not aliased, freed on dispose)', () => {
+    T.setBackend(HEAP_1T);
+    const backend = ENGINE.findBackend(HEAP_1T) as WasmBackend;
+    const heap = backend.runtime.heap!;
+    const mine = Float32Array.from({ length: 1000 }, (_, i) => i);
+    const live = heap.stats.liveBytes;
+    const x = T.tensor(mine);
+    const stored = backend.values(x.dataId) as Float32Array;
+    expect(heap.owns(stored)).toBe(true);
+    expect(heap.stats.liveBytes).toBe(live + sizeClass(1000 * 4));
+    mine[0] = -1; // the caller's array is theirs: the tensor keeps the values it was made with
+    expect(x.dataSync()[0]).toBe(0);
+    expect(Array.from(x.dataSync().slice(1, 4))).toEqual([1, 2, 3]);
+    const r = T.randn([64], { seed: 1 }); // host-drawn values too
+    expect(heap.owns(backend.values(r.dataId) as Float32Array)).toBe(true);
+    x.dispose();
+    r.dispose();
+    expect(heap.stats.liveBytes).toBe(live);
+    // int32 and bool stay in JS arrays (no SIMD kernel reads them)
+    expect(heap.owns(backend.values(T.tensor([1, 2], { dtype: 'int32' }).dataId) as never)).toBe(false);
+  });
+
   it('a training loop keeps the heap flat', () => {
     T.setBackend(HEAP_1T);
     const backend = ENGINE.findBackend(HEAP_1T) as WasmBackend;

@@ -1,4 +1,5 @@
-import type { TypedArray } from '../../dtype.js';
+import type { DataId } from '../../backend.js';
+import type { DType, TypedArray } from '../../dtype.js';
 import type { AdamStepAttrs } from '../../kernel-names.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { adamStepWasm } from './adam.js';
@@ -74,6 +75,23 @@ export class WasmBackend extends CpuBackend {
    */
   override uninitializedFloat32(length: number, capacity = length): Float32Array {
     return this.runtime.heap?.take(length, capacity) ?? super.uninitializedFloat32(length);
+  }
+
+  /**
+   * Float32 values from the host (`tensor()`, `randn`, a JS kernel's own array) are copied into the
+   * heap once, here, so every SIMD kernel that reads the tensor afterwards does so in place instead
+   * of copying it into scratch on each call (a parameter is read by several kernels every step).
+   */
+  override write(values: TypedArray, dtype: DType): DataId {
+    const heap = dtype === 'float32' && values.length > 0 ? this.runtime.heap : null;
+    if (heap && heap.offsetOf(values) < 0) {
+      const block = heap.take(values.length);
+      if (block) {
+        block.set(values);
+        return super.write(block, dtype);
+      }
+    }
+    return super.write(values, dtype);
   }
 
   protected override recycle(values: TypedArray): void {
