@@ -467,6 +467,91 @@ function dropoutTaskFunc() {
         (br $next))))`;
 }
 
+/**
+ * Byte offsets of a column-sum job's i32 parameters (see `colsum_task`): x is [outer, rows, inner]
+ * (inner a multiple of 4), the output [outer, inner]; a task sums `chunk` columns of one outer slice.
+ */
+const CP = { src: 0, dst: 4, outer: 8, rows: 12, inner: 16, chunk: 20 };
+
+/**
+ * Sum over the middle axis of [outer, rows, inner] in float64 lanes (f64x2), each column adding its
+ * rows in order 0..rows−1 and rounded to float32 once: the same operations as the JS kernel, so the
+ * same bits, whatever the split of columns over tasks. Sixteen columns (eight f64x2 sums) per pass.
+ */
+function colsumFuncs() {
+  const lanes = (n) => Array.from({ length: n }, (_, i) => i);
+  const accs = (n) =>
+    lanes(n)
+      .map((i) => `(local $a${i} v128)`)
+      .join(' ');
+  const addRow = (n) =>
+    lanes(n / 2)
+      .map(
+        (v) => `
+        (local.set $v (v128.load offset=${v * 16} (local.get $p)))
+        (local.set $a${2 * v} (f64x2.add (local.get $a${2 * v}) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $a${2 * v + 1} (f64x2.add (local.get $a${2 * v + 1})
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))`,
+      )
+      .join('');
+  const store = (n) =>
+    lanes(n / 2)
+      .map(
+        (v) => `
+    (v128.store64_lane offset=${v * 16} 0 (local.get $dst) (f32x4.demote_f64x2_zero (local.get $a${2 * v})))
+    (v128.store64_lane offset=${v * 16 + 8} 0 (local.get $dst) (f32x4.demote_f64x2_zero (local.get $a${2 * v + 1})))`,
+      )
+      .join('');
+  const func = (cols) => {
+    const n = cols / 2; // f64x2 accumulators
+    return `
+  ;; Sums ${cols} columns starting at $src over $rows rows $stride bytes apart into $dst.
+  (func $colsum${cols} (param $src i32) (param $dst i32) (param $rows i32) (param $stride i32)
+    (local $p i32) (local $r i32) (local $v v128) ${accs(n)}
+    ${lanes(n)
+      .map((i) => `(local.set $a${i} (v128.const i64x2 0 0))`)
+      .join(' ')}
+    (local.set $p (local.get $src))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))${addRow(n)}
+        (local.set $p (i32.add (local.get $p) (local.get $stride)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row)))${store(n)})`;
+  };
+  const g = (k) => `(i32.load offset=${CP[k]} (local.get $params))`;
+  return `${func(16)}
+${func(4)}
+
+  ;; Task t: columns [c0, c0 + chunk) of outer slice o, sixteen at a time, then four at a time.
+  (func (export "colsum_task") (param $params i32) (param $t i32)
+    (local $blocks i32) (local $o i32) (local $c i32) (local $end i32) (local $src i32) (local $dst i32) (local $stride i32)
+    (local.set $blocks (i32.div_u (i32.add ${g('inner')} (i32.sub ${g('chunk')} (i32.const 1))) ${g('chunk')}))
+    (local.set $o (i32.div_u (local.get $t) (local.get $blocks)))
+    (local.set $c (i32.mul (i32.rem_u (local.get $t) (local.get $blocks)) ${g('chunk')}))
+    (local.set $end (i32.add (local.get $c) ${g('chunk')}))
+    (if (i32.gt_u (local.get $end) ${g('inner')}) (then (local.set $end ${g('inner')})))
+    (local.set $stride (i32.shl ${g('inner')} (i32.const 2)))
+    (local.set $src (i32.add ${g('src')} (i32.shl (i32.add (i32.mul (i32.mul (local.get $o) ${g('rows')}) ${g('inner')}) (local.get $c)) (i32.const 2))))
+    (local.set $dst (i32.add ${g('dst')} (i32.shl (i32.add (i32.mul (local.get $o) ${g('inner')}) (local.get $c)) (i32.const 2))))
+    (block $wideDone
+      (loop $wide
+        (br_if $wideDone (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $end)))
+        (call $colsum16 (local.get $src) (local.get $dst) ${g('rows')} (local.get $stride))
+        (local.set $src (i32.add (local.get $src) (i32.const 64)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $wide)))
+    (block $narrowDone
+      (loop $narrow
+        (br_if $narrowDone (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $end)))
+        (call $colsum4 (local.get $src) (local.get $dst) ${g('rows')} (local.get $stride))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $narrow))))`;
+}
+
 /** Byte offsets of the parameters of a row-wise job (see `rows_task`); eps is an f32. */
 const RP = { op: 0, src: 4, dst: 8, w: 12, b: 16, rows: 20, d: 24, eps: 28, chunk: 32 };
 /** Row-wise kernels, by their index in RP.op. */
@@ -929,6 +1014,7 @@ function moduleText(shared) {
   (import "env" "memory" (memory 1${shared ? ' 65536 shared' : ''}))
 ${tileFunc()}
 ${dropoutTaskFunc()}
+${colsumFuncs()}
 ${tapsFuncs()}
 ${bnFuncs()}
 
@@ -1116,6 +1202,8 @@ export const ROW_PARAMS = ${JSON.stringify(RP)} as const;
 export const TAPS_PARAMS = ${JSON.stringify(TP)} as const;
 /** Byte offsets of the parameters that \`dropout_task(params, t)\` reads (\`scale\` a float32, \`state\` an i64). */
 export const DROPOUT_PARAMS = ${JSON.stringify(DP)} as const;
+/** Byte offsets of the i32 parameters that \`colsum_task(params, t)\` reads. */
+export const COLSUM_PARAMS = ${JSON.stringify(CP)} as const;
 /** Binary functions the module exports, each \`(a, b, dst, count4, mode)\`. */
 export const BINARY_OPS = ${JSON.stringify([...Object.keys(BINARY_OPS), 'gelu_grad'])} as const;
 /** The module importing \`env.memory\` as a shared memory (threads). */

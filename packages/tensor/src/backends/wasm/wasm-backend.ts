@@ -4,6 +4,7 @@ import type { AdamStepAttrs } from '../../kernel-names.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { adamStepWasm } from './adam.js';
 import { binary, type WasmBinaryOp } from './binary.js';
+import { columnSum } from './column-sum.js';
 import { type DropoutJob, dropoutWasm } from './dropout.js';
 import { type GemmProblem, gemm } from './gemm.js';
 import { layerNormGradRows, layerNormParamGradRows, rowwise, type WasmRowOp } from './rows.js';
@@ -175,6 +176,12 @@ export class WasmBackend extends CpuBackend {
   layerNormParamGrad(x: Float32Array, dy: Float32Array, d: number, eps: number): Float32Array | null {
     const pool = x.length >= 65536 ? this.threadPool() : null;
     return layerNormParamGradRows(this.runtime, pool, x, dy, d, eps, this.allocateOutput);
+  }
+
+  /** Sum of [outer, rows, inner] over rows (see column-sum.ts); null where the JS kernel should run. */
+  columnSum(x: Float32Array, outer: number, rows: number, inner: number): Float32Array | null {
+    const pool = x.length >= 65536 ? this.threadPool() : null;
+    return columnSum(this.runtime, pool, x, outer, rows, inner, this.allocateOutput);
   }
 
   /** `x · mask` with the mask drawn from the generator's stream (see dropout.ts); null when too large. */

@@ -1,10 +1,12 @@
 import type { TensorInfo } from '../../backend.js';
 import type { KernelConfig } from '../../kernel-registry.js';
-import { broadcastShapes } from '../../shape.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides } from '../../shape.js';
 import { tapOffsets } from '../cpu/kernels/conv-nhwc.js';
 import { CPU_KERNELS } from '../cpu/kernels/index.js';
+import { reductionLayout } from '../cpu/kernels/reduce.js';
 import { wasmBatchNormKernels } from './batch-norm.js';
 import type { WasmBinaryOp } from './binary.js';
+import { permutedStrides, stridedRuns } from './strided.js';
 import type { WasmUnaryOp } from './unary.js';
 import type { WasmBackend } from './wasm-backend.js';
 
@@ -167,6 +169,87 @@ function wasmTapsKernels(backendName: string): KernelConfig[] {
   return [gather, scatter] as unknown as KernelConfig[];
 }
 
+/**
+ * Transpose, Slice and BroadcastTo whose output is made of contiguous source runs of a multiple of 4
+ * floats (an attention head transpose keeps the last axis: runs of the head's width): the runs'
+ * source offsets go in a table and the channels-last im2col gather copies them in f32x4 over the
+ * pool. Anything else (runs of single elements, small copies, other dtypes) goes to the JS kernel.
+ */
+function wasmStridedKernels(backendName: string): KernelConfig[] {
+  const gatherRuns = (
+    backend: WasmBackend,
+    x: TensorInfo,
+    shape: readonly number[],
+    strides: readonly number[],
+    offset: number,
+  ): TensorInfo | null => {
+    const xs = backend.values(x.dataId);
+    if (x.dtype !== 'float32' || !(xs instanceof Float32Array)) return null;
+    const runs = stridedRuns(shape, strides, offset);
+    if (!runs) return null;
+    const { offsets, run } = runs;
+    const out = backend.taps('gather', xs, { offsets, channels: run, images: 1, imageFloats: xs.length });
+    return out && backend.output(out, [...shape], 'float32');
+  };
+  const transpose: KernelConfig<'Transpose'> = {
+    kernelName: 'Transpose',
+    backendName,
+    kernelFunc: ({ inputs: [x], attrs: { perm }, backend }) =>
+      gatherRuns(
+        backend as WasmBackend,
+        x!,
+        perm.map((p) => x!.shape[p]!),
+        permutedStrides(x!.shape, perm),
+        0,
+      ),
+  };
+  const slice: KernelConfig<'Slice'> = {
+    kernelName: 'Slice',
+    backendName,
+    kernelFunc: ({ inputs: [x], attrs: { begin, size, step }, backend }) => {
+      const strides = contiguousStrides(x!.shape);
+      const offset = begin.reduce((s, b, i) => s + b * strides[i]!, 0);
+      return gatherRuns(
+        backend as WasmBackend,
+        x!,
+        size,
+        strides.map((s, i) => s * step[i]!),
+        offset,
+      );
+    },
+  };
+  const broadcast: KernelConfig<'BroadcastTo'> = {
+    kernelName: 'BroadcastTo',
+    backendName,
+    kernelFunc: ({ inputs: [x], attrs: { shape }, backend }) =>
+      gatherRuns(backend as WasmBackend, x!, shape, broadcastStrides(x!.shape, shape), 0),
+  };
+  return [transpose, slice, broadcast] as unknown as KernelConfig[];
+}
+
+/** Sum over leading or middle axes with float32 columns left (bias gradients): column sums in f64x2 lanes, bit-identical to JS. */
+function wasmSumKernel(backendName: string): KernelConfig<'Sum'> {
+  return {
+    kernelName: 'Sum',
+    backendName,
+    kernelFunc: ({ inputs: [x], attrs: { axes }, backend: b }) => {
+      const backend = b as WasmBackend;
+      const xs = backend.values(x!.dataId);
+      const [outer, rows, inner] = reductionLayout(x!.shape, axes);
+      if (x!.dtype !== 'float32' || !(xs instanceof Float32Array) || inner < 4) return null;
+      const out = backend.columnSum(xs, outer, rows, inner);
+      return (
+        out &&
+        backend.output(
+          out,
+          x!.shape.filter((_, i) => !axes.includes(i)),
+          'float32',
+        )
+      );
+    },
+  };
+}
+
 /** Fused last-axis softmax and layerNorm in WebAssembly SIMD (rows over the pool). */
 function wasmRowKernels(backendName: string): KernelConfig[] {
   const softmax: KernelConfig<'SoftmaxLastAxis'> = {
@@ -251,6 +334,8 @@ export function wasmKernelConfigs(backendName: string): KernelConfig[] {
     ...BINARY.map(([kernel, op]) => wasmBinaryKernel(kernel, op, backendName)),
     ...wasmRowKernels(backendName),
     ...wasmTapsKernels(backendName),
+    ...wasmStridedKernels(backendName),
+    wasmSumKernel(backendName) as unknown as KernelConfig,
     ...wasmBatchNormKernels(backendName),
     wasmUnaryKernel('Gelu', 'gelu', backendName, exactGelu),
     wasmBinaryKernel('ReluGrad', 'relu_grad', backendName),
