@@ -183,6 +183,47 @@ describe('wasm BatchMatMul', () => {
   );
 
   it.runIf(IN_NODE)(
+    'a batch of small products (one task per few items) equals each product alone, on 1 and N threads',
+    async () => {
+      const one = new WasmBackend('wasm-batch-1', 1);
+      const many = new WasmBackend('wasm-batch-3', 3);
+      try {
+        await many.warmUp();
+        // attention scores (padded 12×12 tiles copied out), a 64³ head product written in place,
+        // a broadcast operand
+        for (const [batchA, batchB, m, k, n, ta, tb] of [
+          [520, 520, 12, 8, 12, false, true],
+          [128, 128, 64, 64, 64, false, false],
+          [1, 40, 30, 50, 24, true, false],
+        ] as const) {
+          const batch = Math.max(batchA, batchB);
+          const problem = { batchA, batchB, batch, m, k, n, transposeA: ta, transposeB: tb };
+          const g = new T.Generator(m + n);
+          const a = Float32Array.from({ length: batchA * m * k }, () => g.normal());
+          const b = Float32Array.from({ length: batchB * k * n }, () => g.normal());
+          const expected = one.matmul(a, b, problem)!;
+          const before = many.tasksOnWorkers;
+          let got = many.matmul(a, b, problem)!;
+          for (let rep = 0; rep < 20 && many.tasksOnWorkers === before; rep++)
+            got = many.matmul(a, b, problem)!;
+          if (batch * m * n * k >= 1 << 22) expect(many.tasksOnWorkers).toBeGreaterThan(before);
+          expect(bits(got)).toEqual(bits(expected));
+          // item by item through the general path (batch 1): the same sums, the same bits
+          for (const p of [0, 1, batch - 1]) {
+            const ap = batchA === 1 ? a : a.subarray(p * m * k, (p + 1) * m * k);
+            const bp = batchB === 1 ? b : b.subarray(p * k * n, (p + 1) * k * n);
+            const single = one.matmul(ap, bp, { ...problem, batchA: 1, batchB: 1, batch: 1 })!;
+            expect(bits(got.subarray(p * m * n, (p + 1) * m * n))).toEqual(bits(single));
+          }
+        }
+      } finally {
+        one.destroy();
+        many.destroy();
+      }
+    },
+  );
+
+  it.runIf(IN_NODE)(
     'splits a small C with a long K (a conv weight gradient) over the threads, with the same bits',
     async () => {
       const one = new WasmBackend('wasm-small-c-1', 1);

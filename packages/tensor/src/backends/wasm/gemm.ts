@@ -81,6 +81,10 @@ export function gemm(
     // Operands are read in place when they live in wasm memory (the heap), else copied in as they are.
     const rawA = call.input(asFloat32(a, batchA * m * k));
     const rawB = call.input(asFloat32(b, batchB * k * n));
+    if (batch > 1 && mp <= MC && np <= NC) {
+      if (rawA < 0 || rawB < 0) return null;
+      return smallBatch(runtime, pool, call, rawA, rawB, problem, allocate);
+    }
     const aBase = call.scratch(batchA * aStride);
     const bBase = call.scratch(batchB * bStride);
     // C is written straight into the output when its padded layout is the output's own: whole
@@ -155,6 +159,61 @@ export function gemm(
   } finally {
     call.end();
   }
+}
+
+/**
+ * A batch of products that each fit one MC×NC block (attention's [B·H, L, L] scores and their
+ * weighted sums): a few tasks per thread, each packing its items into its own scratch slot and
+ * multiplying there (see `batch_task`), instead of one packing task and one product task per item
+ * in two pool jobs. The same micro-kernel sums, so the same bits as the general path.
+ */
+function smallBatch(
+  runtime: WasmRuntime,
+  pool: WasmThreadPool | null,
+  call: WasmCall,
+  rawA: number,
+  rawB: number,
+  { batchA, batchB, batch, m, k, n, transposeA, transposeB }: GemmProblem,
+  allocate: Allocate,
+): Float32Array | null {
+  const mp = roundUp(m, MR);
+  const np = roundUp(n, NR);
+  const threaded = pool !== null && batch * m * n * k >= MIN_THREADED_MACS;
+  const tasks = threaded ? Math.min(batch, 4 * (pool.size + 1), MAX_POOL_TASKS) : 1;
+  const perTask = Math.ceil(batch / tasks);
+  const total = Math.ceil(batch / perTask);
+  const slotFloats = align16(mp * k) + align16(k * np) + align16(mp * np) + 16;
+  const slots = call.scratch(total * slotFloats);
+  const out = call.output(batch * m * n, allocate);
+  if (slots < 0 || out.address < 0) return null;
+  const i32 = runtime.i32;
+  const set = (key: keyof typeof GEMM_PARAMS, value: number) => {
+    i32[PARAMS_OFFSET / 4 + GEMM_PARAMS[key] / 4] = value;
+  };
+  set('aRaw', rawA);
+  set('bRaw', rawB);
+  set('aItemBytes', batchA === 1 ? 0 : m * k * 4);
+  set('bItemBytes', batchB === 1 ? 0 : k * n * 4);
+  set('cBase', out.address);
+  set('cItemBytes', m * n * 4);
+  set('soA', transposeA ? 1 : k);
+  set('sqA', transposeA ? m : 1);
+  set('soB', transposeB ? k : 1);
+  set('sqB', transposeB ? 1 : n);
+  set('m', m);
+  set('n', n);
+  set('k', k);
+  set('mp', mp);
+  set('np', np);
+  set('kc', KC);
+  set('perTask', perTask);
+  set('batch', batch);
+  set('slotBase', slots);
+  set('slotBytes', slotFloats * 4);
+  // C straight into the output only when the tile has no padding rows or columns to spill
+  set('direct', mp === m && np === n ? 1 : 0);
+  runTasks(runtime, threaded ? pool : null, 'batch_task', total);
+  return out.values();
 }
 
 /** The first `length` values of `x` as a Float32Array (a view where it already is one). */

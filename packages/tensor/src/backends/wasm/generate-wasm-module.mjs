@@ -58,6 +58,16 @@ const P = {
   m: 96,
   n: 100,
   aPackTasks: 104,
+  // small batched problems (batch_task): items per task, batch, per-item strides in bytes of the raw
+  // operands (0: broadcast) and of C, each task's scratch (packed A, packed B, C) and its size
+  perTask: 108,
+  batch: 112,
+  aItemBytes: 116,
+  bItemBytes: 120,
+  cItemBytes: 124,
+  slotBase: 128,
+  slotBytes: 132,
+  direct: 136,
 };
 
 const lines = (n, f) => Array.from({ length: n }, (_, i) => f(i)).join('\n');
@@ -1054,6 +1064,67 @@ ${bnFuncs()}
         (local.set $k0 (i32.add (local.get $k0) (local.get $kc)))
         (br $kLoop))))
 
+  ;; One full panel of r (6 or 8) rows, each contiguous in q, $so floats apart: writes
+  ;; dst[q·r + i] = row_i[q] for q < k rounded down to 4, four q per step, and returns that q.
+  ;; Rows 0–3 go through a 4×4 transpose; rows 4–7 (r = 8) through another, rows 4–5 (r = 6) by
+  ;; interleaving pairs. Other r: returns 0 (the caller's scalar loop packs everything).
+  (func $pack_rows4 (param $src i32) (param $dst i32) (param $k i32) (param $so i32) (param $r i32) (result i32)
+    (local $q i32) (local $k4 i32) (local $step i32) (local $rb i32) (local $p i32)
+    (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (if (i32.and (i32.ne (local.get $r) (i32.const 8)) (i32.ne (local.get $r) (i32.const 6))) (then (return (i32.const 0))))
+    (local.set $k4 (i32.and (local.get $k) (i32.const -4)))
+    (local.set $rb (i32.shl (local.get $so) (i32.const 2)))
+    (local.set $step (i32.shl (local.get $r) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $q) (local.get $k4)))
+        (local.set $p (i32.add (local.get $src) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $a (v128.load (local.get $p)))
+        (local.set $b (v128.load (i32.add (local.get $p) (local.get $rb))))
+        (local.set $c (v128.load (i32.add (local.get $p) (i32.shl (local.get $rb) (i32.const 1)))))
+        (local.set $d (v128.load (i32.add (local.get $p) (i32.mul (local.get $rb) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c) (local.get $d)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c) (local.get $d)))
+        (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $dst) (local.get $step))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $step) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $dst) (i32.mul (local.get $step) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $rb) (i32.const 2))))
+        (local.set $a (v128.load (local.get $p)))
+        (local.set $b (v128.load (i32.add (local.get $p) (local.get $rb))))
+        (if (i32.eq (local.get $r) (i32.const 8))
+          (then
+            (local.set $c (v128.load (i32.add (local.get $p) (i32.shl (local.get $rb) (i32.const 1)))))
+            (local.set $d (v128.load (i32.add (local.get $p) (i32.mul (local.get $rb) (i32.const 3)))))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c) (local.get $d)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c) (local.get $d)))
+            (v128.store offset=16 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store offset=16 (i32.add (local.get $dst) (local.get $step))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store offset=16 (i32.add (local.get $dst) (i32.shl (local.get $step) (i32.const 1)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store offset=16 (i32.add (local.get $dst) (i32.mul (local.get $step) (i32.const 3)))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3))))
+          (else
+            ;; rows 4 and 5: (a0 b0 a1 b1) and (a2 b2 a3 b3), 8 bytes per q
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
+            (v128.store64_lane offset=16 0 (local.get $dst) (local.get $t0))
+            (v128.store64_lane offset=16 1 (i32.add (local.get $dst) (local.get $step)) (local.get $t0))
+            (v128.store64_lane offset=16 0 (i32.add (local.get $dst) (i32.shl (local.get $step) (i32.const 1))) (local.get $t1))
+            (v128.store64_lane offset=16 1 (i32.add (local.get $dst) (i32.mul (local.get $step) (i32.const 3))) (local.get $t1))))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $step) (i32.const 2))))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $next)))
+    (local.get $k4))
+
   ;; Packs op(X) into panels of r outer indices: dst[o0·k + q·r + (o − o0)] = X(o, q), zeros past
   ;; outer (the padding of the last panel). X(o, q) is the f32 at src + 4·(o·so + q·sq), so one
   ;; function packs A (outer = M rows, r = MR) and B (outer = N columns, r = NR), transposed or not.
@@ -1064,6 +1135,15 @@ ${bnFuncs()}
       (loop $oLoop
         (br_if $oDone (i32.ge_u (local.get $o0) (local.get $outer)))
         (local.set $q (i32.const 0))
+        ;; rows of X contiguous in q (A as stored, B transposed) and a full panel: four q at a time
+        ;; by 4×4 transposes in registers (the loop below moves one float per load and store)
+        (if (i32.and (i32.and (i32.eq (local.get $sq) (i32.const 1)) (i32.ne (local.get $so) (i32.const 1)))
+                     (i32.le_u (i32.add (local.get $o0) (local.get $r)) (local.get $outer)))
+          (then
+            (local.set $q (call $pack_rows4
+              (i32.add (local.get $src) (i32.shl (i32.mul (local.get $o0) (local.get $so)) (i32.const 2)))
+              (local.get $dst) (local.get $k) (local.get $so) (local.get $r)))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $q) (local.get $r)) (i32.const 2))))))
         (block $qDone
           (loop $qLoop
             (br_if $qDone (i32.ge_u (local.get $q) (local.get $k)))
@@ -1131,6 +1211,49 @@ ${bnFuncs()}
           (i32.add ${get('bRaw')} (i32.shl (i32.add (i32.mul (local.get $p) ${get('bRawStride')}) (i32.mul (local.get $o0) ${get('soB')})) (i32.const 2)))
           (i32.add ${get('bBase')} (i32.shl (i32.add (i32.mul (local.get $p) ${get('bPackStride')}) (i32.mul (local.get $o0) ${get('k')})) (i32.const 2)))
           (local.get $cnt) ${get('k')} ${get('soB')} ${get('sqB')} (i32.const ${NR})))))
+
+  ;; Task t of a batch of small products (each one MC×NC block at most; see gemm.ts): items
+  ;; [t·perTask, (t+1)·perTask), each packed into the task's own scratch slot and multiplied there, so
+  ;; its panels stay in cache and one pool job covers packing and products (the general path runs a
+  ;; packing job and a product job, a task per batch item each). The same $gemm sums, so the same bits.
+  (func (export "batch_task") (param $params i32) (param $t i32)
+    (local $p i32) (local $end i32) (local $pa i32) (local $pb i32) (local $pc i32) (local $c i32) (local $ldc i32)
+    (local $row i32) (local $rowBytes i32)
+    (local.set $pa (i32.add ${get('slotBase')} (i32.mul (local.get $t) ${get('slotBytes')})))
+    ;; packed A, packed B and the C tile, each 16-byte aligned
+    (local.set $pb (i32.and (i32.add (i32.add (local.get $pa) (i32.shl (i32.mul ${get('mp')} ${get('k')}) (i32.const 2))) (i32.const 15)) (i32.const -16)))
+    (local.set $pc (i32.and (i32.add (i32.add (local.get $pb) (i32.shl (i32.mul ${get('k')} ${get('np')}) (i32.const 2))) (i32.const 15)) (i32.const -16)))
+    (local.set $rowBytes (i32.shl ${get('n')} (i32.const 2)))
+    (local.set $p (i32.mul (local.get $t) ${get('perTask')}))
+    (local.set $end (i32.add (local.get $p) ${get('perTask')}))
+    (if (i32.gt_u (local.get $end) ${get('batch')}) (then (local.set $end ${get('batch')})))
+    (block $done
+      (loop $item
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (call $pack (i32.add ${get('aRaw')} (i32.mul (local.get $p) ${get('aItemBytes')})) (local.get $pa)
+          ${get('m')} ${get('k')} ${get('soA')} ${get('sqA')} (i32.const ${MR}))
+        (call $pack (i32.add ${get('bRaw')} (i32.mul (local.get $p) ${get('bItemBytes')})) (local.get $pb)
+          ${get('n')} ${get('k')} ${get('soB')} ${get('sqB')} (i32.const ${NR}))
+        (local.set $c (i32.add ${get('cBase')} (i32.mul (local.get $p) ${get('cItemBytes')})))
+        (if ${get('direct')}
+          (then (call $gemm (local.get $pa) (local.get $pb) (local.get $c) (local.get $rowBytes) ${get('k')} ${get('kc')}
+                            (i32.const 0) ${get('mp')} (i32.const 0) ${get('np')}))
+          (else
+            ;; padded tile in the slot, then its m rows of n floats into the output
+            (call $gemm (local.get $pa) (local.get $pb) (local.get $pc) (i32.shl ${get('np')} (i32.const 2)) ${get('k')} ${get('kc')}
+                        (i32.const 0) ${get('mp')} (i32.const 0) ${get('np')})
+            (local.set $row (i32.const 0))
+            (block $copied
+              (loop $copy
+                (br_if $copied (i32.ge_u (local.get $row) ${get('m')}))
+                (memory.copy
+                  (i32.add (local.get $c) (i32.mul (local.get $row) (local.get $rowBytes)))
+                  (i32.add (local.get $pc) (i32.shl (i32.mul (local.get $row) ${get('np')}) (i32.const 2)))
+                  (local.get $rowBytes))
+                (local.set $row (i32.add (local.get $row) (i32.const 1)))
+                (br $copy)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $item))))
 
 ${unaryFuncs()}
 ${binaryFuncs()}

@@ -28,6 +28,7 @@ const TASK_FUNCTIONS = [
   'taps_task',
   'dropout_task',
   'colsum_task',
+  'batch_task',
 ] as const;
 /** Tasks per job fit in the 16 low bits of CLAIM. */
 export const MAX_POOL_TASKS = 0xffff;

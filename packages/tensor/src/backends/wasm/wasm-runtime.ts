@@ -40,6 +40,8 @@ export interface WasmExports {
   ): void;
   /** Runs task `t` of the channels-last im2col job at `params` (see taps.ts). */
   taps_task(params: number, t: number): void;
+  /** Runs task `t` (a few items of a batch of small products) of the GEMM job at `params` (see gemm.ts). */
+  batch_task(params: number, t: number): void;
   /** Runs task `t` (a block of columns) of the column-sum job at `params` (see column-sum.ts). */
   colsum_task(params: number, t: number): void;
   /** Runs task `t` (a chunk of elements) of the dropout job at `params` (see dropout.ts). */
