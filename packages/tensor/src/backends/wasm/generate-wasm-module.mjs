@@ -419,6 +419,29 @@ function unaryTaskFunc() {
 const DP = { src: 0, dst: 4, count: 8, chunk: 12, threshold: 16, scale: 20, state: 24 };
 const PCG_MULT = '6364136223846793005';
 const PCG_INC = '1442695040888963407';
+const MASK64 = (1n << 64n) - 1n;
+/** Four PCG steps as one: state · A⁴ + C·(A³ + A² + A + 1), mod 2^64, as wasm hex literals. */
+const [PCG_MULT4, PCG_INC4] = (() => {
+  const a = BigInt(PCG_MULT);
+  const c = BigInt(PCG_INC);
+  const a2 = (a * a) & MASK64;
+  const c2 = ((a + 1n) * c) & MASK64;
+  return [(a2 * a2) & MASK64, ((a2 + 1n) * c2) & MASK64].map((v) => `0x${v.toString(16)}`);
+})();
+const pcgStep = (state) => `(i64.add (i64.mul ${state} (i64.const ${PCG_MULT})) (i64.const ${PCG_INC}))`;
+const pcgStep4 = (state) => `(i64.add (i64.mul ${state} (i64.const ${PCG_MULT4})) (i64.const ${PCG_INC4}))`;
+/** x · (scale or 0) at byte offset `at` for the draw PCG-XSH-RR outputs from `state`, as `dropout_task` keeps it. */
+const dropoutStore = (state, at) => `
+        (f32.store offset=${at} (local.get $dst)
+          (f32.mul (f32.load offset=${at} (local.get $src))
+            (select (local.get $scale) (f32.const 0)
+              (i32.ge_u
+                (i32.shr_u
+                  (i32.rotr
+                    (i32.wrap_i64 (i64.shr_u (i64.xor (i64.shr_u (local.get ${state}) (i64.const 18)) (local.get ${state})) (i64.const 27)))
+                    (i32.wrap_i64 (i64.shr_u (local.get ${state}) (i64.const 59))))
+                  (i32.const 8))
+                (local.get $threshold)))))`;
 
 /**
  * Inverted dropout fused with its mask: element i draws the generator's i-th uniform (PCG-XSH-RR,
@@ -430,8 +453,8 @@ function dropoutTaskFunc() {
   const g = (k) => `(i32.load offset=${DP[k]} (local.get $params))`;
   return `
   (func (export "dropout_task") (param $params i32) (param $t i32)
-    (local $i i32) (local $end i32) (local $state i64) (local $old i64) (local $bits i32)
-    (local $am i64) (local $ap i64) (local $cm i64) (local $cp i64) (local $delta i32)
+    (local $i i32) (local $end i32) (local $state i64)
+    (local $am i64) (local $ap i64) (local $cm i64) (local $cp i64) (local $delta i32) (local $s1 i64) (local $s2 i64) (local $s3 i64)
     (local $threshold i32) (local $scale f32) (local $src i32) (local $dst i32)
     (local.set $i (i32.mul (local.get $t) ${g('chunk')}))
     (local.set $end (i32.add (local.get $i) ${g('chunk')}))
@@ -458,19 +481,33 @@ function dropoutTaskFunc() {
     (local.set $scale (f32.load offset=${DP.scale} (local.get $params)))
     (local.set $src (i32.add ${g('src')} (i32.shl (local.get $i) (i32.const 2))))
     (local.set $dst (i32.add ${g('dst')} (i32.shl (local.get $i) (i32.const 2))))
+    ;; four interleaved chains (states i, i+1, i+2, i+3, each stepping 4 draws at once), so the
+    ;; multiplies overlap instead of waiting on one another; then one draw at a time for the rest
+    (local.set $s1 ${pcgStep('(local.get $state)')})
+    (local.set $s2 ${pcgStep('(local.get $s1)')})
+    (local.set $s3 ${pcgStep('(local.get $s2)')})
+    (block $quadsDone
+      (loop $quads
+        (br_if $quadsDone (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $end)))${[
+          '$state',
+          '$s1',
+          '$s2',
+          '$s3',
+        ]
+          .map((st, j) => dropoutStore(st, j * 4))
+          .join('')}
+        (local.set $state ${pcgStep4('(local.get $state)')})
+        (local.set $s1 ${pcgStep4('(local.get $s1)')})
+        (local.set $s2 ${pcgStep4('(local.get $s2)')})
+        (local.set $s3 ${pcgStep4('(local.get $s3)')})
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $quads)))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $old (local.get $state))
-        (local.set $state (i64.add (i64.mul (local.get $old) (i64.const ${PCG_MULT})) (i64.const ${PCG_INC})))
-        (local.set $bits (i32.shr_u
-          (i32.rotr
-            (i32.wrap_i64 (i64.shr_u (i64.xor (i64.shr_u (local.get $old) (i64.const 18)) (local.get $old)) (i64.const 27)))
-            (i32.wrap_i64 (i64.shr_u (local.get $old) (i64.const 59))))
-          (i32.const 8)))
-        (f32.store (local.get $dst)
-          (f32.mul (f32.load (local.get $src))
-            (select (local.get $scale) (f32.const 0) (i32.ge_u (local.get $bits) (local.get $threshold)))))
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))${dropoutStore('$state', 0)}
+        (local.set $state ${pcgStep('(local.get $state)')})
         (local.set $src (i32.add (local.get $src) (i32.const 4)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
