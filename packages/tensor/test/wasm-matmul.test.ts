@@ -195,7 +195,7 @@ describe('wasm BatchMatMul', () => {
           [520, 520, 12, 8, 12, false, true],
           [128, 128, 64, 64, 64, false, false],
           [1, 40, 30, 50, 24, true, false],
-        ] as const) {
+        ] as [number, number, number, number, number, boolean, boolean][]) {
           const batch = Math.max(batchA, batchB);
           const problem = { batchA, batchB, batch, m, k, n, transposeA: ta, transposeB: tb };
           const g = new T.Generator(m + n);
