@@ -242,22 +242,27 @@ describe('wasm kernels on tensors in wasm memory', () => {
     T.setBackend(HEAP_1T);
     const backend = ENGINE.findBackend(HEAP_1T) as WasmBackend;
     const heap = backend.runtime.heap!;
-    const mine = Float32Array.from({ length: 1000 }, (_, i) => i);
+    const mine = Float32Array.from({ length: 5000 }, (_, i) => i);
     const live = heap.stats.liveBytes;
     const x = T.tensor(mine);
     const stored = backend.values(x.dataId) as Float32Array;
     expect(heap.owns(stored)).toBe(true);
-    expect(heap.stats.liveBytes).toBe(live + sizeClass(1000 * 4));
+    expect(heap.stats.liveBytes).toBe(live + sizeClass(5000 * 4));
     mine[0] = -1; // the caller's array is theirs: the tensor keeps the values it was made with
     expect(x.dataSync()[0]).toBe(0);
     expect(Array.from(x.dataSync().slice(1, 4))).toEqual([1, 2, 3]);
-    const r = T.randn([64], { seed: 1 }); // host-drawn values too
+    const r = T.randn([64, 64], { seed: 1 }); // host-drawn values too
     expect(heap.owns(backend.values(r.dataId) as Float32Array)).toBe(true);
     x.dispose();
     r.dispose();
     expect(heap.stats.liveBytes).toBe(live);
-    // int32 and bool stay in JS arrays (no SIMD kernel reads them)
+    // Small float32 tensors and outputs (under 1024 floats: a scalar loss, a bias) stay in JS arrays,
+    // where making one costs less than a heap block; int32 and bool always do (no SIMD kernel reads them).
+    const small = T.randn([1000], { seed: 2 });
+    expect(heap.owns(backend.values(small.dataId) as Float32Array)).toBe(false);
+    expect(heap.owns(backend.values(small.add(1).dataId) as Float32Array)).toBe(false);
     expect(heap.owns(backend.values(T.tensor([1, 2], { dtype: 'int32' }).dataId) as never)).toBe(false);
+    expect(heap.stats.liveBytes).toBe(live);
   });
 
   it('a training loop keeps the heap flat', () => {

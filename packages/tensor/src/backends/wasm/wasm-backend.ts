@@ -14,6 +14,13 @@ import { unary, type WasmUnaryOp } from './unary.js';
 import type { Allocate } from './wasm-call.js';
 import { WasmRuntime } from './wasm-runtime.js';
 
+/**
+ * Float32 tensors smaller than this stay in JS arrays: a heap block costs about a microsecond (a
+ * view, its registration for reclaim), more than copying a few KB into scratch when a SIMD kernel
+ * reads it, and an op on a scalar (a loss, a step count) would pay it every time.
+ */
+const HEAP_MIN_FLOATS = 1024;
+
 /** Most threads `'auto'` picks: past 8, a 512² GEMM (16 tasks of 64×256) has too few tasks to share. */
 const MAX_AUTO_THREADS = 8;
 
@@ -72,10 +79,12 @@ export class WasmBackend extends CpuBackend {
   /**
    * Float32 outputs live in the wasm memory's heap where the memory is shared (see wasm-heap.ts),
    * so the SIMD kernels read and write them in place; `capacity` floats of room (≥ `length`) for a
-   * kernel that writes padding past the end. Elsewhere, or when the memory is full, the buffer pool.
+   * kernel that writes padding past the end. Elsewhere, when the memory is full, or for outputs
+   * under HEAP_MIN_FLOATS, the buffer pool.
    */
   override uninitializedFloat32(length: number, capacity = length): Float32Array {
-    return this.runtime.heap?.take(length, capacity) ?? super.uninitializedFloat32(length);
+    const heap = length >= HEAP_MIN_FLOATS ? this.runtime.heap : null;
+    return heap?.take(length, capacity) ?? super.uninitializedFloat32(length);
   }
 
   /**
@@ -84,7 +93,7 @@ export class WasmBackend extends CpuBackend {
    * of copying it into scratch on each call (a parameter is read by several kernels every step).
    */
   override write(values: TypedArray, dtype: DType): DataId {
-    const heap = dtype === 'float32' && values.length > 0 ? this.runtime.heap : null;
+    const heap = dtype === 'float32' && values.length >= HEAP_MIN_FLOATS ? this.runtime.heap : null;
     if (heap && heap.offsetOf(values) < 0) {
       const block = heap.take(values.length);
       if (block) {
