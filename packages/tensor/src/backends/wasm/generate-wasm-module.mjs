@@ -600,9 +600,9 @@ ${func(4)}
 }
 
 /** Byte offsets of the parameters of a row-wise job (see `rows_task`); eps is an f32. */
-const RP = { op: 0, src: 4, dst: 8, w: 12, b: 16, rows: 20, d: 24, eps: 28, chunk: 32 };
+const RP = { op: 0, src: 4, dst: 8, w: 12, b: 16, rows: 20, d: 24, eps: 28, chunk: 32, eps64: 40 };
 /** Row-wise kernels, by their index in RP.op. */
-const ROW_OPS = ['softmax', 'layernorm', 'layernorm_grad', 'layernorm_param'];
+const ROW_OPS = ['softmax', 'layernorm', 'layernorm_grad', 'layernorm_stats'];
 
 const hsum = (v) =>
   `(f32.add (f32.add (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v})) (f32.add (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v})))`;
@@ -714,62 +714,74 @@ ${softmaxRow()}
                      (v128.load ${at('$b')})))`,
     )})
 
-  ;; dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · w, x̂ recomputed from x (sums in f32x4 lanes).
-  (func $layernorm_grad_row (param $src i32) (param $dst i32) (param $w i32) (param $dy i32) (param $d i32) (param $eps f32)
-    (local $j i32) (local $bytes i32) (local $mu v128) (local $rstd v128) (local $g v128) (local $xh v128)
-    (local $sg v128) (local $sgx v128) (local $n f32)
+  ;; The backward kernels compute in float64 with the JS kernels' operations in their order (each
+  ;; sum over a row in index order), so they give the JS kernels' bits: a training run on wasm stays
+  ;; the run it was before they moved here. Float32 values are promoted as JS reads them.
+  ;; A row's mean and 1/√(var + eps), as the JS rowStats: the sum, then the centred squares.
+  (func $row_stats64 (param $src i32) (param $d i32) (param $eps f64) (result f64 f64)
+    (local $j i32) (local $bytes i32) (local $s f64) (local $mu f64) (local $c f64) (local $n f64)
     (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
-    (local.set $n (f32.convert_i32_u (local.get $d)))
-    (call $row_moments (local.get $src) (local.get $d) (local.get $eps))
-    (local.set $rstd (f32x4.splat))
-    (local.set $mu (f32x4.splat))
-    (local.set $sg ${splat(0)})
-    (local.set $sgx ${splat(0)})${vloop(
-      'sums',
-      `        (local.set $g (f32x4.mul (v128.load ${at('$dy')}) (v128.load ${at('$w')})))
-        (local.set $xh (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd)))
-        (local.set $sg (f32x4.add (local.get $sg) (local.get $g)))
-        (local.set $sgx (f32x4.add (local.get $sgx) (f32x4.mul (local.get $g) (local.get $xh))))`,
-    )}
-    (local.set $sg (f32x4.splat (f32.div ${hsum('(local.get $sg)')} (local.get $n))))
-    (local.set $sgx (f32x4.splat (f32.div ${hsum('(local.get $sgx)')} (local.get $n))))${vloop(
-      'dx',
-      `        (local.set $g (f32x4.mul (v128.load ${at('$dy')}) (v128.load ${at('$w')})))
-        (local.set $xh (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd)))
-        (v128.store ${at('$dst')} (f32x4.mul (local.get $rstd)
-          (f32x4.sub (f32x4.sub (local.get $g) (local.get $sg)) (f32x4.mul (local.get $xh) (local.get $sgx)))))`,
-    )})
+    (local.set $n (f64.convert_i32_u (local.get $d)))
+    (block $sumDone
+      (loop $sum
+        (br_if $sumDone (i32.ge_u (local.get $j) (local.get $bytes)))
+        (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.load ${at('$src')}))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sum)))
+    (local.set $mu (f64.div (local.get $s) (local.get $n)))
+    (local.set $s (f64.const 0))
+    (local.set $j (i32.const 0))
+    (block $varDone
+      (loop $var
+        (br_if $varDone (i32.ge_u (local.get $j) (local.get $bytes)))
+        (local.set $c (f64.sub (f64.promote_f32 (f32.load ${at('$src')})) (local.get $mu)))
+        (local.set $s (f64.add (local.get $s) (f64.mul (local.get $c) (local.get $c))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $var)))
+    (local.get $mu)
+    (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.div (local.get $s) (local.get $n)) (local.get $eps)))))
 
-  ;; Adds one row's dy · x̂ and dy into the task's partial sums ([d] weight, then [d] bias).
-  (func $layernorm_param_row (param $src i32) (param $part i32) (param $dy i32) (param $d i32) (param $eps f32)
-    (local $j i32) (local $bytes i32) (local $mu v128) (local $rstd v128) (local $g v128) (local $pb i32)
+  ;; dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · w, x̂ recomputed from x.
+  (func $layernorm_grad_row (param $src i32) (param $dst i32) (param $w i32) (param $dy i32) (param $d i32) (param $eps f64)
+    (local $j i32) (local $bytes i32) (local $mu f64) (local $rstd f64) (local $g f64)
+    (local $gm f64) (local $gxm f64) (local $n f64)
     (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
-    (local.set $pb (i32.add (local.get $part) (local.get $bytes)))
-    (call $row_moments (local.get $src) (local.get $d) (local.get $eps))
-    (local.set $rstd (f32x4.splat))
-    (local.set $mu (f32x4.splat))${vloop(
-      'acc',
-      `        (local.set $g (v128.load ${at('$dy')}))
-        (v128.store ${at('$part')} (f32x4.add (v128.load ${at('$part')})
-          (f32x4.mul (local.get $g) (f32x4.mul (f32x4.sub (v128.load ${at('$src')}) (local.get $mu)) (local.get $rstd)))))
-        (v128.store ${at('$pb')} (f32x4.add (v128.load ${at('$pb')}) (local.get $g)))`,
-    )})
+    (local.set $n (f64.convert_i32_u (local.get $d)))
+    (call $row_stats64 (local.get $src) (local.get $d) (local.get $eps))
+    (local.set $rstd)
+    (local.set $mu)
+    (block $sumsDone
+      (loop $sums
+        (br_if $sumsDone (i32.ge_u (local.get $j) (local.get $bytes)))
+        (local.set $g (f64.mul (f64.promote_f32 (f32.load ${at('$dy')})) (f64.promote_f32 (f32.load ${at('$w')}))))
+        (local.set $gm (f64.add (local.get $gm) (local.get $g)))
+        (local.set $gxm (f64.add (local.get $gxm)
+          (f64.mul (f64.mul (local.get $g) (f64.sub (f64.promote_f32 (f32.load ${at('$src')})) (local.get $mu))) (local.get $rstd))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sums)))
+    (local.set $gm (f64.div (local.get $gm) (local.get $n)))
+    (local.set $gxm (f64.div (local.get $gxm) (local.get $n)))
+    (local.set $j (i32.const 0))
+    (block $dxDone
+      (loop $dx
+        (br_if $dxDone (i32.ge_u (local.get $j) (local.get $bytes)))
+        (f32.store ${at('$dst')} (f32.demote_f64 (f64.mul (local.get $rstd)
+          (f64.sub
+            (f64.sub (f64.mul (f64.promote_f32 (f32.load ${at('$dy')})) (f64.promote_f32 (f32.load ${at('$w')}))) (local.get $gm))
+            (f64.mul (f64.mul (f64.sub (f64.promote_f32 (f32.load ${at('$src')})) (local.get $mu)) (local.get $rstd)) (local.get $gxm))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $dx))))
 
-  ;;  Task t of a row-wise job: rows [t·chunk, (t+1)·chunk) of op (an index into ROW_OPS).
   ;;  Task t of a row-wise job: rows [t·chunk, (t+1)·chunk) of op (an index into ROW_OPS). $b is the
-  ;;  bias (layernorm) or dy (the backward ops); layernorm_param writes its sums to the task's own
-  ;;  [2, d] block of dst, which the caller adds up in task order (so the thread count does not matter).
+  ;;  bias (layernorm) or dy (layernorm_grad); layernorm_stats writes each row's float64 mean and
+  ;;  1/√(var + eps) to dst, 16 bytes a row (for ln_param_task).
   (func (export "rows_task") (param $params i32) (param $t i32)
-    (local $r i32) (local $end i32) (local $stride i32) (local $off i32) (local $op i32) (local $part i32)
+    (local $r i32) (local $end i32) (local $stride i32) (local $off i32) (local $op i32) (local $m f64) (local $q f64)
     (local.set $op ${rget('op')})
     (local.set $r (i32.mul (local.get $t) ${rget('chunk')}))
     (local.set $end (i32.add (local.get $r) ${rget('chunk')}))
     (if (i32.gt_u (local.get $end) ${rget('rows')}) (then (local.set $end ${rget('rows')})))
     (local.set $stride (i32.shl ${rget('d')} (i32.const 2)))
-    (if (i32.eq (local.get $op) (i32.const 3))
-      (then
-        (local.set $part (i32.add ${rget('dst')} (i32.mul (local.get $t) (i32.shl (local.get $stride) (i32.const 1)))))
-        (memory.fill (local.get $part) (i32.const 0) (i32.shl (local.get $stride) (i32.const 1)))))
     (block $done
       (loop $row
         (br_if $done (i32.ge_u (local.get $r) (local.get $end)))
@@ -781,12 +793,77 @@ ${softmaxRow()}
                       ${rget('w')} ${rget('b')} ${rget('d')} (f32.load offset=${RP.eps} (local.get $params)))))
         (if (i32.eq (local.get $op) (i32.const 2))
           (then (call $layernorm_grad_row (i32.add ${rget('src')} (local.get $off)) (i32.add ${rget('dst')} (local.get $off))
-                      ${rget('w')} (i32.add ${rget('b')} (local.get $off)) ${rget('d')} (f32.load offset=${RP.eps} (local.get $params)))))
+                      ${rget('w')} (i32.add ${rget('b')} (local.get $off)) ${rget('d')} (f64.load offset=${RP.eps64} (local.get $params)))))
         (if (i32.eq (local.get $op) (i32.const 3))
-          (then (call $layernorm_param_row (i32.add ${rget('src')} (local.get $off)) (local.get $part)
-                      (i32.add ${rget('b')} (local.get $off)) ${rget('d')} (f32.load offset=${RP.eps} (local.get $params)))))
+          (then
+            (call $row_stats64 (i32.add ${rget('src')} (local.get $off)) ${rget('d')} (f64.load offset=${RP.eps64} (local.get $params)))
+            (local.set $q)
+            (local.set $m)
+            (local.set $off (i32.add ${rget('dst')} (i32.shl (local.get $r) (i32.const 4))))
+            (f64.store (local.get $off) (local.get $m))
+            (f64.store offset=8 (local.get $off) (local.get $q))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $row))))`;
+        (br $row))))
+
+  ;; LayerNorm's weight and bias gradients for 2·pairs columns: Σ over rows in order of
+  ;; dy·(x − mean)·rstd and of dy, in float64 lanes, two columns a lane pair (each column summed in
+  ;; the JS kernel's order: the same bits), rounded to float32 once.
+${[4, 1]
+  .map(
+    (
+      pairs,
+    ) => `  (func $ln_param${pairs} (param $x i32) (param $dy i32) (param $stats i32) (param $rows i32) (param $stride i32) (param $dw i32) (param $db i32)
+    (local $r i32) (local $mu v128) (local $rstd v128) (local $g v128)
+    ${Array.from({ length: pairs }, (_, k) => `(local $w${k} v128) (local $b${k} v128)`).join(' ')}
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $mu (f64x2.splat (f64.load (local.get $stats))))
+        (local.set $rstd (f64x2.splat (f64.load offset=8 (local.get $stats))))${Array.from(
+          { length: pairs },
+          (_, k) => `
+        (local.set $g (f64x2.promote_low_f32x4 (v128.load64_zero offset=${8 * k} (local.get $dy))))
+        (local.set $w${k} (f64x2.add (local.get $w${k}) (f64x2.mul (f64x2.mul (local.get $g)
+          (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=${8 * k} (local.get $x))) (local.get $mu))) (local.get $rstd))))
+        (local.set $b${k} (f64x2.add (local.get $b${k}) (local.get $g)))`,
+        ).join('')}
+        (local.set $x (i32.add (local.get $x) (local.get $stride)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $stride)))
+        (local.set $stats (i32.add (local.get $stats) (i32.const 16)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row)))${Array.from(
+          { length: pairs },
+          (_, k) => `
+    (v128.store64_lane offset=${8 * k} 0 (local.get $dw) (f32x4.demote_f64x2_zero (local.get $w${k})))
+    (v128.store64_lane offset=${8 * k} 0 (local.get $db) (f32x4.demote_f64x2_zero (local.get $b${k})))`,
+        ).join('')})`,
+  )
+  .join('\n')}
+
+  ;; Task t of a layerNorm parameter-gradient job (see rows.ts): columns [t·chunk, (t+1)·chunk) of x
+  ;; and dy [rows, d] ($src, $b), the row statistics at $w, the output [2, d] at $dst.
+  (func (export "ln_param_task") (param $params i32) (param $t i32)
+    (local $c i32) (local $end i32) (local $stride i32)
+    (local.set $c (i32.mul (local.get $t) ${rget('chunk')}))
+    (local.set $end (i32.add (local.get $c) ${rget('chunk')}))
+    (if (i32.gt_u (local.get $end) ${rget('d')}) (then (local.set $end ${rget('d')})))
+    (local.set $stride (i32.shl ${rget('d')} (i32.const 2)))
+    (block $wideDone
+      (loop $wide
+        (br_if $wideDone (i32.gt_u (i32.add (local.get $c) (i32.const 8)) (local.get $end)))
+        (call $ln_param4 (i32.add ${rget('src')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('b')} (i32.shl (local.get $c) (i32.const 2)))
+          ${rget('w')} ${rget('rows')} (local.get $stride)
+          (i32.add ${rget('dst')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('dst')} (i32.shl (i32.add (local.get $c) ${rget('d')}) (i32.const 2))))
+        (local.set $c (i32.add (local.get $c) (i32.const 8)))
+        (br $wide)))
+    (block $narrowDone
+      (loop $narrow
+        (br_if $narrowDone (i32.gt_u (i32.add (local.get $c) (i32.const 2)) (local.get $end)))
+        (call $ln_param1 (i32.add ${rget('src')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('b')} (i32.shl (local.get $c) (i32.const 2)))
+          ${rget('w')} ${rget('rows')} (local.get $stride)
+          (i32.add ${rget('dst')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('dst')} (i32.shl (i32.add (local.get $c) ${rget('d')}) (i32.const 2))))
+        (local.set $c (i32.add (local.get $c) (i32.const 2)))
+        (br $narrow))))`;
 }
 const rget = (name) => `(i32.load offset=${RP[name]} (local.get $params))`;
 

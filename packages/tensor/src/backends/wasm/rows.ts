@@ -38,6 +38,8 @@ function runRows(
   i32[at + ROW_PARAMS.rows / 4] = rows;
   i32[at + ROW_PARAMS.d / 4] = d;
   runtime.f32[at + ROW_PARAMS.eps / 4] = eps;
+  // the backward kernels take eps as the float64 the JS kernels compute with
+  new Float64Array(runtime.memory.buffer, PARAMS_OFFSET + ROW_PARAMS.eps64, 1)[0] = eps;
   i32[at + ROW_PARAMS.chunk / 4] = taskRows;
   const tasks = Math.ceil(rows / taskRows);
   if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'rows_task')) {
@@ -88,8 +90,8 @@ export function rowwise(
 
 /**
  * LayerNorm's backward for x over rows of `d`: `dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))`,
- * g = dy · weight, with the row statistics recomputed as the forward kernel computes them. Each row
- * whole on one thread. Null where the JS kernel should run (as `rowwise`).
+ * g = dy · weight, in float64 with the JS kernel's operations in its order (its bits), each row on
+ * one thread, rows over the pool. Null where the JS kernel should run (as `rowwise`).
  */
 export function layerNormGradRows(
   runtime: WasmRuntime,
@@ -125,10 +127,14 @@ export function layerNormGradRows(
   }
 }
 
+/** Columns per task of the parameter-gradient sums (eight: four float64 lane pairs in registers). */
+const PARAM_COLUMNS = 8;
+
 /**
- * LayerNorm's backward for weight and bias: `[2, d]`, Σ dy·x̂ then Σ dy over the rows. Each task sums
- * its block of rows into its own partial sums (float32 lanes); the partials are then added in task
- * order in float64, so the result does not depend on the thread count. Null as `rowwise`.
+ * LayerNorm's backward for weight and bias: `[2, d]`, Σ dy·x̂ then Σ dy over the rows. First each
+ * row's float64 mean and 1/√(var + eps) (rows over the pool), then blocks of columns over the pool,
+ * each column summing its rows in order in float64: the JS kernel's bits, whatever the thread
+ * count. Null as `rowwise`.
  */
 export function layerNormParamGradRows(
   runtime: WasmRuntime,
@@ -141,23 +147,28 @@ export function layerNormParamGradRows(
 ): Float32Array | null {
   if (!simdRows(d, x.length) || dy.length !== x.length) return null;
   const rows = x.length / d;
-  const taskRows = rowsPerTask(d);
-  const tasks = Math.ceil(rows / taskRows);
   const call = new WasmCall(runtime);
   try {
     const src = call.input(x);
     const g = call.input(dy);
-    const partials = call.scratch(tasks * 2 * d);
-    if (src < 0 || g < 0 || partials < 0) return null;
-    runRows(runtime, pool, 'layernorm_param', { src, dst: partials, w: 0, b: g }, rows, d, eps, taskRows);
-    const sums = new Float64Array(2 * d);
-    const f32 = runtime.f32;
-    for (let t = 0, p = partials / 4; t < tasks; t++, p += 2 * d) {
-      for (let j = 0; j < 2 * d; j++) sums[j]! += f32[p + j]!;
+    const stats = call.scratch(4 * rows); // two float64 a row
+    const out = call.output(2 * d, allocate);
+    if (src < 0 || g < 0 || stats < 0 || out.address < 0) return null;
+    runRows(runtime, pool, 'layernorm_stats', { src, dst: stats, w: 0, b: 0 }, rows, d, eps, rowsPerTask(d));
+    const at = PARAMS_OFFSET / 4;
+    const i32 = runtime.i32;
+    i32[at + ROW_PARAMS.src / 4] = src;
+    i32[at + ROW_PARAMS.b / 4] = g;
+    i32[at + ROW_PARAMS.w / 4] = stats;
+    i32[at + ROW_PARAMS.dst / 4] = out.address;
+    i32[at + ROW_PARAMS.rows / 4] = rows;
+    i32[at + ROW_PARAMS.d / 4] = d;
+    i32[at + ROW_PARAMS.chunk / 4] = PARAM_COLUMNS;
+    const tasks = Math.ceil(d / PARAM_COLUMNS);
+    if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'ln_param_task')) {
+      for (let t = 0; t < tasks; t++) runtime.exports.ln_param_task(PARAMS_OFFSET, t);
     }
-    const out = allocate(2 * d);
-    for (let j = 0; j < 2 * d; j++) out[j] = sums[j]!;
-    return out;
+    return out.values();
   } finally {
     call.end();
   }

@@ -29,6 +29,7 @@ const TASK_FUNCTIONS = [
   'dropout_task',
   'colsum_task',
   'batch_task',
+  'ln_param_task',
 ] as const;
 /** Tasks per job fit in the 16 low bits of CLAIM. */
 export const MAX_POOL_TASKS = 0xffff;

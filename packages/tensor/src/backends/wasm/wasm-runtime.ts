@@ -48,6 +48,8 @@ export interface WasmExports {
   dropout_task(params: number, t: number): void;
   /** Runs task `t` (a block of rows) of the softmax / layerNorm job at `params`. */
   rows_task(params: number, t: number): void;
+  /** Runs task `t` (a block of columns) of layerNorm's weight/bias gradient job at `params` (see rows.ts). */
+  ln_param_task(params: number, t: number): void;
   /** Runs packing task `t` (a row block of A or a column block of B) of the GEMM job at `params`. */
   pack_task(params: number, t: number): void;
   /** Packs op(X) into panels of `r` (see generate-wasm-module.mjs); addresses in bytes. */
