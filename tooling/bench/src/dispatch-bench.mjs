@@ -3,9 +3,9 @@
  * nothing and what is timed is everything around it (validation, kernel lookup, output buffer,
  * tensor object, scope bookkeeping; with `requiresGrad`, the autograd record too). Ours on cpu,
  * wasm-1t; TF.js (cpu and wasm, inside `tf.tidy`); PyTorch (when python3 imports torch). Each in
- * its own process, median µs per op over 5 batches of 20,000 ops, CPU time of the process.
- * Writes results/dispatch.{json,md}.
- * Run: `pnpm --filter @polymodal/bench exec node src/dispatch-bench.mjs` after `pnpm build`.
+ * its own process, median µs per op over 9 batches of 20,000 ops, CPU time of the process; every
+ * implementation once per round, 5 alternating rounds by default. Writes results/dispatch.{json,md}.
+ * Run: `pnpm --filter @polymodal/bench exec node src/dispatch-bench.mjs [rounds]` after `pnpm build`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,11 +15,13 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OPS = 20_000;
-const BATCHES = 5;
+const BATCHES = 9;
+/** Alternating rounds: every implementation once per round (the machine's speed drifts by tens of % over minutes). */
+const ROUNDS = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 5);
 
 /** µs of process CPU time per call of `op`, median over batches of OPS calls run by `batch`. */
 function timeBatches(batch) {
-  batch(); // warm-up: JIT, buffer pools
+  for (let i = 0; i < 3; i++) batch(); // warm-up: JIT tiers, buffer pools, the GC's heap sizing
   const us = [];
   for (let i = 0; i < BATCHES; i++) {
     const t0 = process.cpuUsage();
@@ -96,25 +98,42 @@ const impls = [
       ]
     : []),
 ];
-const rows = [];
-for (const { impl, file, args } of impls) {
-  const out = execFileSync(file, args, { encoding: 'utf8', timeout: 120_000 });
-  const { us } = JSON.parse(out.trim().split('\n').at(-1));
-  rows.push({ impl, us });
-  console.log(`${impl.padEnd(24)} ${us.toFixed(2)} µs per op`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const perRound = Object.fromEntries(impls.map(({ impl }) => [impl, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const { impl, file, args } of impls) {
+    const out = execFileSync(file, args, { encoding: 'utf8', timeout: 120_000 });
+    perRound[impl].push(JSON.parse(out.trim().split('\n').at(-1)).us);
+  }
+  console.log(
+    `round ${r + 1}/${ROUNDS}`,
+    JSON.stringify(Object.fromEntries(impls.map(({ impl }) => [impl, perRound[impl][r]]))),
+  );
 }
-const tfWasm = rows.find((r) => r.impl === 'tfjs-wasm');
+const tfWasmRounds = perRound['tfjs-wasm'];
+const rows = impls.map(({ impl }) => ({
+  impl,
+  us: median(perRound[impl]),
+  // the ratio within each round, then the median over rounds
+  vsTfjsWasm: median(perRound[impl].map((us, r) => us / tfWasmRounds[r])),
+  rounds: perRound[impl],
+}));
 const lines = [
   '# Per-op dispatch overhead: a 1-element add in a loop',
   '',
   `${OPS.toLocaleString('en')} adds of two 1-element float32 tensors per batch, inside one scope / tf.tidy (PyTorch: a plain`,
-  `loop); median over ${BATCHES} batches of the process's CPU time per op (µs). "grad": the first operand requires`,
-  'grad, so every op also records its autograd node.',
+  `loop); each implementation in its own process, ${ROUNDS} alternating rounds; per process the median over ${BATCHES} batches`,
+  "(after 3 warm-up batches) of the process's CPU time per op (µs). The table gives the median over rounds, and the",
+  'ratio to TF.js-wasm taken within each round, then the median. "grad": the first operand requires grad, so every',
+  'op also records its autograd node.',
   `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
   '',
-  '| implementation | µs per op | × TF.js-wasm |',
-  '|---|---:|---:|',
-  ...rows.map((r) => `| ${r.impl} | ${r.us.toFixed(2)} | ${tfWasm ? (r.us / tfWasm.us).toFixed(2) : '–'} |`),
+  '| implementation | µs per op | × TF.js-wasm | rounds (µs) |',
+  '|---|---:|---:|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.impl} | ${r.us.toFixed(2)} | ${r.vsTfjsWasm.toFixed(2)} | ${r.rounds.map((u) => u.toFixed(1)).join(', ')} |`,
+  ),
 ];
 mkdirSync(join(here, '..', 'results'), { recursive: true });
 writeFileSync(
