@@ -42,13 +42,18 @@ describe('wasm column sums', () => {
     ],
     [
       'NaN and infinities propagate per column',
-      () =>
-        T.tensor([
-          [1, Number.NaN, 3, Number.POSITIVE_INFINITY],
-          [4, 5, Number.NEGATIVE_INFINITY, 1],
-        ]).sum(0),
+      () => {
+        // 4096 × 4 (large enough for the wasm kernel): NaN in column 1, +∞ in 3, +∞ and −∞ in 2
+        const v = Float32Array.from({ length: 4096 * 4 }, (_, i) => (i % 7) - 3);
+        v[10 * 4 + 1] = Number.NaN;
+        v[20 * 4 + 3] = Number.POSITIVE_INFINITY;
+        v[30 * 4 + 2] = Number.POSITIVE_INFINITY;
+        v[40 * 4 + 2] = Number.NEGATIVE_INFINITY;
+        return T.tensor(v, { shape: [4096, 4] }).sum(0);
+      },
     ],
     ['6 columns (the JS kernel)', () => T.randn([100, 6], { seed: 4 }).sum(0)],
+    ['a small sum (the JS kernel)', () => T.randn([10, 8], { seed: 5 }).sum(0)],
   ] as const) {
     it(`${name}: bit-identical to cpu`, () => {
       const [got, ref, shape, refShape] = onBoth(run);

@@ -6,7 +6,7 @@ import { CPU_KERNELS } from '../cpu/kernels/index.js';
 import { reductionLayout } from '../cpu/kernels/reduce.js';
 import { wasmBatchNormKernels } from './batch-norm.js';
 import { MIN_BINARY_ELEMENTS, type WasmBinaryOp } from './binary.js';
-import { permutedStrides, stridedRuns } from './strided.js';
+import { MIN_STRIDED_FLOATS, permutedStrides, stridedRuns } from './strided.js';
 import type { WasmUnaryOp } from './unary.js';
 import type { WasmBackend } from './wasm-backend.js';
 
@@ -247,7 +247,14 @@ function wasmSumKernel(backendName: string): KernelConfig<'Sum'> {
       const backend = b as WasmBackend;
       const xs = backend.values(x!.dataId);
       const [outer, rows, inner] = reductionLayout(x!.shape, axes);
-      if (x!.dtype !== 'float32' || !(xs instanceof Float32Array) || inner < 4) return null;
+      // small sums (a loss, a few columns) stay with the JS kernel: the call would cost more
+      if (
+        x!.dtype !== 'float32' ||
+        !(xs instanceof Float32Array) ||
+        inner < 4 ||
+        xs.length < MIN_STRIDED_FLOATS
+      )
+        return null;
       const out = backend.columnSum(xs, outer, rows, inner);
       return (
         out &&
