@@ -7,7 +7,7 @@ import type { WasmRuntime } from './wasm-runtime.js';
 export type WasmBinaryOp = (typeof BINARY_OPS)[number];
 
 /** Below this many outputs, or with broadcast runs shorter than this, the JS loop is as fast. */
-export const MIN_BINARY_ELEMENTS = 1024;
+const MIN_ELEMENTS = 1024;
 const MIN_RUN = 16;
 
 /**
@@ -30,7 +30,7 @@ export function binary(
 ): Float32Array | null {
   const shape = broadcastShapes(op, aShape, bShape);
   const size = sizeOf(shape);
-  if (size < MIN_BINARY_ELEMENTS) return null;
+  if (size < MIN_ELEMENTS) return null;
   const call = new WasmCall(runtime);
   // Both operands full size and not in wasm memory: for add/sub/mul the JS kernel's single flat
   // pass moves less memory than copying both in and the result out. relu_grad and gelu_grad stay

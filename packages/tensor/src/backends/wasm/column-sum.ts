@@ -1,4 +1,4 @@
-import { MAX_POOL_TASKS, type WasmThreadPool } from './thread-pool.js';
+import { runTasks, type WasmThreadPool } from './thread-pool.js';
 import { type Allocate, plainAllocate, WasmCall } from './wasm-call.js';
 import { COLSUM_PARAMS } from './wasm-module-bytes.js';
 import type { WasmRuntime } from './wasm-runtime.js';
@@ -43,9 +43,7 @@ export function columnSum(
     set('inner', inner);
     set('chunk', CHUNK);
     const tasks = outer * Math.ceil(inner / CHUNK);
-    if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'colsum_task')) {
-      for (let t = 0; t < tasks; t++) runtime.exports.colsum_task(PARAMS_OFFSET, t);
-    }
+    runTasks(runtime, pool, 'colsum_task', tasks, PARAMS_OFFSET);
     return out.values();
   } finally {
     call.end();

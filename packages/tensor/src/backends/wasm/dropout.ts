@@ -1,4 +1,4 @@
-import { MAX_POOL_TASKS, type WasmThreadPool } from './thread-pool.js';
+import { runTasks, type WasmThreadPool } from './thread-pool.js';
 import { type Allocate, plainAllocate, WasmCall } from './wasm-call.js';
 import { DROPOUT_PARAMS } from './wasm-module-bytes.js';
 import type { WasmRuntime } from './wasm-runtime.js';
@@ -51,9 +51,7 @@ export function dropoutWasm(
     i32[at + DROPOUT_PARAMS.state / 4] = job.stateLo | 0;
     i32[at + DROPOUT_PARAMS.state / 4 + 1] = job.stateHi | 0;
     const tasks = Math.ceil(n / CHUNK);
-    if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'dropout_task')) {
-      for (let t = 0; t < tasks; t++) runtime.exports.dropout_task(PARAMS_OFFSET, t);
-    }
+    runTasks(runtime, pool, 'dropout_task', tasks, PARAMS_OFFSET);
     return out.values();
   } finally {
     call.end();

@@ -1,4 +1,4 @@
-import { MAX_POOL_TASKS, type TaskFunction, type WasmThreadPool } from './thread-pool.js';
+import { MAX_POOL_TASKS, runTasks, type WasmThreadPool } from './thread-pool.js';
 import { type Allocate, plainAllocate, WasmCall } from './wasm-call.js';
 import { GEMM_PARAMS, GEMM_MR as MR, GEMM_NR as NR } from './wasm-module-bytes.js';
 import type { WasmRuntime } from './wasm-runtime.js';
@@ -44,6 +44,11 @@ function blockSizes(batch: number, mp: number, np: number, threads: number): [nu
   return [mc, nc];
 }
 
+/** Sets one of the GEMM job's i32 parameters. */
+function setParam(runtime: WasmRuntime, key: keyof typeof GEMM_PARAMS, value: number): void {
+  runtime.i32[(PARAMS_OFFSET + GEMM_PARAMS[key]) / 4] = value;
+}
+
 /**
  * `C[p] = op(A[p])·op(B[p])` for every batch p in WebAssembly SIMD, optionally spread over a thread
  * pool. Returns null when the problem does not fit in a 32-bit wasm memory (the caller then uses
@@ -55,13 +60,6 @@ function blockSizes(batch: number, mp: number, np: number, threads: number): [nu
  *   transposeA: false, transposeB: false }); // Float32Array(8)
  * ```
  */
-/** Runs tasks 0..total−1 of `fn` on the pool (the caller's thread included), or here in order. */
-function runTasks(runtime: WasmRuntime, pool: WasmThreadPool | null, fn: TaskFunction, total: number): void {
-  if (pool?.run(PARAMS_OFFSET, total, fn)) return;
-  const run = runtime.exports[fn];
-  for (let t = 0; t < total; t++) run(PARAMS_OFFSET, t);
-}
-
 export function gemm(
   runtime: WasmRuntime,
   pool: WasmThreadPool | null,
@@ -101,11 +99,7 @@ export function gemm(
     const colBlocks = Math.ceil(np / nc);
     const tasks = batch * rowBlocks * colBlocks;
     const packTasks = batchA * rowBlocks + batchB * colBlocks;
-    const i32 = runtime.i32;
-    const P = PARAMS_OFFSET / 4;
-    const set = (key: keyof typeof GEMM_PARAMS, value: number) => {
-      i32[P + GEMM_PARAMS[key] / 4] = value;
-    };
+    const set = (key: keyof typeof GEMM_PARAMS, value: number) => setParam(runtime, key, value);
     set('aBase', aBase);
     set('aStride', batchA === 1 ? 0 : aStride * 4);
     set('bBase', bBase);
@@ -186,10 +180,7 @@ function smallBatch(
   const slots = call.scratch(total * slotFloats);
   const out = call.output(batch * m * n, allocate);
   if (slots < 0 || out.address < 0) return null;
-  const i32 = runtime.i32;
-  const set = (key: keyof typeof GEMM_PARAMS, value: number) => {
-    i32[PARAMS_OFFSET / 4 + GEMM_PARAMS[key] / 4] = value;
-  };
+  const set = (key: keyof typeof GEMM_PARAMS, value: number) => setParam(runtime, key, value);
   set('aRaw', rawA);
   set('bRaw', rawB);
   set('aItemBytes', batchA === 1 ? 0 : m * k * 4);

@@ -515,6 +515,23 @@ function dropoutTaskFunc() {
 }
 
 /**
+ * Loops over columns [$c, $end) in blocks of each width in turn, widest first (the wide kernel
+ * while a whole block is left, then the narrow one for the rest): `body(width)` handles one block
+ * starting at column $c, which the loop then advances.
+ */
+const columnBlocks = (widths, body) =>
+  widths
+    .map(
+      (w) => `
+    (block $cols${w}Done
+      (loop $cols${w}
+        (br_if $cols${w}Done (i32.gt_u (i32.add (local.get $c) (i32.const ${w})) (local.get $end)))${body(w)}
+        (local.set $c (i32.add (local.get $c) (i32.const ${w})))
+        (br $cols${w})))`,
+    )
+    .join('');
+
+/**
  * Byte offsets of a column-sum job's i32 parameters (see `colsum_task`): x is [outer, rows, inner]
  * (inner a multiple of 4), the output [outer, inner]; a task sums `chunk` columns of one outer slice.
  */
@@ -581,22 +598,13 @@ ${func(4)}
     (local.set $stride (i32.shl ${g('inner')} (i32.const 2)))
     (local.set $src (i32.add ${g('src')} (i32.shl (i32.add (i32.mul (i32.mul (local.get $o) ${g('rows')}) ${g('inner')}) (local.get $c)) (i32.const 2))))
     (local.set $dst (i32.add ${g('dst')} (i32.shl (i32.add (i32.mul (local.get $o) ${g('inner')}) (local.get $c)) (i32.const 2))))
-    (block $wideDone
-      (loop $wide
-        (br_if $wideDone (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $end)))
-        (call $colsum16 (local.get $src) (local.get $dst) ${g('rows')} (local.get $stride))
-        (local.set $src (i32.add (local.get $src) (i32.const 64)))
-        (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
-        (local.set $c (i32.add (local.get $c) (i32.const 16)))
-        (br $wide)))
-    (block $narrowDone
-      (loop $narrow
-        (br_if $narrowDone (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $end)))
-        (call $colsum4 (local.get $src) (local.get $dst) ${g('rows')} (local.get $stride))
-        (local.set $src (i32.add (local.get $src) (i32.const 16)))
-        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-        (local.set $c (i32.add (local.get $c) (i32.const 4)))
-        (br $narrow))))`;
+${columnBlocks(
+  [16, 4],
+  (w) => `
+        (call $colsum${w} (local.get $src) (local.get $dst) ${g('rows')} (local.get $stride))
+        (local.set $src (i32.add (local.get $src) (i32.const ${4 * w})))
+        (local.set $dst (i32.add (local.get $dst) (i32.const ${4 * w})))`,
+)})`;
 }
 
 /** Byte offsets of the parameters of a row-wise job (see `rows_task`); eps is an f32. */
@@ -848,22 +856,13 @@ ${[4, 1]
     (local.set $end (i32.add (local.get $c) ${rget('chunk')}))
     (if (i32.gt_u (local.get $end) ${rget('d')}) (then (local.set $end ${rget('d')})))
     (local.set $stride (i32.shl ${rget('d')} (i32.const 2)))
-    (block $wideDone
-      (loop $wide
-        (br_if $wideDone (i32.gt_u (i32.add (local.get $c) (i32.const 8)) (local.get $end)))
-        (call $ln_param4 (i32.add ${rget('src')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('b')} (i32.shl (local.get $c) (i32.const 2)))
+${columnBlocks(
+  [8, 2],
+  (w) => `
+        (call $ln_param${w / 2} (i32.add ${rget('src')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('b')} (i32.shl (local.get $c) (i32.const 2)))
           ${rget('w')} ${rget('rows')} (local.get $stride)
-          (i32.add ${rget('dst')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('dst')} (i32.shl (i32.add (local.get $c) ${rget('d')}) (i32.const 2))))
-        (local.set $c (i32.add (local.get $c) (i32.const 8)))
-        (br $wide)))
-    (block $narrowDone
-      (loop $narrow
-        (br_if $narrowDone (i32.gt_u (i32.add (local.get $c) (i32.const 2)) (local.get $end)))
-        (call $ln_param1 (i32.add ${rget('src')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('b')} (i32.shl (local.get $c) (i32.const 2)))
-          ${rget('w')} ${rget('rows')} (local.get $stride)
-          (i32.add ${rget('dst')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('dst')} (i32.shl (i32.add (local.get $c) ${rget('d')}) (i32.const 2))))
-        (local.set $c (i32.add (local.get $c) (i32.const 2)))
-        (br $narrow))))`;
+          (i32.add ${rget('dst')} (i32.shl (local.get $c) (i32.const 2))) (i32.add ${rget('dst')} (i32.shl (i32.add (local.get $c) ${rget('d')}) (i32.const 2))))`,
+)})`;
 }
 const rget = (name) => `(i32.load offset=${RP[name]} (local.get $params))`;
 

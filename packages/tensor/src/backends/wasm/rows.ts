@@ -1,4 +1,4 @@
-import { MAX_POOL_TASKS, type WasmThreadPool } from './thread-pool.js';
+import { runTasks, type WasmThreadPool } from './thread-pool.js';
 import { type Allocate, plainAllocate, WasmCall } from './wasm-call.js';
 import { ROW_OPS, ROW_PARAMS } from './wasm-module-bytes.js';
 import type { WasmRuntime } from './wasm-runtime.js';
@@ -39,12 +39,11 @@ function runRows(
   i32[at + ROW_PARAMS.d / 4] = d;
   runtime.f32[at + ROW_PARAMS.eps / 4] = eps;
   // the backward kernels take eps as the float64 the JS kernels compute with
-  new Float64Array(runtime.memory.buffer, PARAMS_OFFSET + ROW_PARAMS.eps64, 1)[0] = eps;
+  if (op === 'layernorm_grad' || op === 'layernorm_stats')
+    new Float64Array(runtime.memory.buffer, PARAMS_OFFSET + ROW_PARAMS.eps64, 1)[0] = eps;
   i32[at + ROW_PARAMS.chunk / 4] = taskRows;
   const tasks = Math.ceil(rows / taskRows);
-  if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'rows_task')) {
-    for (let t = 0; t < tasks; t++) runtime.exports.rows_task(PARAMS_OFFSET, t);
-  }
+  runTasks(runtime, pool, 'rows_task', tasks, PARAMS_OFFSET);
 }
 
 /** Rows per task: about TASK_FLOATS floats, at least one row. */
@@ -165,9 +164,7 @@ export function layerNormParamGradRows(
     i32[at + ROW_PARAMS.d / 4] = d;
     i32[at + ROW_PARAMS.chunk / 4] = PARAM_COLUMNS;
     const tasks = Math.ceil(d / PARAM_COLUMNS);
-    if (!pool || tasks <= 1 || tasks > MAX_POOL_TASKS || !pool.run(PARAMS_OFFSET, tasks, 'ln_param_task')) {
-      for (let t = 0; t < tasks; t++) runtime.exports.ln_param_task(PARAMS_OFFSET, t);
-    }
+    runTasks(runtime, pool, 'ln_param_task', tasks, PARAMS_OFFSET);
     return out.values();
   } finally {
     call.end();

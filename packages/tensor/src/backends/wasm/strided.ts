@@ -1,4 +1,5 @@
 import { collapseDims, contiguousStrides } from '../../shape.js';
+import { forEachBroadcastRun } from '../cpu/kernels/strided.js';
 
 /** Below this many floats the JS block copy is as fast as filling a table and calling wasm. */
 export const MIN_STRIDED_FLOATS = 1 << 14;
@@ -29,18 +30,10 @@ export function stridedRuns(
   const runs = dims.slice(0, -1).reduce((a, b) => a * b, 1);
   if (run % 4 !== 0 || run * runs < MIN_STRIDED_FLOATS) return null;
   const offsets = new Int32Array(runs);
-  const idx = new Int32Array(rank);
-  let base = offset;
-  for (let r = 0; r < runs; r++) {
-    offsets[r] = base;
-    for (let d = rank - 2; d >= 0; d--) {
-      idx[d]!++;
-      base += st![d]!;
-      if (idx[d]! < dims[d]!) break;
-      base -= idx[d]! * st![d]!;
-      idx[d] = 0;
-    }
-  }
+  let r = 0;
+  forEachBroadcastRun(dims, st!, st!, (start) => {
+    offsets[r++] = offset + start;
+  });
   return { offsets, run };
 }
 

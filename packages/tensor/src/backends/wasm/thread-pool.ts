@@ -149,6 +149,23 @@ function nodeWorkerThreads(): NodeWorkerModule | undefined {
  * thread included), or a cross-origin-isolated browser worker. A browser main thread may not block,
  * so the wasm backend runs single-threaded there.
  */
+/**
+ * Runs tasks 0..total−1 of the job whose parameters start at byte `params`: on the pool (the
+ * calling thread included) when there is one and more than one task, else here in order (also
+ * when a worker's task failed: `run` then returns false and the job is rerun whole).
+ */
+export function runTasks(
+  runtime: WasmRuntime,
+  pool: WasmThreadPool | null,
+  fn: TaskFunction,
+  total: number,
+  params = 0,
+): void {
+  if (pool && total > 1 && total <= MAX_POOL_TASKS && pool.run(params, total, fn)) return;
+  const run = runtime.exports[fn];
+  for (let t = 0; t < total; t++) run(params, t);
+}
+
 export function threadsSupported(): boolean {
   if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
   if (nodeWorkerThreads()) return true;

@@ -1,11 +1,11 @@
 import type { TensorInfo } from '../../backend.js';
 import type { KernelConfig } from '../../kernel-registry.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, sizeOf } from '../../shape.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides } from '../../shape.js';
 import { tapOffsets } from '../cpu/kernels/conv-nhwc.js';
 import { CPU_KERNELS } from '../cpu/kernels/index.js';
 import { reductionLayout } from '../cpu/kernels/reduce.js';
 import { wasmBatchNormKernels } from './batch-norm.js';
-import { MIN_BINARY_ELEMENTS, type WasmBinaryOp } from './binary.js';
+import type { WasmBinaryOp } from './binary.js';
 import { MIN_STRIDED_FLOATS, permutedStrides, stridedRuns } from './strided.js';
 import type { WasmUnaryOp } from './unary.js';
 import type { WasmBackend } from './wasm-backend.js';
@@ -107,21 +107,10 @@ function wasmBinaryKernel(
   backendName: string,
   accepts: AttrsTest = anyAttrs,
 ): KernelConfig {
-  const kernel = wasmFloatKernel(kernelName, backendName, accepts, (backend, [av, bv], [a, b]) => {
+  return wasmFloatKernel(kernelName, backendName, accepts, (backend, [av, bv], [a, b]) => {
     const out = backend.binary(op, av!, a!.shape, bv!, b!.shape);
     return out && backend.output(out, broadcastShapes(kernelName, a!.shape, b!.shape), 'float32');
   });
-  // Small operands (a loss term, a scalar step) decline before any other work: the output has at
-  // most |a|·|b| elements, and below MIN_BINARY_ELEMENTS the JS kernel is as fast, so the fallback
-  // to it should cost as little as possible.
-  const simd = kernel.kernelFunc;
-  return {
-    ...kernel,
-    kernelFunc: (args) => {
-      const [a, b] = args.inputs;
-      return sizeOf(a!.shape) * sizeOf(b!.shape) < MIN_BINARY_ELEMENTS ? null : simd(args);
-    },
-  };
 }
 
 /** GELU's exact form has a SIMD kernel; the tanh form is declined. */
